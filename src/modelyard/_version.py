@@ -1,0 +1,5 @@
+"""The single source of modelyard's version."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,176 @@
+"""Validation and normalization of every user-chosen name, and the documented size limits.
+
+One place for each rule: registry names, collection names, alias names, tag keys and
+values, descriptions, artifact types and file paths inside a version. Pure Python.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from modelyard.errors import InvalidNameError, InvalidPathError, LimitExceededError
+
+# Documented limits (docs/concepts.md#limits). Changing one is a user-visible change.
+MAX_REGISTRY_NAME = 64
+MAX_COLLECTION_NAME = 128
+MAX_ALIAS_NAME = 64
+MAX_TAG_KEY = 250
+MAX_TAG_VALUE = 5000
+MAX_TAGS = 100
+MAX_DESCRIPTION = 65536
+MAX_FILE_PATH = 1024
+MAX_FILES_PER_VERSION = 100_000
+MAX_METADATA_JSON = 1_048_576  # params + metrics + signature + datasets, serialized
+MAX_ARTIFACT_TYPE = 64
+
+_REGISTRY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_COLLECTION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+_RESERVED_ALIAS_RE = re.compile(r"^[vV][0-9]+$")
+_ARTIFACT_TYPE_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
+_TAG_KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/ -]*$")
+RESERVED_ALIASES = frozenset({"latest"})
+
+
+def validate_registry_name(name: str) -> str:
+    """Registry names: lowercase letters, digits, ``-`` and ``_``; at most 64 characters."""
+    if not isinstance(name, str) or not name or len(name) > MAX_REGISTRY_NAME or not _REGISTRY_RE.match(name):
+        raise InvalidNameError(
+            f"invalid registry name '{str(name)[:80]}': use 1-{MAX_REGISTRY_NAME} lowercase letters, digits, "
+            "'-' or '_', starting with a letter or digit",
+            field="registry",
+        )
+    return name
+
+
+def validate_collection_name(name: str) -> str:
+    """Collection names: letters, digits, ``.``, ``-``, ``_``; at most 128 characters."""
+    if (
+        not isinstance(name, str)
+        or not name
+        or len(name) > MAX_COLLECTION_NAME
+        or not _COLLECTION_RE.match(name)
+    ):
+        raise InvalidNameError(
+            f"invalid collection name '{str(name)[:80]}': use 1-{MAX_COLLECTION_NAME} letters, digits, '.', "
+            "'-' or '_', starting with a letter or digit",
+            field="collection",
+        )
+    return name
+
+
+def normalize_collection_name(name: str) -> str:
+    """The uniqueness key of a collection name: case-folded. Idempotent."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def validate_alias_name(name: str) -> str:
+    """Alias names: letters, digits, ``_`` and ``-``, starting with a letter.
+
+    ``latest`` and ``v<N>`` are reserved: ``latest`` is implicit and ``v3`` reads as a version.
+    """
+    if not isinstance(name, str) or not name or len(name) > MAX_ALIAS_NAME or not _ALIAS_RE.match(name):
+        raise InvalidNameError(
+            f"invalid alias name '{str(name)[:80]}': use 1-{MAX_ALIAS_NAME} letters, digits, '_' or '-', "
+            "starting with a letter",
+            field="alias",
+        )
+    if name.lower() in RESERVED_ALIASES or _RESERVED_ALIAS_RE.match(name):
+        raise InvalidNameError(
+            f"alias name '{name}' is reserved: 'latest' and 'v<N>' cannot be set", field="alias"
+        )
+    return name
+
+
+def validate_artifact_type(name: str) -> str:
+    if (
+        not isinstance(name, str)
+        or not name
+        or len(name) > MAX_ARTIFACT_TYPE
+        or not _ARTIFACT_TYPE_RE.match(name)
+    ):
+        raise InvalidNameError(
+            f"invalid artifact type '{str(name)[:80]}': use 1-{MAX_ARTIFACT_TYPE} lowercase letters, digits, "
+            "'-' or '_', starting with a letter",
+            field="artifact_type",
+        )
+    return name
+
+
+def validate_tags(tags: dict[str, str]) -> dict[str, str]:
+    """Tag keys: 1-250 characters of letters, digits and ``_ . : / -`` or space; values up to 5000."""
+    if len(tags) > MAX_TAGS:
+        raise LimitExceededError(f"at most {MAX_TAGS} tags are allowed, got {len(tags)}", field="tags")
+    for key, value in tags.items():
+        validate_tag(key, value)
+    return dict(tags)
+
+
+def validate_tag(key: str, value: str) -> None:
+    if not isinstance(key, str) or not key or len(key) > MAX_TAG_KEY or not _TAG_KEY_RE.match(key):
+        raise InvalidNameError(
+            f"invalid tag key '{str(key)[:80]}': use 1-{MAX_TAG_KEY} letters, digits or '_ . : / -' and spaces",
+            field="tag_key",
+        )
+    if not isinstance(value, str):
+        raise InvalidNameError(f"tag '{key}' must have a string value", field="tag_value")
+    if len(value) > MAX_TAG_VALUE:
+        raise LimitExceededError(
+            f"tag '{key}' value is {len(value)} characters; at most {MAX_TAG_VALUE} are allowed",
+            field="tag_value",
+        )
+
+
+def validate_description(text: str | None) -> str:
+    if text is None:
+        return ""
+    if len(text) > MAX_DESCRIPTION:
+        raise LimitExceededError(
+            f"description is {len(text)} characters; at most {MAX_DESCRIPTION} are allowed", field="description"
+        )
+    return text
+
+
+def validate_file_path(path: str) -> str:
+    """A file path inside a version: relative POSIX, no ``..``, ``.``, empty segments or backslashes.
+
+    The result can be joined under any directory without escaping it.
+    """
+    def bad(why: str) -> InvalidPathError:
+        return InvalidPathError(f"invalid file path '{str(path)[:200]}': {why}", file=str(path)[:200])
+
+    if not isinstance(path, str) or not path:
+        raise bad("must be a non-empty string")
+    if len(path) > MAX_FILE_PATH:
+        raise bad(f"longer than {MAX_FILE_PATH} characters")
+    if "\x00" in path or any(ord(c) < 32 for c in path):
+        raise bad("contains control characters")
+    if "\\" in path:
+        raise bad("use '/' as the separator, not '\\'")
+    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
+        raise bad("must be relative, not absolute")
+    for segment in path.split("/"):
+        if segment in ("", ".", ".."):
+            raise bad("must not contain empty, '.' or '..' segments")
+    return path
+
+
+def validate_file_paths(paths: list[str]) -> None:
+    """Each path valid, no duplicates, and no path both a file and a directory of another."""
+    if len(paths) > MAX_FILES_PER_VERSION:
+        raise LimitExceededError(
+            f"a version holds at most {MAX_FILES_PER_VERSION} files, got {len(paths)}", field="files"
+        )
+    seen: set[str] = set()
+    for p in paths:
+        validate_file_path(p)
+        if p in seen:
+            raise InvalidPathError(f"duplicate file path '{p}'", file=p)
+        seen.add(p)
+    for p in paths:
+        parts = p.split("/")
+        for i in range(1, len(parts)):
+            prefix = "/".join(parts[:i])
+            if prefix in seen:
+                raise InvalidPathError(f"'{prefix}' is both a file and a directory", file=prefix)

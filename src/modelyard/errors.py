@@ -1,0 +1,265 @@
+"""The one error hierarchy of modelyard, shared by the server and the SDK.
+
+Pure Python: imports nothing from the web, SQL or HTTP layers.
+
+Every error has a stable ``code`` (the coarse class, mapped to an HTTP status in
+``api/errors.py``) and a stable ``reason`` (the precise kind, used by the SDK to
+re-create the same class on the client side). Structured fields travel in ``details``.
+
+Tree::
+
+    ModelyardError
+    ├── NotFoundError                      NOT_FOUND          404
+    │   ├── RegistryNotFoundError
+    │   ├── CollectionNotFoundError (alias: ModelNotFoundError)
+    │   ├── VersionNotFoundError
+    │   ├── AliasNotFoundError
+    │   ├── FileNotFoundInVersionError
+    │   ├── BlobUnknownError
+    │   ├── UploadUnknownError
+    │   ├── PrincipalNotFoundError
+    │   └── EventNotFoundError
+    ├── AlreadyExistsError                 ALREADY_EXISTS     409
+    ├── InvalidArgumentError               INVALID_ARGUMENT   400
+    │   ├── InvalidNameError
+    │   ├── InvalidPathError
+    │   ├── InvalidPageTokenError
+    │   ├── DigestMismatchError
+    │   ├── SizeMismatchError
+    │   ├── MissingBlobsError
+    │   └── LimitExceededError
+    ├── ConflictError                      CONFLICT           409
+    │   └── PreconditionFailedError        CONFLICT           412
+    ├── UnauthenticatedError               UNAUTHENTICATED    401
+    ├── PermissionDeniedError              PERMISSION_DENIED  403
+    ├── RangeNotSatisfiableError           RANGE_NOT_SATISFIABLE 416
+    └── UnavailableError                   UNAVAILABLE        503
+        └── SchemaOutdatedError
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "AliasNotFoundError",
+    "AlreadyExistsError",
+    "BlobUnknownError",
+    "CollectionNotFoundError",
+    "ConflictError",
+    "DigestMismatchError",
+    "EventNotFoundError",
+    "FileNotFoundInVersionError",
+    "InvalidArgumentError",
+    "InvalidNameError",
+    "InvalidPageTokenError",
+    "InvalidPathError",
+    "LimitExceededError",
+    "MissingBlobsError",
+    "ModelNotFoundError",
+    "ModelyardError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PreconditionFailedError",
+    "PrincipalNotFoundError",
+    "RangeNotSatisfiableError",
+    "RegistryNotFoundError",
+    "SchemaOutdatedError",
+    "SizeMismatchError",
+    "UnauthenticatedError",
+    "UnavailableError",
+    "UploadUnknownError",
+    "VersionNotFoundError",
+    "error_class_for",
+]
+
+
+class ModelyardError(Exception):
+    """Base class of every error modelyard raises on purpose."""
+
+    code: ClassVar[str] = "INTERNAL"
+    reason: ClassVar[str] = "internal"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = {k: v for k, v in details.items() if v is not None}
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON error body of ``/api/v1``: code, message and details."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "details": {"reason": self.reason, **self.details},
+        }
+
+
+# --- not found -------------------------------------------------------------------------
+
+
+class NotFoundError(ModelyardError):
+    code = "NOT_FOUND"
+    reason = "not_found"
+
+
+class RegistryNotFoundError(NotFoundError):
+    reason = "registry_not_found"
+
+    def __init__(self, message: str | None = None, *, registry: str = "", **kw: Any) -> None:
+        super().__init__(message or f"registry '{registry}' does not exist", registry=registry, **kw)
+
+
+class CollectionNotFoundError(NotFoundError):
+    reason = "collection_not_found"
+
+    def __init__(
+        self, message: str | None = None, *, registry: str = "", collection: str = "", **kw: Any
+    ) -> None:
+        super().__init__(
+            message or f"collection '{registry}/{collection}' does not exist",
+            registry=registry,
+            collection=collection,
+            **kw,
+        )
+
+
+ModelNotFoundError = CollectionNotFoundError
+
+
+class VersionNotFoundError(NotFoundError):
+    reason = "version_not_found"
+
+    def __init__(self, message: str | None = None, *, path: str = "", **kw: Any) -> None:
+        super().__init__(message or f"version '{path}' does not exist", path=path, **kw)
+
+
+class AliasNotFoundError(NotFoundError):
+    reason = "alias_not_found"
+
+    def __init__(self, message: str | None = None, *, path: str = "", alias: str = "", **kw: Any) -> None:
+        super().__init__(message or f"alias '{alias}' is not set on '{path}'", path=path, alias=alias, **kw)
+
+
+class FileNotFoundInVersionError(NotFoundError):
+    reason = "file_not_found"
+
+    def __init__(self, message: str | None = None, *, path: str = "", file: str = "", **kw: Any) -> None:
+        super().__init__(message or f"version '{path}' has no file '{file}'", path=path, file=file, **kw)
+
+
+class BlobUnknownError(NotFoundError):
+    reason = "blob_unknown"
+
+    def __init__(self, message: str | None = None, *, digest: str = "", **kw: Any) -> None:
+        super().__init__(message or f"blob {digest} is not stored", digest=digest, **kw)
+
+
+class UploadUnknownError(NotFoundError):
+    reason = "upload_unknown"
+
+    def __init__(self, message: str | None = None, *, upload_id: str = "", **kw: Any) -> None:
+        super().__init__(message or f"upload session '{upload_id}' does not exist", upload_id=upload_id, **kw)
+
+
+class PrincipalNotFoundError(NotFoundError):
+    reason = "principal_not_found"
+
+
+class EventNotFoundError(NotFoundError):
+    reason = "event_not_found"
+
+
+# --- already exists / invalid -----------------------------------------------------------
+
+
+class AlreadyExistsError(ModelyardError):
+    code = "ALREADY_EXISTS"
+    reason = "already_exists"
+
+
+class InvalidArgumentError(ModelyardError):
+    code = "INVALID_ARGUMENT"
+    reason = "invalid_argument"
+
+
+class InvalidNameError(InvalidArgumentError):
+    reason = "invalid_name"
+
+
+class InvalidPathError(InvalidArgumentError):
+    reason = "invalid_path"
+
+
+class InvalidPageTokenError(InvalidArgumentError):
+    reason = "invalid_page_token"
+
+
+class DigestMismatchError(InvalidArgumentError):
+    reason = "digest_mismatch"
+
+
+class SizeMismatchError(InvalidArgumentError):
+    reason = "size_mismatch"
+
+
+class MissingBlobsError(InvalidArgumentError):
+    reason = "missing_blobs"
+
+
+class LimitExceededError(InvalidArgumentError):
+    reason = "limit_exceeded"
+
+
+# --- conflicts, auth, availability ---------------------------------------------------------
+
+
+class ConflictError(ModelyardError):
+    code = "CONFLICT"
+    reason = "conflict"
+
+
+class PreconditionFailedError(ConflictError):
+    reason = "precondition_failed"
+
+
+class UnauthenticatedError(ModelyardError):
+    code = "UNAUTHENTICATED"
+    reason = "unauthenticated"
+
+
+class PermissionDeniedError(ModelyardError):
+    code = "PERMISSION_DENIED"
+    reason = "permission_denied"
+
+
+class RangeNotSatisfiableError(ModelyardError):
+    code = "RANGE_NOT_SATISFIABLE"
+    reason = "range_not_satisfiable"
+
+
+class UnavailableError(ModelyardError):
+    code = "UNAVAILABLE"
+    reason = "unavailable"
+
+
+class SchemaOutdatedError(UnavailableError):
+    reason = "schema_outdated"
+
+
+def _all_subclasses(cls: type[ModelyardError]) -> list[type[ModelyardError]]:
+    out: list[type[ModelyardError]] = [cls]
+    for sub in cls.__subclasses__():
+        out.extend(_all_subclasses(sub))
+    return out
+
+
+def error_class_for(code: str, reason: str | None) -> type[ModelyardError]:
+    """The error class for a wire ``(code, reason)`` pair; falls back to the code's base."""
+    by_reason = {c.reason: c for c in _all_subclasses(ModelyardError)}
+    if reason and reason in by_reason and by_reason[reason].code == code:
+        return by_reason[reason]
+    by_code = {c.code: c for c in reversed(_all_subclasses(ModelyardError))}
+    return by_code.get(code, ModelyardError)

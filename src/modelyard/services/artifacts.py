@@ -1,0 +1,192 @@
+"""Use cases for bytes: negotiate which blobs are missing, upload sessions, file downloads.
+
+Write order is blob first (idempotent, content-addressed), metadata second: a version is
+committed by ``RegistryService.create_version`` only after every blob it names exists.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from modelyard.domain.actor import Actor
+from modelyard.domain.digest import Digest
+from modelyard.domain.models import FileEntry, UploadSession
+from modelyard.domain.names import validate_file_path, validate_registry_name
+from modelyard.domain.paths import VersionRef
+from modelyard.errors import (
+    FileNotFoundInVersionError,
+    InvalidArgumentError,
+    LimitExceededError,
+    RangeNotSatisfiableError,
+    RegistryNotFoundError,
+    UploadUnknownError,
+)
+from modelyard.storage.interfaces import BlobInfo, BlobStore, Database
+
+from .registry import RegistryService, utcnow
+
+MAX_NEGOTIATE_DIGESTS = 10_000
+MAX_BLOB_SIZE = 5 * 1024**4  # 5 TiB, the S3 object limit
+
+
+@dataclass(frozen=True, slots=True)
+class FileDownload:
+    file: FileEntry
+    start: int
+    end: int  # inclusive; end < start for an empty file
+    chunks: Iterator[bytes]
+
+    @property
+    def length(self) -> int:
+        return max(0, self.end - self.start + 1)
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """One HTTP byte range (``bytes=a-b``, ``a-``, ``-n``) -> inclusive (start, end), or None for all.
+
+    Raises ``RangeNotSatisfiableError`` for ranges outside the file, ``InvalidArgumentError``
+    for malformed or multi-range headers.
+    """
+    if header is None:
+        return None
+    unit, _, spec = header.strip().partition("=")
+    if unit.strip().lower() != "bytes" or not spec or "," in spec:
+        raise InvalidArgumentError("Range must be a single 'bytes=start-end' range", field="range")
+    first, sep, last = spec.strip().partition("-")
+    if not sep or (not first and not last) or not (first or "0").isdigit() or not (last or "0").isdigit():
+        raise InvalidArgumentError("Range must be a single 'bytes=start-end' range", field="range")
+    if not first:
+        n = int(last)
+        if n == 0 or size == 0:
+            raise RangeNotSatisfiableError(f"range '{header}' is not satisfiable for {size} bytes", size=size)
+        return max(0, size - n), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if start >= size or end < start:
+        raise RangeNotSatisfiableError(f"range '{header}' is not satisfiable for {size} bytes", size=size)
+    return start, min(end, size - 1)
+
+
+class ArtifactService:
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        registry: RegistryService,
+        *,
+        upload_ttl: timedelta = timedelta(hours=24),
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._db = db
+        self._blobs = blobs
+        self._registry = registry
+        self._ttl = upload_ttl
+        self._clock = clock
+
+    def _check_registry(self, registry: str) -> None:
+        validate_registry_name(registry)
+        with self._db.unit_of_work(write=False) as store:
+            if store.find_registry(registry) is None:
+                raise RegistryNotFoundError(registry=registry)
+
+    def missing_blobs(self, registry: str, digests: Sequence[str]) -> list[str]:
+        """Which of ``digests`` the server does not hold (the client then uploads only those)."""
+        if len(digests) > MAX_NEGOTIATE_DIGESTS:
+            raise LimitExceededError(f"ask about at most {MAX_NEGOTIATE_DIGESTS} digests at once", field="digests")
+        parsed = [Digest.parse(d) for d in digests]
+        self._check_registry(registry)
+        seen: set[Digest] = set()
+        missing = []
+        for d in parsed:
+            if d in seen:
+                continue
+            seen.add(d)
+            if self._blobs.stat(d) is None:
+                missing.append(str(d))
+        return missing
+
+    def begin_upload(self, actor: Actor, registry: str, *, digest: str, size: int) -> UploadSession:
+        d = Digest.parse(digest)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0 or size > MAX_BLOB_SIZE:
+            raise InvalidArgumentError(f"size must be an integer between 0 and {MAX_BLOB_SIZE}", field="size")
+        self._check_registry(registry)
+        now = self._clock()
+        session = UploadSession(
+            id=secrets.token_urlsafe(24), digest=str(d), size=size, offset=0, registry=registry,
+            created_at=now, expires_at=now + self._ttl,
+        )
+        with self._db.unit_of_work(write=True) as store:
+            store.insert_upload(session, created_by=actor.name)
+        self._blobs.begin_upload(session.id)
+        return session
+
+    def _session(self, upload_id: str) -> UploadSession:
+        with self._db.unit_of_work(write=False) as store:
+            session = store.find_upload(upload_id)
+        if session is None or session.expires_at < self._clock():
+            raise UploadUnknownError(upload_id=upload_id[:80])
+        return session
+
+    def get_upload(self, upload_id: str) -> UploadSession:
+        session = self._session(upload_id)
+        offset = self._blobs.upload_offset(upload_id)
+        return UploadSession(
+            session.id, session.digest, session.size, offset, session.registry, session.created_at, session.expires_at
+        )
+
+    def write_upload(self, upload_id: str, *, offset: int, chunks: Iterable[bytes]) -> int:
+        """Append bytes at ``offset``; refuses to grow past the promised size."""
+        session = self._session(upload_id)
+        limit = session.size
+
+        def bounded() -> Iterator[bytes]:
+            total = offset
+            for chunk in chunks:
+                total += len(chunk)
+                if total > limit:
+                    raise InvalidArgumentError(
+                        f"upload '{upload_id}' promised {limit} bytes; received more", upload_id=upload_id
+                    )
+                yield chunk
+
+        return self._blobs.write_chunk(upload_id, offset, bounded())
+
+    def commit_upload(self, upload_id: str) -> BlobInfo:
+        """Verify size and digest, make the blob visible, and close the session."""
+        session = self._session(upload_id)
+        try:
+            info = self._blobs.commit(upload_id, expected_digest=Digest.parse(session.digest), expected_size=session.size)
+        finally:
+            if self._blobs_session_gone(upload_id):
+                with self._db.unit_of_work(write=True) as store:
+                    store.delete_upload(upload_id)
+        return info
+
+    def _blobs_session_gone(self, upload_id: str) -> bool:
+        try:
+            self._blobs.upload_offset(upload_id)
+        except UploadUnknownError:
+            return True
+        return False
+
+    def abort_upload(self, upload_id: str) -> None:
+        self._session(upload_id)
+        self._blobs.abort(upload_id)
+        with self._db.unit_of_work(write=True) as store:
+            store.delete_upload(upload_id)
+
+    def open_file(
+        self, registry: str, collection: str, ref: str, path: str, *, range_header: str | None = None
+    ) -> FileDownload:
+        validate_file_path(path)
+        version = self._registry.get_version(registry, collection, VersionRef.parse(ref))
+        entry = next((f for f in version.files if f.path == path), None)
+        if entry is None:
+            raise FileNotFoundInVersionError(path=version.path, file=path)
+        rng = parse_range(range_header, entry.size)
+        start, end = rng if rng is not None else (0, entry.size - 1)
+        chunks = self._blobs.open(Digest.parse(entry.digest), offset=start, length=max(0, end - start + 1))
+        return FileDownload(entry, start, end, chunks)

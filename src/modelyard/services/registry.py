@@ -1,0 +1,742 @@
+"""Use cases for registries, collections, versions, aliases and tags.
+
+Each public method is one unit of work: it opens a transaction, validates, reads, writes,
+appends exactly one event per change, and commits once. Imports ``storage.interfaces``
+only, never a concrete adapter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from modelyard.domain import events as ev
+from modelyard.domain.actor import Actor
+from modelyard.domain.digest import Digest
+from modelyard.domain.models import (
+    STAGES,
+    VISIBILITY_ORGANIZATION,
+    VISIBILITY_RESTRICTED,
+    AliasChange,
+    Collection,
+    FileEntry,
+    Page,
+    Registry,
+    Version,
+    VersionMetadata,
+)
+from modelyard.domain.names import (
+    MAX_METADATA_JSON,
+    normalize_collection_name,
+    validate_alias_name,
+    validate_artifact_type,
+    validate_collection_name,
+    validate_description,
+    validate_file_paths,
+    validate_registry_name,
+    validate_tag,
+    validate_tags,
+)
+from modelyard.domain.paths import VersionRef
+from modelyard.domain.search import (
+    DEFAULT_PAGE_SIZE,
+    CollectionQuery,
+    check_page_size,
+    decode_page_token,
+    encode_page_token,
+    parse_order_by,
+)
+from modelyard.errors import (
+    AliasNotFoundError,
+    AlreadyExistsError,
+    NotFoundError,
+    CollectionNotFoundError,
+    ConflictError,
+    InvalidArgumentError,
+    InvalidPageTokenError,
+    LimitExceededError,
+    MissingBlobsError,
+    RegistryNotFoundError,
+    VersionNotFoundError,
+)
+from modelyard.storage.interfaces import BlobStore, Database, MetadataStore
+
+DEFAULT_REGISTRIES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("models", ("model",), "Trained models."),
+    ("datasets", ("dataset",), "Datasets and their snapshots."),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def manifest_digest(files: Sequence[FileEntry]) -> str:
+    """The digest of a version's manifest: sha256 over its sorted (path, digest, size) list."""
+    body = json.dumps([[f.path, f.digest, f.size] for f in sorted(files, key=lambda f: f.path)], separators=(",", ":"))
+    return f"sha256:{hashlib.sha256(body.encode()).hexdigest()}"
+
+
+class RegistryService:
+    def __init__(self, db: Database, blobs: BlobStore, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self._db = db
+        self._blobs = blobs
+        self._clock = clock
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _event(
+        self,
+        store: MetadataStore,
+        actor: Actor,
+        action: str,
+        target: str,
+        *,
+        registry: str | None,
+        collection_id: int | None = None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+        now: datetime,
+    ) -> int:
+        return store.append_event(
+            now=now,
+            actor=actor.name,
+            actor_kind=actor.kind,
+            token_name=actor.token_name,
+            action=action,
+            target=target,
+            registry=registry,
+            collection_id=collection_id,
+            before=before,
+            after=after,
+            request_id=actor.request_id,
+            client_address=actor.client_address,
+        )
+
+    @staticmethod
+    def _registry(store: MetadataStore, name: str) -> Registry:
+        validate_registry_name(name)
+        reg = store.find_registry(name)
+        if reg is None:
+            raise RegistryNotFoundError(registry=name)
+        return reg
+
+    @staticmethod
+    def _collection_row(store: MetadataStore, reg: Registry, name: str, *, for_update: bool = False) -> Any:
+        validate_collection_name(name)
+        row = store.find_collection_row(reg.id, normalize_collection_name(name), for_update=for_update)
+        if row is None:
+            raise CollectionNotFoundError(registry=reg.name, collection=name)
+        return row
+
+    @staticmethod
+    def _version_row(store: MetadataStore, reg: Registry, crow: Any, ref: VersionRef) -> Any:
+        path = f"{reg.name}/{crow['name']}:{ref}"
+        if ref.number is not None:
+            number: int | None = ref.number
+        elif ref.is_latest:
+            number = crow["latest_version"]
+        else:
+            assert ref.alias is not None
+            found = store.find_alias(crow["id"], ref.alias.lower())
+            if found is None:
+                raise AliasNotFoundError(path=f"{reg.name}/{crow['name']}", alias=ref.alias)
+            return store.find_version_row_by_id(found[1])
+        row = store.find_version_row(crow["id"], number) if number is not None else None
+        if row is None:
+            raise VersionNotFoundError(path=path)
+        return row
+
+    # -- registries -----------------------------------------------------------------------------
+
+    def create_registry(
+        self,
+        actor: Actor,
+        name: str,
+        *,
+        description: str = "",
+        artifact_types: Sequence[str] = ("model",),
+        visibility: str = VISIBILITY_ORGANIZATION,
+    ) -> Registry:
+        validate_registry_name(name)
+        validate_description(description)
+        types = _check_types(artifact_types)
+        _check_visibility(visibility)
+        now = self._clock()
+        with self._db.unit_of_work(write=True) as store:
+            reg = store.insert_registry(
+                name=name, description=description, artifact_types=types, visibility=visibility, now=now
+            )
+            self._event(
+                store, actor, ev.REGISTRY_CREATED, name, registry=name, now=now,
+                after={"artifact_types": types, "visibility": visibility, "description": description},
+            )
+        return reg
+
+    def get_registry(self, name: str) -> Registry:
+        with self._db.unit_of_work(write=False) as store:
+            return self._registry(store, name)
+
+    def list_registries(self) -> list[Registry]:
+        with self._db.unit_of_work(write=False) as store:
+            return store.list_registries()
+
+    def update_registry(
+        self,
+        actor: Actor,
+        name: str,
+        *,
+        description: str | None = None,
+        artifact_types: Sequence[str] | None = None,
+        visibility: str | None = None,
+    ) -> Registry:
+        fields: dict[str, Any] = {}
+        if description is not None:
+            fields["description"] = validate_description(description)
+        if artifact_types is not None:
+            fields["artifact_types"] = _check_types(artifact_types)
+        if visibility is not None:
+            fields["visibility"] = _check_visibility(visibility)
+        now = self._clock()
+        with self._db.unit_of_work(write=True) as store:
+            reg = self._registry(store, name)
+            if not fields:
+                return reg
+            before = {k: (list(getattr(reg, k)) if k == "artifact_types" else getattr(reg, k)) for k in fields}
+            store.update_registry(reg.id, now=now, **fields)
+            self._event(store, actor, ev.REGISTRY_UPDATED, name, registry=name, before=before, after=fields, now=now)
+            updated = store.find_registry(name)
+            assert updated is not None
+            return updated
+
+    def delete_registry(self, actor: Actor, name: str) -> None:
+        now = self._clock()
+        with self._db.unit_of_work(write=True) as store:
+            reg = self._registry(store, name)
+            count = store.count_collections(reg.id)
+            if count:
+                raise ConflictError(
+                    f"registry '{name}' still holds {count} collection(s); delete them first",
+                    registry=name,
+                    collections=count,
+                )
+            store.delete_registry(reg.id)
+            self._event(store, actor, ev.REGISTRY_DELETED, name, registry=name, before={"name": name}, now=now)
+
+    def seed_default_registries(self, actor: Actor) -> list[str]:
+        """On a brand-new database, create ``models`` and ``datasets``. Returns what it created."""
+        created = []
+        with self._db.unit_of_work(write=True) as store:
+            if store.list_registries() or store.list_events(limit=1):
+                return []
+            now = self._clock()
+            for name, types, description in DEFAULT_REGISTRIES:
+                store.insert_registry(
+                    name=name, description=description, artifact_types=list(types),
+                    visibility=VISIBILITY_ORGANIZATION, now=now,
+                )
+                self._event(
+                    store, actor, ev.REGISTRY_CREATED, name, registry=name, now=now,
+                    after={"artifact_types": list(types), "visibility": VISIBILITY_ORGANIZATION},
+                )
+                created.append(name)
+        return created
+
+    # -- collections ----------------------------------------------------------------------------
+
+    def create_collection(
+        self,
+        actor: Actor,
+        registry: str,
+        name: str,
+        *,
+        artifact_type: str | None = None,
+        description: str = "",
+        tags: dict[str, str] | None = None,
+    ) -> Collection:
+        validate_collection_name(name)
+        validate_description(description)
+        tags = validate_tags(tags or {})
+        now = self._clock()
+        with self._db.unit_of_work(write=True) as store:
+            reg = self._registry(store, registry)
+            cid = self._insert_collection(store, actor, reg, name, artifact_type, description, tags, now)
+            return store.get_collection_by_id(cid)
+
+    def _insert_collection(
+        self,
+        store: MetadataStore,
+        actor: Actor,
+        reg: Registry,
+        name: str,
+        artifact_type: str | None,
+        description: str,
+        tags: dict[str, str],
+        now: datetime,
+    ) -> int:
+        atype = _accepted_type(reg, artifact_type)
+        try:
+            cid = store.insert_collection(
+                registry_id=reg.id, name=name, name_norm=normalize_collection_name(name), artifact_type=atype,
+                description=description, created_by=actor.name, now=now,
+            )
+        except AlreadyExistsError as exc:
+            raise AlreadyExistsError(
+                f"collection '{reg.name}/{name}' already exists", registry=reg.name, collection=name
+            ) from exc
+        for k, v in tags.items():
+            store.set_collection_tag(cid, k, v, now)
+        self._event(
+            store, actor, ev.COLLECTION_CREATED, f"{reg.name}/{name}", registry=reg.name, collection_id=cid, now=now,
+            after={"artifact_type": atype, "description": description, "tags": tags},
+        )
+        return cid
+
+    def get_collection(self, registry: str, name: str) -> Collection:
+        with self._db.unit_of_work(write=False) as store:
+            reg = self._registry(store, registry)
+            row = self._collection_row(store, reg, name)
+            return store.get_collection_by_id(row["id"])
+
+    def update_collection(
+        self,
+        actor: Actor,
+        registry: str,
+        name: str,
+        *,
+        description: str | None = None,
+        new_name: str | None = None,
+    ) -> Collection:
+        fields: dict[str, Any] = {}
+        if description is not None:
+            fields["description"] = validate_description(description)
+        if new_name is not None:
+            validate_collection_name(new_name)
+            fields["name"] = new_name
+            fields["name_norm"] = normalize_collection_name(new_name)
+        now = self._clock()
+        with self._db.unit_of_work(write=True) as store:
+            reg = self._registry(store, registry)
+            row = self._collection_row(store, reg, name, for_update=True)
+            if not fields:
+                return store.get_collection_by_id(row["id"])
+            if new_name is not None and fields["name_norm"] != row["name_norm"]:
+                if store.find_collection_row(reg.id, fields["name_norm"]) is not None:
+                            raise AlreadyExistsError(
+                        f"collection '{registry}/{new_name}' already exists", registry=registry, collection=new_name
+                    )
+            store.update_collection(row["id"], now=now, **fields)
+            public = {k: v for k, v in fields.items() if k != "name_norm"}
+            before = {k: row[k] for k in public}
+            target = f"{registry}/{fields.get('name', row['name'])}"
+            self._event(
+                store, actor, ev.COLLECTION_UPDATED, target, registry=registry, collection_id=row["id"],
+                before=before, after=public, now=now,
+            )
+            return store.get_collection_by_id(row["id"])
+
+    def delete_collection(self, actor: Actor, registry: str, name: str) -> None:
+        now = self._clock()
+        with self._db.unit_of_work(write=True) as store:
+            reg = self._registry(store, registry)
+            row = self._collection_row(store, reg, name, for_update=True)
+            coll = store.get_collection_by_id(row["id"])
+            store.delete_collection(row["id"])
+            self._event(
+                store, actor, ev.COLLECTION_DELETED, coll.path, registry=registry, collection_id=row["id"], now=now,
+                before={"latest_version": coll.latest_version, "aliases": coll.aliases, "tags": coll.tags},
+            )
+
+    def set_collection_tag(self, actor: Actor, registry: str, name: str, key: str, value: str) -> None:
+        validate_tag(key, value)
+        now = self._clock()
+        with self._db.unit_of_work(write=True) as store:
+            reg = self._registry(store, registry)
+            row = self._collection_row(store, reg, name, for_update=True)
+            old = store.set_collection_tag(row["id"], key, value, now)
+            store.update_collection(row["id"], now=now)
+            self._event(
+                store, actor, ev.COLLECTION_TAG_SET, f"{registry}/{row['name']}", registry=registry,
+                collection_id=row["id"], now=now,
+                before=None if old is None else {"key": key, "value": old}, after={"key": key, "value": value},
+            )
+
+    def unset_collection_tag(self, actor: Actor, registry: str, name: str, key: str) -> None:
+        now = self._clock()
+        with self._db.unit_of_work(write=True) as store:
+            reg = self._registry(store, registry)
+            row = self._collection_row(store, reg, name, for_update=True)
+            old = store.unset_collection_tag(row["id"], key)
+            if old is None:
+                raise NotFoundError(f"collection '{registry}/{row['name']}' has no tag '{key}'", tag=key)
+            store.update_collection(row["id"], now=now)
+            self._event(
+                store, actor, ev.COLLECTION_TAG_UNSET, f"{registry}/{row['name']}", registry=registry,
+                collection_id=row["id"], now=now, before={"key": key, "value": old},
+            )
+
+    def search_collections(
+        self,
+        *,
+        registries: Sequence[str] | None = None,
+        name: str | None = None,
+        match: str = "substring",
+        tags: Sequence[tuple[str, str | None]] = (),
+        artifact_type: str | None = None,
+        alias: str | None = None,
+        order_by: str = "name",
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_token: str | None = None,
+        visible_registry_ids: Sequence[int] | None = None,
+    ) -> Page[Collection]:
+        """Search collections across registries; sorted, with opaque keyset page tokens."""
+        check_page_size(page_size)
+        field, descending = parse_order_by(order_by)
+        with self._db.unit_of_work(write=False) as store:
+            registry_ids: list[int] | None = None
+            if registries:
+                registry_ids = [self._registry(store, r).id for r in registries]
+            if visible_registry_ids is not None:
+                allowed = set(visible_registry_ids)
+                registry_ids = [i for i in (registry_ids if registry_ids is not None else allowed) if i in allowed]
+            query = CollectionQuery(
+                registry_ids=registry_ids, name=name or None, name_mode=match, tags=list(tags),
+                artifact_type=artifact_type or None, alias=alias or None, order_by=field, descending=descending,
+                limit=page_size,
+            )
+            if page_token:
+                query = replace(query, after=query.position_from_token(page_token))
+            items = store.search_collections(query)
+        token = None
+        if len(items) > page_size:
+            items = items[:page_size]
+            last = items[-1]
+            sort_value: Any = {
+                "name": normalize_collection_name(last.name), "created_at": last.created_at,
+                "updated_at": last.updated_at,
+            }[field]
+            token = query.token_for(sort_value, last.id)
+        return Page(items, token)
+
+    # -- versions -------------------------------------------------------------------------------
+
+    def create_version(
+        self,
+        actor: Actor,
+        registry: str,
+        collection: str,
+        *,
+        files: Sequence[FileEntry],
+        metadata: VersionMetadata = VersionMetadata(),
+        aliases: Sequence[str] = (),
+        artifact_type: str | None = None,
+        create_collection: bool = True,
+    ) -> Version:
+        """Create the next version of a collection from files already in the blob store.
+
+        The number is allocated under the collection's row lock, so concurrent commits get
+        consecutive numbers. Every referenced blob must exist with the stated size.
+        """
+        validate_collection_name(collection)
+        files = list(files)
+        validate_file_paths([f.path for f in files])
+        for f in files:
+            Digest.parse(f.digest)
+            if not isinstance(f.size, int) or f.size < 0:
+                raise InvalidArgumentError(f"file '{f.path}' has an invalid size", file=f.path)
+        _check_metadata(metadata)
+        alias_names = [validate_alias_name(a) for a in aliases]
+        if len({a.lower() for a in alias_names}) != len(alias_names):
+            raise InvalidArgumentError("the same alias is given twice", field="aliases")
+        self._check_blobs(files)
+        now = self._clock()
+        with self._db.unit_of_work(write=True) as store:
+            reg = self._registry(store, registry)
+            row = store.find_collection_row(reg.id, normalize_collection_name(collection), for_update=True)
+            if row is None:
+                if not create_collection:
+                    raise CollectionNotFoundError(registry=registry, collection=collection)
+                cid = self._insert_collection(store, actor, reg, collection, artifact_type, "", {}, now)
+                row = store.find_collection_row(reg.id, normalize_collection_name(collection), for_update=True)
+                assert row is not None and row["id"] == cid
+            elif artifact_type is not None and artifact_type != row["artifact_type"]:
+                raise InvalidArgumentError(
+                    f"collection '{registry}/{row['name']}' holds '{row['artifact_type']}' artifacts, "
+                    f"not '{artifact_type}'",
+                    field="artifact_type",
+                )
+            number = store.allocate_version_number(row["id"])
+            size = sum(f.size for f in files)
+            digest = manifest_digest(files)
+            vid = store.insert_version(
+                collection_id=row["id"], number=number, artifact_type=row["artifact_type"], metadata=metadata,
+                files=files, size=size, digest=digest, created_by=actor.name, now=now,
+            )
+            store.update_collection(row["id"], now=now, latest_version=number)
+            path = f"{registry}/{row['name']}"
+            self._event(
+                store, actor, ev.VERSION_CREATED, f"{path}:{number}", registry=registry, collection_id=row["id"],
+                now=now, after={"version": number, "digest": digest, "size": size, "files": len(files)},
+            )
+            for alias in alias_names:
+                self._move_alias(store, actor, registry, row, alias, vid, number, now)
+            return store.versions_by_rows(
+                [store.find_version_row_by_id(vid)], registry=registry, collection=row["name"]
+            )[0]
+
+    def _check_blobs(self, files: Sequence[FileEntry]) -> None:
+        missing = []
+        for f in {f.digest: f for f in files}.values():
+            info = self._blobs.stat(Digest.parse(f.digest))
+            if info is None or info.size != f.size:
+                missing.append(f.digest)
+        if missing:
+            raise MissingBlobsError(
+                f"{len(missing)} file(s) were not uploaded (or have a different size); upload them first",
+                missing=missing[:100],
+            )
+
+    def get_version(self, registry: str, collection: str, ref: str | int | VersionRef) -> Version:
+        vref = ref if isinstance(ref, VersionRef) else VersionRef.parse(str(ref))
+        with self._db.unit_of_work(write=False) as store:
+            reg = self._registry(store, registry)
+            crow = self._collection_row(store, reg, collection)
+            vrow = self._version_row(store, reg, crow, vref)
+            return store.versions_by_rows([vrow], registry=registry, collection=crow["name"])[0]
+
+    def list_versions(
+        self,
+        registry: str,
+        collection: str,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_token: str | None = None,
+        stage: str | None = None,
+    ) -> Page[Version]:
+        check_page_size(page_size)
+        after: int | None = None
+        if page_token:
+            payload = decode_page_token(page_token)
+            if not isinstance(payload.get("n"), int):
+                raise InvalidPageTokenError("page_token is not a token this server issued", page_token=page_token[:80])
+            after = payload["n"]
+        with self._db.unit_of_work(write=False) as store:
+            reg = self._registry(store, registry)
+            crow = self._collection_row(store, reg, collection)
+            rows = store.list_version_rows(crow["id"], after_number=after, limit=page_size, stage=stage)
+            token = None
+            if len(rows) > page_size:
+                rows = rows[:page_size]
+                token = encode_page_token({"n": rows[-1]["number"]})
+            items = store.versions_by_rows(rows, registry=registry, collection=crow["name"], with_files=False)
+        return Page(items, token)
+
+    def update_version(
+        self, actor: Actor, registry: str, collection: str, number: int, *, description: str | None = None
+    ) -> Version:
+        now = self._clock()
+        with self._db.unit_of_work(write=True) as store:
+            reg = self._registry(store, registry)
+            crow = self._collection_row(store, reg, collection, for_update=True)
+            vrow = self._version_row(store, reg, crow, VersionRef(number=number))
+            if description is not None:
+                validate_description(description)
+                store.update_version(vrow["id"], now=now, description=description)
+                self._event(
+                    store, actor, ev.VERSION_UPDATED, f"{registry}/{crow['name']}:{number}", registry=registry,
+                    collection_id=crow["id"], now=now,
+                    before={"description": vrow["description"]}, after={"description": description},
+                )
+            return store.versions_by_rows(
+                [store.find_version_row_by_id(vrow["id"])], registry=registry, collection=crow["name"]
+            )[0]
+
+    def delete_version(self, actor: Actor, registry: str, collection: str, number: int) -> None:
+        """Delete one version. Its number is never reused; aliases on it are removed (and recorded)."""
+        now = self._clock()
+        with self._db.unit_of_work(write=True) as store:
+            reg = self._registry(store, registry)
+            crow = self._collection_row(store, reg, collection, for_update=True)
+            vrow = self._version_row(store, reg, crow, VersionRef(number=number))
+            path = f"{registry}/{crow['name']}"
+            for alias in store.aliases_of_version(vrow["id"]):
+                self._event(
+                    store, actor, ev.ALIAS_UNSET, f"{path}@{alias}", registry=registry, collection_id=crow["id"],
+                    now=now, before={"alias": alias, "version": number}, after={"reason": "version deleted"},
+                )
+            store.delete_version(vrow["id"])
+            latest = crow["latest_version"]
+            if latest == number:
+                latest = store.max_version_number(crow["id"])
+            store.update_collection(crow["id"], now=now, latest_version=latest)
+            self._event(
+                store, actor, ev.VERSION_DELETED, f"{path}:{number}", registry=registry, collection_id=crow["id"],
+                now=now, before={"version": number, "digest": vrow["digest"], "size": vrow["size"]},
+            )
+
+    def set_version_tag(self, actor: Actor, registry: str, collection: str, number: int, key: str, value: str) -> None:
+        validate_tag(key, value)
+        now = self._clock()
+        with self._db.unit_of_work(write=True) as store:
+            reg = self._registry(store, registry)
+            crow = self._collection_row(store, reg, collection, for_update=True)
+            vrow = self._version_row(store, reg, crow, VersionRef(number=number))
+            old = store.set_version_tag(vrow["id"], key, value, now)
+            store.update_version(vrow["id"], now=now)
+            self._event(
+                store, actor, ev.VERSION_TAG_SET, f"{registry}/{crow['name']}:{number}", registry=registry,
+                collection_id=crow["id"], now=now,
+                before=None if old is None else {"key": key, "value": old}, after={"key": key, "value": value},
+            )
+
+    def unset_version_tag(self, actor: Actor, registry: str, collection: str, number: int, key: str) -> None:
+        now = self._clock()
+        with self._db.unit_of_work(write=True) as store:
+            reg = self._registry(store, registry)
+            crow = self._collection_row(store, reg, collection, for_update=True)
+            vrow = self._version_row(store, reg, crow, VersionRef(number=number))
+            old = store.unset_version_tag(vrow["id"], key)
+            if old is None:
+                raise NotFoundError(f"version '{registry}/{crow['name']}:{number}' has no tag '{key}'", tag=key)
+            store.update_version(vrow["id"], now=now)
+            self._event(
+                store, actor, ev.VERSION_TAG_UNSET, f"{registry}/{crow['name']}:{number}", registry=registry,
+                collection_id=crow["id"], now=now, before={"key": key, "value": old},
+            )
+
+    def set_stage(
+        self, actor: Actor, registry: str, collection: str, number: int, stage: str, *, archive_existing: bool = False
+    ) -> Version:
+        """Legacy lifecycle: move a version to a stage, optionally archiving others in that stage."""
+        stage = _check_stage(stage)
+        now = self._clock()
+        with self._db.unit_of_work(write=True) as store:
+            reg = self._registry(store, registry)
+            crow = self._collection_row(store, reg, collection, for_update=True)
+            vrow = self._version_row(store, reg, crow, VersionRef(number=number))
+            path = f"{registry}/{crow['name']}"
+            if archive_existing and stage in ("Staging", "Production"):
+                for other in store.list_version_rows(crow["id"], after_number=None, limit=100_000, stage=stage):
+                    if other["id"] != vrow["id"]:
+                        store.update_version(other["id"], now=now, stage="Archived")
+                        self._event(
+                            store, actor, ev.STAGE_CHANGED, f"{path}:{other['number']}", registry=registry,
+                            collection_id=crow["id"], now=now, before={"stage": stage}, after={"stage": "Archived"},
+                        )
+            if vrow["stage"] != stage:
+                store.update_version(vrow["id"], now=now, stage=stage)
+                self._event(
+                    store, actor, ev.STAGE_CHANGED, f"{path}:{number}", registry=registry, collection_id=crow["id"],
+                    now=now, before={"stage": vrow["stage"]}, after={"stage": stage},
+                )
+            return store.versions_by_rows(
+                [store.find_version_row_by_id(vrow["id"])], registry=registry, collection=crow["name"]
+            )[0]
+
+    # -- aliases --------------------------------------------------------------------------------
+
+    def set_alias(self, actor: Actor, registry: str, collection: str, alias: str, number: int) -> Version:
+        """Point ``alias`` at version ``number`` (creating or moving it). Recorded in the history."""
+        validate_alias_name(alias)
+        now = self._clock()
+        with self._db.unit_of_work(write=True) as store:
+            reg = self._registry(store, registry)
+            crow = self._collection_row(store, reg, collection, for_update=True)
+            vrow = self._version_row(store, reg, crow, VersionRef(number=number))
+            self._move_alias(store, actor, registry, crow, alias, vrow["id"], number, now)
+            return store.versions_by_rows([vrow], registry=registry, collection=crow["name"], with_files=False)[0]
+
+    def _move_alias(
+        self, store: MetadataStore, actor: Actor, registry: str, crow: Any, alias: str, vid: int, number: int,
+        now: datetime,
+    ) -> None:
+        current = store.find_alias(crow["id"], alias.lower())
+        if current is not None and current[1] == vid:
+            return
+        store.set_alias(crow["id"], alias, vid, actor=actor.name, now=now)
+        store.update_collection(crow["id"], now=now)
+        self._event(
+            store, actor, ev.ALIAS_SET, f"{registry}/{crow['name']}@{alias}", registry=registry,
+            collection_id=crow["id"], now=now,
+            before=None if current is None else {"alias": current[0], "version": current[2]},
+            after={"alias": alias, "version": number},
+        )
+
+    def unset_alias(self, actor: Actor, registry: str, collection: str, alias: str) -> None:
+        now = self._clock()
+        with self._db.unit_of_work(write=True) as store:
+            reg = self._registry(store, registry)
+            crow = self._collection_row(store, reg, collection, for_update=True)
+            current = store.find_alias(crow["id"], alias.lower())
+            if current is None:
+                raise AliasNotFoundError(path=f"{registry}/{crow['name']}", alias=alias)
+            store.delete_alias(crow["id"], alias.lower())
+            store.update_collection(crow["id"], now=now)
+            self._event(
+                store, actor, ev.ALIAS_UNSET, f"{registry}/{crow['name']}@{current[0]}", registry=registry,
+                collection_id=crow["id"], now=now, before={"alias": current[0], "version": current[2]},
+            )
+
+    def alias_history(self, registry: str, collection: str, alias: str, *, limit: int = 100) -> list[AliasChange]:
+        """Every move of ``alias``, newest first: version, previous version, who, when."""
+        check_page_size(limit)
+        with self._db.unit_of_work(write=False) as store:
+            reg = self._registry(store, registry)
+            crow = self._collection_row(store, reg, collection)
+            return store.alias_history(crow["id"], f"{registry}/{crow['name']}@{alias}", limit=limit)
+
+
+def _check_types(types: Sequence[str]) -> list[str]:
+    if isinstance(types, str) or not types:
+        raise InvalidArgumentError("artifact_types must be a non-empty list", field="artifact_types")
+    out = []
+    for t in types:
+        validate_artifact_type(t)
+        if t not in out:
+            out.append(t)
+    return out
+
+
+def _check_visibility(visibility: str) -> str:
+    if visibility not in (VISIBILITY_ORGANIZATION, VISIBILITY_RESTRICTED):
+        raise InvalidArgumentError(
+            f"visibility must be '{VISIBILITY_ORGANIZATION}' or '{VISIBILITY_RESTRICTED}'", field="visibility"
+        )
+    return visibility
+
+
+def _check_stage(stage: str) -> str:
+    for s in STAGES:
+        if isinstance(stage, str) and stage.lower() == s.lower():
+            return s
+    raise InvalidArgumentError(f"stage must be one of {', '.join(STAGES)}, got '{str(stage)[:40]}'", field="stage")
+
+
+def _accepted_type(reg: Registry, artifact_type: str | None) -> str:
+    if artifact_type is None:
+        return reg.artifact_types[0]
+    validate_artifact_type(artifact_type)
+    if artifact_type not in reg.artifact_types:
+        raise InvalidArgumentError(
+            f"registry '{reg.name}' accepts {', '.join(reg.artifact_types)}, not '{artifact_type}'",
+            field="artifact_type",
+        )
+    return artifact_type
+
+
+def _check_metadata(md: VersionMetadata) -> None:
+    validate_description(md.description)
+    validate_tags(md.tags)
+    for name, value in md.metrics.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidArgumentError(f"metric '{name}' must be a number", field="metrics")
+    size = len(json.dumps([md.params, md.metrics, md.datasets, md.signature], default=str))
+    if size > MAX_METADATA_JSON:
+        raise LimitExceededError(
+            f"params, metrics, datasets and signature together are {size} bytes; at most {MAX_METADATA_JSON}",
+            field="metadata",
+        )

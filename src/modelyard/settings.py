@@ -1,0 +1,47 @@
+"""The one ``Settings`` object, read from ``MODELYARD_*`` environment variables and CLI flags.
+
+Built once at the edge (CLI or ``create_app``) and passed down. Nothing else reads
+``os.environ``. Every field has a description: docs/configuration.md is generated from them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BlobSettings(BaseModel):
+    backend: Literal["filesystem", "memory"] = Field(
+        "filesystem", description="Where blob bytes live: 'filesystem' (default) or 'memory' (tests only)."
+    )
+    root: Path | None = Field(None, description="Blob root for the filesystem backend; default <data_dir>/blobs.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MODELYARD_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Field(
+        Path("modelyard-data"), description="Folder for the embedded SQLite database and the blob store."
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the metadata database; default sqlite:///<data_dir>/modelyard.db. "
+        "Use postgresql://user@host/db at scale.",
+    )
+    blobs: BlobSettings = Field(default_factory=BlobSettings, description="Blob store settings.")
+    host: str = Field("127.0.0.1", description="Address 'modelyard serve' binds to.")
+    port: int = Field(8080, description="Port 'modelyard serve' listens on.")
+    upload_ttl_hours: float = Field(24.0, description="Hours an unfinished upload session stays valid.")
+    gc_grace_hours: float = Field(24.0, description="Unreferenced blobs younger than this are never collected.")
+    db_pool_size: int = Field(10, description="Connections per server process (PostgreSQL).")
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'modelyard.db').resolve()}"
+
+    def resolved_blob_root(self) -> Path:
+        return (self.blobs.root or (self.data_dir / "blobs")).resolve()

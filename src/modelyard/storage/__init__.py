@@ -1,0 +1,1 @@
+"""Storage: interfaces (Protocols) plus the SQL metadata store and the blob stores."""

@@ -1,0 +1,1 @@
+"""Content-addressed blob stores: filesystem (default), memory (tests), S3-compatible."""

@@ -1,0 +1,99 @@
+"""Engines and units of work for SQLite and PostgreSQL.
+
+SQLite: WAL, ``foreign_keys=ON``, a busy timeout, and writes in ``BEGIN IMMEDIATE`` so one
+writer runs at a time (which also serializes version-number allocation). Reads use a
+separate engine that begins deferred transactions, so readers never wait for a writer.
+PostgreSQL: one engine, READ COMMITTED; writers lock the rows they update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
+from modelyard.errors import UnavailableError
+
+from .store import SqlMetadataStore
+
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
+def normalize_url(url: str) -> str:
+    """Accept ``postgresql://`` and ``postgres://`` and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        poolclass=NullPool if ":memory:" not in url else None,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """Owns the engines; hands out units of work (``with db.unit_of_work(write=True) as store``)."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = normalize_url(url)
+        self.dialect = self.url.split(":", 1)[0].split("+", 1)[0]
+        if self.dialect == "sqlite":
+            self._write = _sqlite_engine(self.url, immediate=True)
+            self._read = _sqlite_engine(self.url, immediate=False)
+        else:
+            self._write = create_engine(
+                self.url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
+            )
+            self._read = self._write
+
+    @property
+    def engine(self) -> Engine:
+        return self._write
+
+    @contextmanager
+    def unit_of_work(self, *, write: bool) -> Iterator[SqlMetadataStore]:
+        """One transaction: commits when the block ends without an exception, else rolls back."""
+        engine = self._write if write else self._read
+        try:
+            conn = engine.connect()
+        except OperationalError as exc:
+            raise UnavailableError("the metadata database is unavailable", backend=self.dialect) from exc
+        try:
+            with conn.begin():
+                yield SqlMetadataStore(conn, dialect=self.dialect)
+        except OperationalError as exc:
+            raise UnavailableError(
+                "the metadata database failed the request; retry", backend=self.dialect
+            ) from exc
+        finally:
+            conn.close()
+
+    def dispose(self) -> None:
+        self._write.dispose()
+        if self._read is not self._write:
+            self._read.dispose()

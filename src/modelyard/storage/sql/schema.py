@@ -1,0 +1,57 @@
+"""Schema management through Alembic: upgrade to head, and check the database is at head.
+
+The server never runs ``create_all``; it refuses to start on an outdated schema and names
+the command that fixes it.
+"""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect
+
+from modelyard.errors import SchemaOutdatedError
+
+UPGRADE_COMMAND = "modelyard db upgrade"
+
+
+def _config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", "modelyard.storage.sql:migrations")
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def is_empty(engine: Engine) -> bool:
+    return not inspect(engine).get_table_names()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    cfg = _config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def check_at_head(engine: Engine) -> None:
+    current = current_revision(engine)
+    head = head_revision()
+    if current != head:
+        raise SchemaOutdatedError(
+            f"the database schema is at {current or 'nothing'}, this modelyard needs {head}; "
+            f"run '{UPGRADE_COMMAND}' (back up the database first)",
+            current=current,
+            head=head,
+        )
