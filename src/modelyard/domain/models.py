@@ -84,6 +84,7 @@ class Version:
     aliases: tuple[str, ...]
     stage: str
     size: int
+    file_count: int
     digest: str
     created_at: datetime
     updated_at: datetime

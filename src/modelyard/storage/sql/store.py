@@ -446,6 +446,7 @@ class SqlMetadataStore:
                     aliases=tuple(aliases[r["id"]]),
                     stage=r["stage"],
                     size=r["size"],
+                    file_count=r["file_count"],
                     digest=r["digest"],
                     created_at=r["created_at"],
                     updated_at=r["updated_at"],

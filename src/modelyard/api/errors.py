@@ -1,0 +1,108 @@
+"""THE mapping from error classes to HTTP statuses for ``/api/v1``, and the one JSON error shape.
+
+``{"code": "...", "message": "...", "details": {"reason": "...", ...}}``. Unexpected
+exceptions become a 500 carrying only the request id, never the exception text.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from modelyard.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    InvalidArgumentError,
+    ModelyardError,
+    NotFoundError,
+    PermissionDeniedError,
+    PreconditionFailedError,
+    RangeNotSatisfiableError,
+    UnauthenticatedError,
+    UnavailableError,
+)
+
+log = logging.getLogger("modelyard.api")
+
+# Most specific first: the first matching class decides the status.
+STATUS_BY_ERROR: tuple[tuple[type[ModelyardError], int], ...] = (
+    (PreconditionFailedError, 412),
+    (NotFoundError, 404),
+    (AlreadyExistsError, 409),
+    (InvalidArgumentError, 400),
+    (ConflictError, 409),
+    (UnauthenticatedError, 401),
+    (PermissionDeniedError, 403),
+    (RangeNotSatisfiableError, 416),
+    (UnavailableError, 503),
+)
+
+_HTTP_CODES = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "INVALID_ARGUMENT"}
+
+
+def status_for(exc: ModelyardError) -> int:
+    for cls, status in STATUS_BY_ERROR:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+def error_response(status: int, body: dict[str, Any], request: Request) -> JSONResponse:
+    rid = getattr(request.state, "request_id", "")
+    body.setdefault("details", {})["request_id"] = rid
+    headers = {"X-Request-ID": rid} if rid else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _validation_message(errors: list[Any]) -> str:
+    parts = []
+    for err in errors[:5]:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header"))
+        parts.append(f"{loc or 'request'}: {err.get('msg', 'invalid')}")
+    return "invalid request: " + "; ".join(parts)
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ModelyardError)
+    async def _modelyard_error(request: Request, exc: ModelyardError) -> JSONResponse:
+        status = status_for(exc)
+        response = error_response(status, exc.to_dict(), request)
+        if status == 416 and "size" in exc.details:
+            response.headers["Content-Range"] = f"bytes */{exc.details['size']}"
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in exc.errors()
+        ]
+        body = {
+            "code": "INVALID_ARGUMENT",
+            "message": _validation_message(errors),
+            "details": {"reason": "invalid_request", "errors": errors[:20]},
+        }
+        return error_response(400, body, request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "INVALID_ARGUMENT" if exc.status_code < 500 else "INTERNAL")
+        message = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
+        body = {"code": code, "message": message, "details": {"reason": code.lower()}}
+        return error_response(exc.status_code, body, request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        rid = getattr(request.state, "request_id", "")
+        log.exception("unexpected error handling request %s", rid, exc_info=exc)
+        body = {
+            "code": "INTERNAL",
+            "message": f"internal error; quote request id {rid} when reporting it",
+            "details": {"reason": "internal"},
+        }
+        return error_response(500, body, request)

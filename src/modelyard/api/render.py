@@ -1,0 +1,52 @@
+"""Domain objects -> wire models. One function per entity."""
+
+from __future__ import annotations
+
+from modelyard import schemas as s
+from modelyard.domain.models import AliasChange, Collection, Event, Registry, UploadSession, Version
+
+
+def registry(r: Registry) -> s.RegistryOut:
+    return s.RegistryOut(
+        name=r.name, description=r.description, artifact_types=list(r.artifact_types), visibility=r.visibility,
+        created_at=r.created_at, updated_at=r.updated_at,
+    )
+
+
+def collection(c: Collection) -> s.CollectionOut:
+    return s.CollectionOut(
+        registry=c.registry, name=c.name, path=c.path, artifact_type=c.artifact_type, description=c.description,
+        tags=c.tags, aliases=c.aliases, latest_version=c.latest_version, created_at=c.created_at,
+        updated_at=c.updated_at, created_by=c.created_by,
+    )
+
+
+def version(v: Version, *, with_files: bool = True) -> s.VersionOut:
+    md = v.metadata
+    return s.VersionOut(
+        registry=v.registry, collection=v.collection, number=v.number, path=v.path, artifact_type=v.artifact_type,
+        digest=v.digest, size=v.size, file_count=v.file_count,
+        files=[s.FileOut(path=f.path, digest=f.digest, size=f.size) for f in v.files] if with_files else None,
+        description=md.description, tags=md.tags, run=s.RunRefModel(id=md.run.id, url=md.run.url),
+        params=md.params, metrics=md.metrics, datasets=md.datasets, framework=md.framework, flavor=md.flavor,
+        signature=md.signature, source=md.source, aliases=list(v.aliases), stage=v.stage, created_at=v.created_at,
+        updated_at=v.updated_at, created_by=v.created_by,
+    )
+
+
+def alias_change(a: AliasChange) -> s.AliasChangeOut:
+    return s.AliasChangeOut(
+        alias=a.alias, version=a.version, previous_version=a.previous_version, actor=a.actor, at=a.at,
+        event_id=a.event_id,
+    )
+
+
+def upload(u: UploadSession) -> s.UploadOut:
+    return s.UploadOut(id=u.id, digest=u.digest, size=u.size, offset=u.offset, expires_at=u.expires_at)
+
+
+def event(e: Event) -> s.EventOut:
+    return s.EventOut(
+        id=e.id, at=e.at, actor=e.actor, action=e.action, target=e.target, registry=e.registry, before=e.before,
+        after=e.after, request_id=e.request_id, client_address=e.client_address, token_name=e.token_name,
+    )

@@ -1,0 +1,253 @@
+"""Pydantic wire models of ``/api/v1``, shared by the server (``api/``) and the SDK (``client/``).
+
+Inputs forbid unknown fields (a typo is a 400, not a silently ignored option). Outputs are
+what the server sends; the SDK returns them as typed objects. Imports only pydantic.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# -- registries ---------------------------------------------------------------------------------
+
+
+class RegistryCreate(_In):
+    name: str
+    description: str = ""
+    artifact_types: list[str] = Field(default_factory=lambda: ["model"])
+    visibility: Literal["organization", "restricted"] = "organization"
+
+
+class RegistryUpdate(_In):
+    description: str | None = None
+    artifact_types: list[str] | None = None
+    visibility: Literal["organization", "restricted"] | None = None
+
+
+class RegistryOut(_Out):
+    name: str
+    description: str
+    artifact_types: list[str]
+    visibility: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class RegistryList(_Out):
+    items: list[RegistryOut]
+
+
+# -- collections ---------------------------------------------------------------------------------
+
+
+class CollectionCreate(_In):
+    name: str
+    artifact_type: str | None = None
+    description: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class CollectionUpdate(_In):
+    description: str | None = None
+    name: str | None = Field(None, description="Rename the collection.")
+
+
+class CollectionOut(_Out):
+    registry: str
+    name: str
+    path: str
+    artifact_type: str
+    description: str
+    tags: dict[str, str]
+    aliases: dict[str, int]
+    latest_version: int | None
+    created_at: datetime
+    updated_at: datetime
+    created_by: str = ""
+
+
+class TagValue(_In):
+    value: str
+
+
+# -- versions -----------------------------------------------------------------------------------
+
+
+class FileSpec(_In):
+    path: str
+    digest: str
+    size: int = Field(ge=0)
+
+
+class FileOut(_Out):
+    path: str
+    digest: str
+    size: int
+
+
+class RunRefModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = ""
+    url: str = ""
+
+
+class VersionCreate(_In):
+    files: list[FileSpec]
+    description: str = ""
+    tags: dict[str, str] = Field(default_factory=dict)
+    run: RunRefModel = Field(default_factory=RunRefModel)
+    params: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, float] = Field(default_factory=dict)
+    datasets: list[dict[str, Any]] = Field(default_factory=list)
+    framework: str = ""
+    flavor: str = ""
+    signature: dict[str, Any] | None = None
+    source: str = ""
+    aliases: list[str] = Field(default_factory=list)
+    artifact_type: str | None = None
+    create_collection: bool = True
+
+
+class VersionUpdate(_In):
+    description: str | None = None
+
+
+class StageSet(_In):
+    stage: str
+    archive_existing_versions: bool = False
+
+
+class VersionOut(_Out):
+    registry: str
+    collection: str
+    number: int
+    path: str
+    artifact_type: str
+    digest: str
+    size: int
+    file_count: int
+    files: list[FileOut] | None = None
+    description: str
+    tags: dict[str, str]
+    run: RunRefModel
+    params: dict[str, Any]
+    metrics: dict[str, float]
+    datasets: list[dict[str, Any]]
+    framework: str
+    flavor: str
+    signature: dict[str, Any] | None
+    source: str
+    aliases: list[str]
+    stage: str
+    created_at: datetime
+    updated_at: datetime
+    created_by: str
+
+
+# -- aliases --------------------------------------------------------------------------------------
+
+
+class AliasSet(_In):
+    version: int = Field(ge=1)
+
+
+class AliasOut(_Out):
+    alias: str
+    version: int
+
+
+class AliasList(_Out):
+    items: list[AliasOut]
+
+
+class AliasChangeOut(_Out):
+    alias: str
+    version: int | None
+    previous_version: int | None
+    actor: str
+    at: datetime
+    event_id: int
+
+
+class AliasHistory(_Out):
+    items: list[AliasChangeOut]
+
+
+# -- uploads --------------------------------------------------------------------------------------
+
+
+class MissingRequest(_In):
+    digests: list[str]
+
+
+class MissingResponse(_Out):
+    missing: list[str]
+
+
+class UploadCreate(_In):
+    digest: str
+    size: int = Field(ge=0)
+
+
+class UploadOut(_Out):
+    id: str
+    digest: str
+    size: int
+    offset: int
+    expires_at: datetime
+
+
+class BlobOut(_Out):
+    digest: str
+    size: int
+
+
+# -- events ----------------------------------------------------------------------------------------
+
+
+class EventOut(_Out):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    registry: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    request_id: str = ""
+    client_address: str = ""
+    token_name: str = ""
+
+
+# -- pages and errors -------------------------------------------------------------------------------
+
+
+class Page(_Out, Generic[T]):
+    items: list[T]
+    next_page_token: str | None = None
+
+
+class ErrorBody(_Out):
+    code: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class Health(_Out):
+    status: str
+    version: str
+    database: str
