@@ -1,0 +1,383 @@
+"""Command definitions. Thin: parse options, call the SDK or a service, print."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import BaseModel
+
+from modelyard._version import __version__
+from modelyard.client import Client
+from modelyard.client._client import DEFAULT_URL, metadata_from_json
+from modelyard.errors import ModelyardError
+
+from .output import emit, progress_bar, table
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def client_command(fn: F) -> F:
+    """Adds ``--url`` (``MODELYARD_URL``) and ``--json``, builds the Client, maps errors to exit 1."""
+
+    @click.option("--url", envvar="MODELYARD_URL", default=DEFAULT_URL, show_default=True,
+                  help="Server URL (env MODELYARD_URL).")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+    @functools.wraps(fn)
+    def wrapper(url: str, as_json: bool, **kwargs: Any) -> Any:
+        client = Client(url, token=os.environ.get("MODELYARD_TOKEN") or None)
+        try:
+            return fn(client, as_json, **kwargs)
+        except ModelyardError as exc:
+            if as_json:
+                click.echo(json.dumps(exc.to_dict()), err=True)
+            else:
+                click.secho(f"error: {exc.message}", fg="red", err=True)
+            sys.exit(1)
+        finally:
+            client.close()
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _parse_tags(pairs: tuple[str, ...]) -> dict[str, str]:
+    tags = {}
+    for p in pairs:
+        key, sep, value = p.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"'{p}': use key=value", param_hint="--tag")
+        tags[key] = value
+    return tags
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="modelyard")
+def main() -> None:
+    """modelyard: a self-hosted, governed registry for ML models and other artifacts."""
+
+
+# -- everyday verbs ---------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("local", type=click.Path(exists=True, path_type=Path))
+@click.argument("path")
+@click.option("--alias", "aliases", multiple=True, help="Point this alias at the new version (repeatable).")
+@click.option("--metadata", "metadata_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON file: description, tags, run, params, metrics, datasets, framework, flavor, signature "
+                   "(or just a {metric: number} object).")
+@click.option("--description", help="Markdown description of the version.")
+@click.option("--tag", "tags", multiple=True, help="key=value (repeatable).")
+@click.option("--type", "artifact_type", help="Artifact type when the push creates the collection.")
+@client_command
+def push(client: Client, as_json: bool, local: Path, path: str, aliases: tuple[str, ...],
+         metadata_file: Path | None, description: str | None, tags: tuple[str, ...],
+         artifact_type: str | None) -> None:
+    """Upload LOCAL (a file or a directory) as a new version of PATH (registry/collection)."""
+    metadata: dict[str, Any] = {}
+    if metadata_file:
+        try:
+            metadata = metadata_from_json(json.loads(metadata_file.read_text()))
+        except json.JSONDecodeError as exc:
+            raise click.BadParameter(f"{metadata_file} is not valid JSON: {exc}", param_hint="--metadata") from exc
+    if description is not None:
+        metadata["description"] = description
+    if tags:
+        metadata["tags"] = {**metadata.get("tags", {}), **_parse_tags(tags)}
+    total = sum(f.stat().st_size for f in ([local] if local.is_file() else local.rglob("*")) if f.is_file())
+    with progress_bar(quiet=as_json) as bar:
+        hashing = bar.add_task("hashing", total=total)
+        uploading = bar.add_task("uploading", total=None, visible=False)
+
+        def on_upload(n: int) -> None:
+            bar.update(uploading, advance=n, visible=True)
+
+        version = client.push(local, path, aliases=list(aliases), metadata=metadata, artifact_type=artifact_type,
+                              on_hash=lambda n: bar.update(hashing, advance=n), on_upload=on_upload)
+    if as_json:
+        emit(version)
+    else:
+        click.echo(f"pushed {version.path} ({version.file_count} files, {version.size} bytes, {version.digest})"
+                   + (f" aliases: {', '.join(version.aliases)}" if version.aliases else ""))
+
+
+@main.command()
+@click.argument("path")
+@click.argument("dest", type=click.Path(path_type=Path), default=".")
+@client_command
+def pull(client: Client, as_json: bool, path: str, dest: Path) -> None:
+    """Download version PATH (registry/collection[:N|:alias|:latest]) into DEST."""
+    version = client.get_version(path)
+    with progress_bar(quiet=as_json) as bar:
+        task = bar.add_task("downloading", total=version.size)
+        client.pull(f"{version.registry}/{version.collection}:{version.number}", dest,
+                    progress=lambda n: bar.update(task, advance=n))
+    if as_json:
+        emit(version)
+    else:
+        click.echo(f"pulled {version.path} into {dest} ({version.file_count} files, {version.size} bytes)")
+
+
+@main.command()
+@click.argument("query", required=False)
+@click.option("--match", type=click.Choice(["exact", "prefix", "substring"]), default="substring", show_default=True)
+@click.option("--tag", "tags", multiple=True, help="'key' or 'key=value' (repeatable).")
+@click.option("--type", "artifact_type", help="Artifact type.")
+@click.option("--registry", "registries", multiple=True, help="Limit to a registry (repeatable).")
+@click.option("--alias", help="Only collections with this alias set.")
+@click.option("--order-by", default="name", show_default=True, help="name, created_at, updated_at; '-' = descending.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@client_command
+def search(client: Client, as_json: bool, query: str | None, match: str, tags: tuple[str, ...],
+           artifact_type: str | None, registries: tuple[str, ...], alias: str | None, order_by: str,
+           limit: int) -> None:
+    """Search collections across registries."""
+    items = []
+    for c in client.search(query, match=match, tags=list(tags), artifact_type=artifact_type,
+                           registries=list(registries), alias=alias, order_by=order_by,
+                           page_size=min(limit, 1000)):
+        items.append(c)
+        if len(items) >= limit:
+            break
+    if as_json:
+        emit(items)
+    else:
+        table(["path", "type", "latest", "aliases", "updated"],
+              [[c.path, c.artifact_type, c.latest_version or "-",
+                ", ".join(f"{a}:{v}" for a, v in c.aliases.items()), c.updated_at.isoformat(timespec="seconds")]
+               for c in items])
+
+
+# -- registries -------------------------------------------------------------------------------------
+
+
+@main.group()
+def registries() -> None:
+    """Registries: org-level containers of collections."""
+
+
+@registries.command("list")
+@client_command
+def registries_list(client: Client, as_json: bool) -> None:
+    """List registries."""
+    items = client.list_registries()
+    if as_json:
+        emit(items)
+    else:
+        table(["name", "types", "visibility", "description"],
+              [[r.name, ",".join(r.artifact_types), r.visibility, r.description] for r in items])
+
+
+@registries.command("create")
+@click.argument("name")
+@click.option("--type", "types", multiple=True, help="Accepted artifact type (repeatable); default 'model'.")
+@click.option("--description", default="")
+@click.option("--visibility", type=click.Choice(["organization", "restricted"]), default="organization")
+@client_command
+def registries_create(client: Client, as_json: bool, name: str, types: tuple[str, ...], description: str,
+                      visibility: str) -> None:
+    """Create a registry."""
+    r = client.create_registry(name, description=description, artifact_types=list(types) or ["model"],
+                               visibility=visibility)
+    emit(r) if as_json else click.echo(f"created registry {r.name} ({', '.join(r.artifact_types)})")
+
+
+@registries.command("delete")
+@click.argument("name")
+@client_command
+def registries_delete(client: Client, as_json: bool, name: str) -> None:
+    """Delete an empty registry."""
+    client.delete_registry(name)
+    emit({"deleted": name}) if as_json else click.echo(f"deleted registry {name}")
+
+
+# -- collections -------------------------------------------------------------------------------------
+
+
+@main.group()
+def collections() -> None:
+    """Collections: named, ordered sets of versions."""
+
+
+@collections.command("list")
+@click.argument("registry")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
+@client_command
+def collections_list(client: Client, as_json: bool, registry: str, limit: int) -> None:
+    """List the collections of REGISTRY."""
+    items = []
+    for c in client.search(registries=[registry], page_size=min(limit, 1000)):
+        items.append(c)
+        if len(items) >= limit:
+            break
+    if as_json:
+        emit(items)
+    else:
+        table(["path", "type", "latest", "aliases"],
+              [[c.path, c.artifact_type, c.latest_version or "-",
+                ", ".join(f"{a}:{v}" for a, v in c.aliases.items())] for c in items])
+
+
+@collections.command("create")
+@click.argument("path")
+@click.option("--type", "artifact_type")
+@click.option("--description", default="")
+@click.option("--tag", "tags", multiple=True, help="key=value (repeatable).")
+@client_command
+def collections_create(client: Client, as_json: bool, path: str, artifact_type: str | None, description: str,
+                       tags: tuple[str, ...]) -> None:
+    """Create collection PATH (registry/collection)."""
+    c = client.create_collection(path, artifact_type=artifact_type, description=description, tags=_parse_tags(tags))
+    emit(c) if as_json else click.echo(f"created {c.path}")
+
+
+@collections.command("get")
+@click.argument("path")
+@client_command
+def collections_get(client: Client, as_json: bool, path: str) -> None:
+    """Show collection PATH."""
+    c = client.get_collection(path)
+    if as_json:
+        emit(c)
+    else:
+        table(["field", "value"], [["path", c.path], ["type", c.artifact_type], ["latest", c.latest_version or "-"],
+                                   ["aliases", ", ".join(f"{a}:{v}" for a, v in c.aliases.items())],
+                                   ["tags", ", ".join(f"{k}={v}" for k, v in c.tags.items())],
+                                   ["description", c.description]])
+
+
+@collections.command("delete")
+@click.argument("path")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@client_command
+def collections_delete(client: Client, as_json: bool, path: str, yes: bool) -> None:
+    """Delete collection PATH with all its versions."""
+    if not yes and not as_json:
+        click.confirm(f"delete {path} and all its versions?", abort=True)
+    client.delete_collection(path)
+    emit({"deleted": path}) if as_json else click.echo(f"deleted {path}")
+
+
+# -- versions ---------------------------------------------------------------------------------------
+
+
+@main.group()
+def versions() -> None:
+    """Versions: immutable snapshots of files plus metadata."""
+
+
+@versions.command("list")
+@click.argument("path")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@client_command
+def versions_list(client: Client, as_json: bool, path: str, limit: int) -> None:
+    """List versions of PATH, newest first."""
+    items = []
+    for v in client.list_versions(path, page_size=min(limit, 1000)):
+        items.append(v)
+        if len(items) >= limit:
+            break
+    if as_json:
+        emit(items)
+    else:
+        table(["version", "aliases", "stage", "files", "size", "created", "by"],
+              [[v.number, ", ".join(v.aliases), v.stage, v.file_count, v.size,
+                v.created_at.isoformat(timespec="seconds"), v.created_by] for v in items])
+
+
+@versions.command("get")
+@click.argument("path")
+@client_command
+def versions_get(client: Client, as_json: bool, path: str) -> None:
+    """Show version PATH (registry/collection:N|:alias|:latest) with its files."""
+    v = client.get_version(path)
+    if as_json:
+        emit(v)
+        return
+    table(["field", "value"], [["path", v.path], ["digest", v.digest], ["size", v.size],
+                               ["aliases", ", ".join(v.aliases)], ["stage", v.stage], ["run", v.run.id],
+                               ["metrics", json.dumps(v.metrics)], ["params", json.dumps(v.params)],
+                               ["tags", ", ".join(f"{k}={x}" for k, x in v.tags.items())],
+                               ["created", f"{v.created_at.isoformat(timespec='seconds')} by {v.created_by}"]])
+    table(["file", "size", "digest"], [[f.path, f.size, f.digest] for f in v.files or []])
+
+
+@versions.command("delete")
+@click.argument("path")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@client_command
+def versions_delete(client: Client, as_json: bool, path: str, yes: bool) -> None:
+    """Delete version PATH (registry/collection:N). Its number is never reused."""
+    if not yes and not as_json:
+        click.confirm(f"delete {path}?", abort=True)
+    client.delete_version(path)
+    emit({"deleted": path}) if as_json else click.echo(f"deleted {path}")
+
+
+# -- aliases -------------------------------------------------------------------------------------------
+
+
+@main.group()
+def alias() -> None:
+    """Aliases: mutable names (champion, production) pointing at one version."""
+
+
+@alias.command("set")
+@click.argument("path")
+@click.argument("name")
+@click.argument("version", type=int)
+@client_command
+def alias_set(client: Client, as_json: bool, path: str, name: str, version: int) -> None:
+    """Point alias NAME of collection PATH at VERSION."""
+    a = client.set_alias(path, name, version)
+    emit(a) if as_json else click.echo(f"{path}@{a.alias} -> {a.version}")
+
+
+@alias.command("rm")
+@click.argument("path")
+@click.argument("name")
+@client_command
+def alias_rm(client: Client, as_json: bool, path: str, name: str) -> None:
+    """Remove alias NAME from collection PATH."""
+    client.unset_alias(path, name)
+    emit({"removed": name}) if as_json else click.echo(f"removed {path}@{name}")
+
+
+@alias.command("ls")
+@click.argument("path")
+@client_command
+def alias_ls(client: Client, as_json: bool, path: str) -> None:
+    """List the aliases of collection PATH."""
+    items = client.list_aliases(path)
+    emit(items) if as_json else table(["alias", "version"], [[a.alias, a.version] for a in items])
+
+
+@alias.command("history")
+@click.argument("path")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000))
+@client_command
+def alias_history(client: Client, as_json: bool, path: str, limit: int) -> None:
+    """Every move of an alias: PATH is registry/collection@alias (or :alias)."""
+    from modelyard.client._client import _split
+
+    registry, collection, name = _split(path)
+    if not name:
+        raise click.BadParameter("give the alias: registry/collection@alias", param_hint="PATH")
+    items = client.alias_history(f"{registry}/{collection}", name, limit=limit)
+    if as_json:
+        emit(items)
+    else:
+        table(["when", "version", "previous", "by"],
+              [[a.at.isoformat(timespec="seconds"), a.version if a.version is not None else "(removed)",
+                a.previous_version or "-", a.actor] for a in items])
+
+
+from . import ops  # noqa: E402,F401  (registers serve, db, gc)
+
+

@@ -1,0 +1,159 @@
+"""Operator commands that work on the data directly: serve, db upgrade, gc, uploads purge."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .main import main
+from .output import emit, table
+
+
+def _settings(data_dir: Path | None, **overrides: Any) -> Any:
+    try:
+        from modelyard.settings import Settings
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise click.ClickException("this command needs the server extra: pip install 'modelyard[server]'") from exc
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    return Settings(**values)
+
+
+def _fail(exc: Exception) -> None:
+    from modelyard.errors import ModelyardError
+
+    if isinstance(exc, ModelyardError):
+        click.secho(f"error: {exc.message}", fg="red", err=True)
+        sys.exit(1)
+    raise exc
+
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Data folder (env MODELYARD_DATA_DIR; default ./modelyard-data).",
+)
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default 8080).")
+@data_dir_option
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes.")
+@click.option("--log-level", default="info", show_default=True)
+def serve(host: str | None, port: int | None, data_dir: Path | None, workers: int, log_level: str) -> None:
+    """Run the server (SQLite + local folder unless configured otherwise)."""
+    import uvicorn
+
+    from modelyard.bootstrap import prepare_database
+
+    settings = _settings(data_dir, host=host, port=port)
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        prepare_database(settings).dispose()  # initialize a new database, refuse an outdated one
+    except Exception as exc:
+        _fail(exc)
+    import os
+
+    # The worker processes rebuild Settings from the environment; pass the resolved values down.
+    os.environ["MODELYARD_DATA_DIR"] = str(settings.data_dir)
+    if host:
+        os.environ["MODELYARD_HOST"] = host
+    click.echo(f"modelyard serving on http://{settings.host}:{settings.port} "
+               f"(database {settings.resolved_database_url().split('://')[0]}, data {settings.data_dir.resolve()})",
+               err=True)
+    uvicorn.run("modelyard.api.app:app_from_env", factory=True, host=settings.host, port=settings.port,
+                workers=workers, log_level=log_level, timeout_graceful_shutdown=10)
+
+
+@main.group()
+def db() -> None:
+    """The metadata database schema."""
+
+
+@db.command("upgrade")
+@data_dir_option
+def db_upgrade(data_dir: Path | None) -> None:
+    """Migrate the database schema to this version of modelyard."""
+    from modelyard.bootstrap import open_database
+    from modelyard.storage.sql import schema
+
+    settings = _settings(data_dir)
+    database = open_database(settings)
+    before = schema.current_revision(database.engine)
+    schema.upgrade(database.engine)
+    after = schema.current_revision(database.engine)
+    database.dispose()
+    click.echo(f"schema {before or 'empty'} -> {after}")
+
+
+@db.command("current")
+@data_dir_option
+@click.option("--json", "as_json", is_flag=True)
+def db_current(data_dir: Path | None, as_json: bool) -> None:
+    """Show the schema revision and the one this modelyard needs."""
+    from modelyard.bootstrap import open_database
+    from modelyard.storage.sql import schema
+
+    database = open_database(_settings(data_dir))
+    info = {"current": schema.current_revision(database.engine), "head": schema.head_revision()}
+    database.dispose()
+    emit(info) if as_json else click.echo(f"current {info['current'] or 'empty'}, head {info['head']}")
+
+
+@main.command()
+@data_dir_option
+@click.option("--dry-run/--delete", default=True, show_default=True, help="Only print the plan (default).")
+@click.option("--grace-hours", type=float, default=None, help="Keep unreferenced blobs younger than this.")
+@click.option("--json", "as_json", is_flag=True)
+def gc(data_dir: Path | None, dry_run: bool, grace_hours: float | None, as_json: bool) -> None:
+    """Delete blobs no version or open upload references (mark and sweep)."""
+    from modelyard.bootstrap import build_registry
+
+    settings = _settings(data_dir)
+    try:
+        svc = build_registry(settings, initialize_empty=False)
+    except Exception as exc:
+        _fail(exc)
+        return
+    grace = timedelta(hours=grace_hours if grace_hours is not None else settings.gc_grace_hours)
+    report = svc.maintenance.gc(grace=grace, dry_run=dry_run)
+    svc.close()
+    if as_json:
+        emit({"dry_run": report.dry_run, "blobs_scanned": report.blobs_scanned,
+              "blobs_referenced": report.blobs_referenced, "blobs_in_grace": report.blobs_in_grace,
+              "swept": report.swept, "bytes_swept": report.bytes_swept})
+        return
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"scanned {report.blobs_scanned} blobs: {report.blobs_referenced} referenced, "
+               f"{report.blobs_in_grace} within the grace period; {verb} {len(report.swept)} "
+               f"({report.bytes_swept} bytes)")
+    if report.swept:
+        table(["digest"], [[d] for d in report.swept])
+
+
+@main.group()
+def uploads() -> None:
+    """Upload sessions."""
+
+
+@uploads.command("purge")
+@data_dir_option
+@click.option("--dry-run/--delete", default=True, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def uploads_purge(data_dir: Path | None, dry_run: bool, as_json: bool) -> None:
+    """Remove upload sessions past their TTL and orphaned upload data."""
+    from modelyard.bootstrap import build_registry
+
+    svc = build_registry(_settings(data_dir), initialize_empty=False)
+    report = svc.maintenance.purge_uploads(dry_run=dry_run)
+    svc.close()
+    if as_json:
+        emit({"dry_run": report.dry_run, "sessions": report.sessions})
+    else:
+        click.echo(f"{'would purge' if dry_run else 'purged'} {len(report.sessions)} upload session(s)")

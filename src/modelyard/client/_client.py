@@ -1,0 +1,437 @@
+"""``Client``: the typed Python SDK over ``/api/v1``.
+
+Constructors do no I/O. Errors are the classes of ``modelyard.errors``. Push and pull
+stream files in bounded chunks, so memory stays flat whatever the file size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel
+
+from modelyard import schemas as s
+from modelyard.errors import ConflictError, DigestMismatchError, InvalidArgumentError, InvalidPathError
+
+from ._transport import make_http_client, raise_for_error, translate_transport_errors
+from .pager import Pager
+
+M = TypeVar("M", bound=BaseModel)
+Progress = Callable[[int], None]
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+READ_CHUNK = 1024 * 1024
+UPLOAD_REQUEST_BYTES = 256 * 1024 * 1024  # one PATCH carries at most this much; resumable between them
+METADATA_KEYS = ("description", "tags", "run", "params", "metrics", "datasets", "framework", "flavor", "signature",
+                 "source")
+
+
+def _q(part: str) -> str:
+    return quote(part, safe="")
+
+
+def _split(path: str) -> tuple[str, str, str | None]:
+    """``registry/collection[:ref|@alias]`` -> parts (validated by the server)."""
+    if "/" not in path:
+        raise InvalidArgumentError(f"invalid path '{path}': expected 'registry/collection[:version|:alias]'")
+    registry, _, rest = path.partition("/")
+    ref = None
+    for sep in (":", "@"):
+        if sep in rest:
+            rest, _, ref = rest.partition(sep)
+            break
+    return registry, rest, ref
+
+
+def hash_file(path: Path, progress: Progress | None = None) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(READ_CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+            if progress:
+                progress(len(chunk))
+    return f"sha256:{h.hexdigest()}", size
+
+
+def collect_files(local: Path) -> list[tuple[str, Path]]:
+    """(path inside the version, local file) for a file or every file under a directory."""
+    if local.is_file():
+        return [(local.name, local)]
+    if not local.is_dir():
+        raise InvalidArgumentError(f"'{local}' is neither a file nor a directory")
+    out = []
+    for root, dirs, names in os.walk(local):
+        dirs.sort()
+        for name in sorted(names):
+            full = Path(root) / name
+            if full.is_file():
+                out.append((full.relative_to(local).as_posix(), full))
+    return out
+
+
+def metadata_from_json(data: dict[str, Any]) -> dict[str, Any]:
+    """A metadata file holds version fields (metrics, params, ...) or, as a shorthand, only metrics."""
+    if not isinstance(data, dict):
+        raise InvalidArgumentError("the metadata file must hold a JSON object")
+    if data and not any(k in METADATA_KEYS for k in data):
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in data.values()):
+            return {"metrics": data}
+        raise InvalidArgumentError(f"the metadata file may only hold the keys {', '.join(METADATA_KEYS)}")
+    unknown = [k for k in data if k not in METADATA_KEYS]
+    if unknown:
+        raise InvalidArgumentError(f"unknown metadata keys {unknown}; allowed: {', '.join(METADATA_KEYS)}")
+    return dict(data)
+
+
+def safe_destination(dest: Path, rel: str) -> Path:
+    """Join a version's file path under ``dest``, refusing anything that would escape it."""
+    base = dest.resolve()
+    target = (base / rel).resolve()
+    if rel.startswith("/") or ".." in rel.split("/") or not str(target).startswith(str(base) + os.sep):
+        raise InvalidPathError(f"refusing to write '{rel}' outside '{dest}'", file=rel)
+    return target
+
+
+class Client:
+    """A modelyard server. ``Client("http://127.0.0.1:8080", token=...)``."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        *,
+        token: str | None = None,
+        timeout: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = make_http_client(self.base_url, token=token, timeout=timeout, transport=transport)
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> Client:
+        """Build from ``MODELYARD_URL`` and ``MODELYARD_TOKEN``."""
+        return cls(os.environ.get("MODELYARD_URL", DEFAULT_URL), token=os.environ.get("MODELYARD_TOKEN"), **kwargs)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, url, **kwargs)
+        except httpx.TransportError as exc:
+            raise translate_transport_errors(exc, self.base_url) from exc
+        raise_for_error(response)
+        return response
+
+    def _get(self, model: type[M], url: str, **kwargs: Any) -> M:
+        return model.model_validate(self._request("GET", url, **kwargs).json())
+
+    @staticmethod
+    def _coll(registry: str, collection: str) -> str:
+        return f"/api/v1/registries/{_q(registry)}/collections/{_q(collection)}"
+
+    # -- registries -------------------------------------------------------------------------------
+
+    def health(self) -> s.Health:
+        return self._get(s.Health, "/api/v1/health")
+
+    def list_registries(self) -> list[s.RegistryOut]:
+        return self._get(s.RegistryList, "/api/v1/registries").items
+
+    def get_registry(self, name: str) -> s.RegistryOut:
+        return self._get(s.RegistryOut, f"/api/v1/registries/{_q(name)}")
+
+    def create_registry(
+        self, name: str, *, description: str = "", artifact_types: list[str] | None = None,
+        visibility: str = "organization",
+    ) -> s.RegistryOut:
+        body = {"name": name, "description": description, "artifact_types": artifact_types or ["model"],
+                "visibility": visibility}
+        return s.RegistryOut.model_validate(self._request("POST", "/api/v1/registries", json=body).json())
+
+    def update_registry(
+        self, name: str, *, description: str | None = None, artifact_types: list[str] | None = None,
+        visibility: str | None = None,
+    ) -> s.RegistryOut:
+        body = {k: v for k, v in {"description": description, "artifact_types": artifact_types,
+                                  "visibility": visibility}.items() if v is not None}
+        return s.RegistryOut.model_validate(self._request("PATCH", f"/api/v1/registries/{_q(name)}", json=body).json())
+
+    def delete_registry(self, name: str) -> None:
+        self._request("DELETE", f"/api/v1/registries/{_q(name)}")
+
+    # -- collections ------------------------------------------------------------------------------
+
+    def create_collection(
+        self, path: str, *, artifact_type: str | None = None, description: str = "", tags: dict[str, str] | None = None
+    ) -> s.CollectionOut:
+        registry, name, _ = _split(path)
+        body = {"name": name, "artifact_type": artifact_type, "description": description, "tags": tags or {}}
+        r = self._request("POST", f"/api/v1/registries/{_q(registry)}/collections", json=body)
+        return s.CollectionOut.model_validate(r.json())
+
+    def get_collection(self, path: str) -> s.CollectionOut:
+        registry, name, _ = _split(path)
+        return self._get(s.CollectionOut, self._coll(registry, name))
+
+    def update_collection(self, path: str, *, description: str | None = None, name: str | None = None) -> s.CollectionOut:
+        registry, coll, _ = _split(path)
+        body = {k: v for k, v in {"description": description, "name": name}.items() if v is not None}
+        return s.CollectionOut.model_validate(self._request("PATCH", self._coll(registry, coll), json=body).json())
+
+    def delete_collection(self, path: str) -> None:
+        registry, name, _ = _split(path)
+        self._request("DELETE", self._coll(registry, name))
+
+    def set_collection_tag(self, path: str, key: str, value: str) -> None:
+        registry, name, _ = _split(path)
+        self._request("PUT", f"{self._coll(registry, name)}/tags/{_q(key)}", json={"value": value})
+
+    def unset_collection_tag(self, path: str, key: str) -> None:
+        registry, name, _ = _split(path)
+        self._request("DELETE", f"{self._coll(registry, name)}/tags/{_q(key)}")
+
+    def search(
+        self,
+        query: str | None = None,
+        *,
+        match: str = "substring",
+        tags: list[str] | None = None,
+        artifact_type: str | None = None,
+        registries: list[str] | None = None,
+        alias: str | None = None,
+        order_by: str = "name",
+        page_size: int = 100,
+    ) -> Pager[s.CollectionOut]:
+        """Collections across registries, lazily paged. ``tags``: ``["team", "stage=prod"]``."""
+        params: dict[str, Any] = {"match": match, "order_by": order_by, "page_size": page_size}
+        if query:
+            params["q"] = query
+        if tags:
+            params["tag"] = tags
+        if artifact_type:
+            params["type"] = artifact_type
+        if registries:
+            params["registry"] = registries
+        if alias:
+            params["alias"] = alias
+        return Pager(lambda token: self._page(s.CollectionOut, "/api/v1/search", params, token))
+
+    def _page(self, model: type[M], url: str, params: dict[str, Any], token: str | None) -> s.Page[M]:
+        p = dict(params)
+        if token:
+            p["page_token"] = token
+        return s.Page[model].model_validate(self._request("GET", url, params=p).json())  # type: ignore[valid-type]
+
+    # -- versions ---------------------------------------------------------------------------------
+
+    def list_versions(self, path: str, *, page_size: int = 100) -> Pager[s.VersionOut]:
+        registry, name, _ = _split(path)
+        url = f"{self._coll(registry, name)}/versions"
+        return Pager(lambda token: self._page(s.VersionOut, url, {"page_size": page_size}, token))
+
+    def get_version(self, path: str) -> s.VersionOut:
+        """``registry/collection:3``, ``:alias`` or ``:latest`` (the default)."""
+        registry, name, ref = _split(path)
+        return self._get(s.VersionOut, f"{self._coll(registry, name)}/versions/{_q(ref or 'latest')}")
+
+    def update_version(self, path: str, *, description: str | None = None) -> s.VersionOut:
+        registry, name, ref = _split(path)
+        r = self._request("PATCH", f"{self._coll(registry, name)}/versions/{_q(ref or '')}",
+                          json={"description": description})
+        return s.VersionOut.model_validate(r.json())
+
+    def delete_version(self, path: str) -> None:
+        registry, name, ref = _split(path)
+        self._request("DELETE", f"{self._coll(registry, name)}/versions/{_q(ref or '')}")
+
+    def set_version_tag(self, path: str, key: str, value: str) -> None:
+        registry, name, ref = _split(path)
+        self._request("PUT", f"{self._coll(registry, name)}/versions/{_q(ref or '')}/tags/{_q(key)}",
+                      json={"value": value})
+
+    def unset_version_tag(self, path: str, key: str) -> None:
+        registry, name, ref = _split(path)
+        self._request("DELETE", f"{self._coll(registry, name)}/versions/{_q(ref or '')}/tags/{_q(key)}")
+
+    def set_stage(self, path: str, stage: str, *, archive_existing_versions: bool = False) -> s.VersionOut:
+        registry, name, ref = _split(path)
+        r = self._request("PUT", f"{self._coll(registry, name)}/versions/{_q(ref or '')}/stage",
+                          json={"stage": stage, "archive_existing_versions": archive_existing_versions})
+        return s.VersionOut.model_validate(r.json())
+
+    # -- aliases ----------------------------------------------------------------------------------
+
+    def set_alias(self, path: str, alias: str, version: int) -> s.AliasOut:
+        registry, name, _ = _split(path)
+        r = self._request("PUT", f"{self._coll(registry, name)}/aliases/{_q(alias)}", json={"version": version})
+        return s.AliasOut.model_validate(r.json())
+
+    def unset_alias(self, path: str, alias: str) -> None:
+        registry, name, _ = _split(path)
+        self._request("DELETE", f"{self._coll(registry, name)}/aliases/{_q(alias)}")
+
+    def list_aliases(self, path: str) -> list[s.AliasOut]:
+        registry, name, _ = _split(path)
+        return self._get(s.AliasList, f"{self._coll(registry, name)}/aliases").items
+
+    def alias_history(self, path: str, alias: str, *, limit: int = 100) -> list[s.AliasChangeOut]:
+        registry, name, _ = _split(path)
+        url = f"{self._coll(registry, name)}/aliases/{_q(alias)}/history"
+        return self._get(s.AliasHistory, url, params={"limit": limit}).items
+
+    # -- events -------------------------------------------------------------------------------------
+
+    def list_events(self, *, page_size: int = 100, **filters: Any) -> Pager[s.EventOut]:
+        params = {k: v for k, v in filters.items() if v is not None}
+        params["page_size"] = page_size
+        return Pager(lambda token: self._page(s.EventOut, "/api/v1/events", params, token))
+
+    # -- push ---------------------------------------------------------------------------------------
+
+    def missing_blobs(self, registry: str, digests: list[str]) -> list[str]:
+        missing: list[str] = []
+        for start in range(0, len(digests), 10_000):
+            r = self._request("POST", f"/api/v1/registries/{_q(registry)}/blobs/missing",
+                              json={"digests": digests[start:start + 10_000]})
+            missing.extend(s.MissingResponse.model_validate(r.json()).missing)
+        return missing
+
+    def upload_blob(self, registry: str, file: Path, digest: str, size: int, progress: Progress | None = None) -> None:
+        """Upload one file's bytes as a blob, resuming from the server's offset after a failure."""
+        r = self._request("POST", f"/api/v1/registries/{_q(registry)}/uploads", json={"digest": digest, "size": size})
+        upload = s.UploadOut.model_validate(r.json())
+        offset, attempts = 0, 0
+        while offset < size or size == 0:
+            end = min(size, offset + UPLOAD_REQUEST_BYTES)
+            try:
+                r = self._request("PATCH", f"/api/v1/uploads/{upload.id}", headers={"Upload-Offset": str(offset)},
+                                  content=_read_range(file, offset, end, progress))
+                offset = s.UploadOut.model_validate(r.json()).offset
+            except (ConflictError, httpx.TransportError, OSError):
+                attempts += 1
+                if attempts > 3:
+                    raise
+                offset = self._get(s.UploadOut, f"/api/v1/uploads/{upload.id}").offset
+            if size == 0:
+                break
+        self._request("POST", f"/api/v1/uploads/{upload.id}/commit")
+
+    def push(
+        self,
+        local: str | os.PathLike[str],
+        path: str,
+        *,
+        aliases: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        artifact_type: str | None = None,
+        on_hash: Progress | None = None,
+        on_upload: Progress | None = None,
+    ) -> s.VersionOut:
+        """Upload a file or directory as the next version of ``registry/collection``.
+
+        Hashes locally, asks which blobs the server lacks, uploads only those, then commits.
+        Pushing identical content again transfers no file bytes.
+        """
+        registry, collection, ref = _split(path)
+        if ref is not None:
+            raise InvalidArgumentError("push to 'registry/collection'; the server assigns the version number")
+        files = collect_files(Path(local))
+        manifest = []
+        for rel, full in files:
+            digest, size = hash_file(full, on_hash)
+            manifest.append((rel, full, digest, size))
+        missing = set(self.missing_blobs(registry, sorted({m[2] for m in manifest})))
+        for _rel, full, digest, size in manifest:
+            if digest in missing:
+                self.upload_blob(registry, full, digest, size, on_upload)
+                missing.discard(digest)
+        body: dict[str, Any] = dict(metadata or {})
+        body["files"] = [{"path": rel, "digest": digest, "size": size} for rel, _f, digest, size in manifest]
+        body["aliases"] = aliases or []
+        if artifact_type:
+            body["artifact_type"] = artifact_type
+        r = self._request("POST", f"{self._coll(registry, collection)}/versions", json=body)
+        return s.VersionOut.model_validate(r.json())
+
+    def push_plan(self, local: str | os.PathLike[str], registry: str) -> tuple[int, int]:
+        """(total bytes, bytes that would be uploaded) without uploading anything."""
+        files = collect_files(Path(local))
+        hashed = [hash_file(full) for _rel, full in files]
+        missing = set(self.missing_blobs(registry, sorted({d for d, _ in hashed})))
+        return sum(sz for _, sz in hashed), sum(sz for d, sz in {d: sz for d, sz in hashed}.items() if d in missing)
+
+    # -- pull ---------------------------------------------------------------------------------------
+
+    def iter_file(self, path: str, file: str, *, offset: int = 0) -> Iterator[bytes]:
+        registry, name, ref = _split(path)
+        url = f"{self._coll(registry, name)}/versions/{_q(ref or 'latest')}/files/{quote(file)}"
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        try:
+            with self._http.stream("GET", url, headers=headers) as r:
+                if not r.is_success:
+                    r.read()
+                    raise_for_error(r)
+                yield from r.iter_bytes(READ_CHUNK)
+        except httpx.TransportError as exc:
+            raise translate_transport_errors(exc, self.base_url) from exc
+
+    def pull(self, path: str, dest: str | os.PathLike[str], *, progress: Progress | None = None) -> s.VersionOut:
+        """Download every file of a version into ``dest``, verifying each sha256.
+
+        Files already present with the right digest are kept. Each file is written to a
+        temporary name and renamed into place only after its digest checks out.
+        """
+        version = self.get_version(path)
+        dest_dir = Path(dest)
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        pinned = f"{version.registry}/{version.collection}:{version.number}"
+        for f in version.files or []:
+            target = safe_destination(dest_dir, f.path)
+            if target.is_file() and target.stat().st_size == f.size and hash_file(target)[0] == f.digest:
+                if progress:
+                    progress(f.size)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + ".modelyard-part")
+            h = hashlib.sha256()
+            with open(tmp, "wb") as out:
+                for chunk in self.iter_file(pinned, f.path):
+                    out.write(chunk)
+                    h.update(chunk)
+                    if progress:
+                        progress(len(chunk))
+            if f"sha256:{h.hexdigest()}" != f.digest:
+                tmp.unlink(missing_ok=True)
+                raise DigestMismatchError(f"downloaded '{f.path}' does not match {f.digest}", file=f.path)
+            os.replace(tmp, target)
+        return version
+
+
+def _read_range(file: Path, start: int, end: int, progress: Progress | None) -> Iterator[bytes]:
+    with open(file, "rb") as f:
+        f.seek(start)
+        remaining = end - start
+        while remaining > 0:
+            chunk = f.read(min(READ_CHUNK, remaining))
+            if not chunk:
+                raise OSError(f"'{file}' changed while uploading (shorter than expected)")
+            remaining -= len(chunk)
+            if progress:
+                progress(len(chunk))
+            yield chunk

@@ -1,0 +1,45 @@
+"""HTTP plumbing of the SDK: base URL, auth header, and mapping error responses back to the
+same error classes the server raises (``except CollectionNotFoundError`` works on both sides)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from modelyard.errors import ModelyardError, UnavailableError, error_class_for
+
+
+def raise_for_error(response: httpx.Response) -> None:
+    """Raise the modelyard error a non-2xx response carries."""
+    if response.is_success:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and "code" in body:
+        details: dict[str, Any] = dict(body.get("details") or {})
+        cls = error_class_for(str(body["code"]), details.get("reason"))
+        err = cls.__new__(cls)
+        ModelyardError.__init__(err, str(body.get("message", "")), **details)
+        err.status_code = response.status_code  # type: ignore[attr-defined]
+        raise err
+    if response.status_code >= 500:
+        raise UnavailableError(f"server error {response.status_code}", status=response.status_code)
+    cls = error_class_for({404: "NOT_FOUND", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED"}.get(
+        response.status_code, "INVALID_ARGUMENT"), None)
+    raise cls(f"HTTP {response.status_code}: {response.text[:200]}")
+
+
+def make_http_client(
+    base_url: str, *, token: str | None, timeout: float, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    headers = {"User-Agent": "modelyard-python"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport)
+
+
+def translate_transport_errors(exc: httpx.TransportError, base_url: str) -> UnavailableError:
+    return UnavailableError(f"cannot reach the modelyard server at {base_url}: {exc}", url=base_url)
