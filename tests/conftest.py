@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from modelyard.bootstrap import Services, build_registry
 from modelyard.settings import BlobSettings, Settings
@@ -43,11 +45,23 @@ def pg_database() -> Iterator[str]:
 
 
 def _truncate_pg(url: str) -> None:
-    engine = create_engine(url)
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    """Empty every table and restart every sequence (DELETE is ~10x faster than TRUNCATE on tiny tables)."""
+    engine = create_engine(url, poolclass=NullPool)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+        conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'"))
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to head once per worker; each test gets a copy."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "modelyard.db"
+    engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+    schema.upgrade(engine)
+    engine.dispose()
+    return path
 
 
 @pytest.fixture(params=BACKENDS)
@@ -61,6 +75,7 @@ def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Se
         url = request.getfixturevalue("pg_database")
         _truncate_pg(url)
     else:
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "modelyard.db")
         url = f"sqlite:///{tmp_path / 'modelyard.db'}"
     return Settings(data_dir=tmp_path, database_url=url, blobs=BlobSettings(root=tmp_path / "blobs"))
 
