@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from modelyard.domain.actor import SYSTEM
 from modelyard.services.artifacts import ArtifactService
+from modelyard.services.audit import AuditService
+from modelyard.services.identity import IdentityService
 from modelyard.services.maintenance import MaintenanceService
 from modelyard.services.registry import RegistryService
 from modelyard.settings import Settings
@@ -27,6 +29,14 @@ class Services:
     registry: RegistryService
     artifacts: ArtifactService
     maintenance: MaintenanceService
+    identity: IdentityService
+    audit: AuditService
+
+    def auth_enabled(self) -> bool:
+        """Whether requests must carry a token (see ``Settings.auth``)."""
+        if self.settings.auth == "auto":
+            return self.identity.auth_configured()
+        return self.settings.auth == "on"
 
     def close(self) -> None:
         self.db.dispose()
@@ -60,4 +70,6 @@ def build_registry(settings: Settings, *, initialize_empty: bool = True) -> Serv
     registry.seed_default_registries(SYSTEM)
     artifacts = ArtifactService(db, blobs, registry, upload_ttl=timedelta(hours=settings.upload_ttl_hours))
     maintenance = MaintenanceService(db, blobs)
-    return Services(settings, db, blobs, registry, artifacts, maintenance)
+    identity = IdentityService(db, registry)
+    audit = AuditService(db, registry)
+    return Services(settings, db, blobs, registry, artifacts, maintenance, identity, audit)

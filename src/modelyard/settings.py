@@ -37,6 +37,17 @@ class Settings(BaseSettings):
     upload_ttl_hours: float = Field(24.0, description="Hours an unfinished upload session stays valid.")
     gc_grace_hours: float = Field(24.0, description="Unreferenced blobs younger than this are never collected.")
     db_pool_size: int = Field(10, description="Connections per server process (PostgreSQL).")
+    auth: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Authentication: 'on' requires an API token on every request; 'off' is single-user mode "
+        "(everyone is the local admin; only allowed on a loopback address); 'auto' is 'on' once "
+        "'modelyard admin bootstrap' has created a user, else 'off'.",
+    )
+    insecure_allow_no_auth_on_public_address: bool = Field(
+        False,
+        description="Allow auth 'off' while binding to a non-loopback address. Anyone who can reach the port "
+        "can then read, change and delete everything. Never set this outside an isolated test network.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

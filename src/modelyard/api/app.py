@@ -13,7 +13,7 @@ from modelyard.bootstrap import Services, build_registry
 from modelyard.settings import Settings
 
 from .errors import register_error_handlers
-from .routes import files, health, registries, versions
+from .routes import audit, files, governance, health, registries, versions
 
 log = logging.getLogger("modelyard")
 
@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         description="A self-hosted, governed registry for machine-learning models and other artifacts.",
     )
     app.state.services = svc
+    app.state.auth_enabled = _auth_switch(svc)
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -37,9 +38,27 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         return response
 
     register_error_handlers(app)
-    for r in (health.router, registries.router, versions.router, versions.resolve_router, files.router):
+    for r in (
+        health.router, registries.router, versions.router, versions.resolve_router, files.router, governance.router,
+        audit.router,
+    ):
         app.include_router(r)
     return app
+
+
+def _auth_switch(svc: Services) -> Callable[[], bool]:
+    """Whether auth is on now. In 'auto' mode it turns on (and stays on) once a principal exists."""
+    seen_on = False
+
+    def enabled() -> bool:
+        nonlocal seen_on
+        if svc.settings.auth != "auto":
+            return svc.settings.auth == "on"
+        if not seen_on:
+            seen_on = svc.identity.auth_configured()
+        return seen_on
+
+    return enabled
 
 
 def app_from_env() -> FastAPI:

@@ -1,18 +1,53 @@
-"""Request-scoped helpers for routes: the services, the acting principal, the request id."""
+"""Request-scoped helpers for routes: the services and the acting principal.
+
+Authentication: ``Authorization: Bearer <token>``, or HTTP Basic with the token as the
+password (what the MLflow client sends with MLFLOW_TRACKING_USERNAME/PASSWORD). With auth
+off (single-user mode) every request acts as the local admin.
+"""
 
 from __future__ import annotations
+
+import base64
+import binascii
 
 from fastapi import Request
 
 from modelyard.bootstrap import Services
-from modelyard.domain.actor import Actor
+from modelyard.domain.actor import LOCAL, Actor
+from modelyard.errors import UnauthenticatedError
 
 
 def services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
+def token_from_header(header: str | None) -> str | None:
+    """The token in a Bearer or Basic ``Authorization`` header, or None when there is none."""
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return value
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise UnauthenticatedError("malformed Basic credentials") from exc
+        _user, sep, password = decoded.partition(":")
+        if sep and password:
+            return password
+    raise UnauthenticatedError("use 'Authorization: Bearer <token>' (or Basic with the token as password)")
+
+
 def actor(request: Request) -> Actor:
-    """The principal behind this request. Single-user mode: ``local``."""
+    """The principal behind this request; ``UnauthenticatedError`` (401) when auth is on and none is given."""
+    svc = services(request)
     client = request.client.host if request.client else ""
-    return Actor(name="local", kind="user", request_id=request.state.request_id, client_address=client)
+    rid = getattr(request.state, "request_id", "")
+    if not request.app.state.auth_enabled():
+        return Actor(name=LOCAL.name, kind=LOCAL.kind, org_admin=True, request_id=rid, client_address=client)
+    token = token_from_header(request.headers.get("Authorization"))
+    if token is None:
+        raise UnauthenticatedError("this server requires an API token: send 'Authorization: Bearer <token>'")
+    return svc.identity.authenticate(token, request_id=rid, client_address=client)

@@ -74,6 +74,9 @@ def register_error_handlers(app: FastAPI) -> None:
         response = error_response(status, exc.to_dict(), request)
         if status == 416 and "size" in exc.details:
             response.headers["Content-Range"] = f"bytes */{exc.details['size']}"
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="modelyard"'
+
         return response
 
     @app.exception_handler(RequestValidationError)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from modelyard import schemas as s
+from modelyard.domain.identity import AliasPolicy, Grant, PrincipalInfo, Team, TokenInfo
 from modelyard.domain.models import AliasChange, Collection, Event, Registry, UploadSession, Version
 
 
@@ -49,4 +50,33 @@ def event(e: Event) -> s.EventOut:
     return s.EventOut(
         id=e.id, at=e.at, actor=e.actor, action=e.action, target=e.target, registry=e.registry, before=e.before,
         after=e.after, request_id=e.request_id, client_address=e.client_address, token_name=e.token_name,
+    )
+
+
+def principal(p: PrincipalInfo) -> s.PrincipalOut:
+    return s.PrincipalOut(
+        name=p.name, kind=p.kind, display_name=p.display_name, email=p.email, org_admin=p.org_admin,
+        disabled=p.disabled, teams=list(p.teams), created_at=p.created_at,
+    )
+
+
+def team(t: Team) -> s.TeamOut:
+    return s.TeamOut(name=t.name, description=t.description, members=list(t.members), created_at=t.created_at)
+
+
+def token(t: TokenInfo) -> s.TokenOut:
+    return s.TokenOut(
+        id=t.id, name=t.name, principal=t.principal, prefix=t.prefix, expires_at=t.expires_at,
+        revoked_at=t.revoked_at, last_used_at=t.last_used_at, created_at=t.created_at,
+    )
+
+
+def grant(g: Grant) -> s.GrantOut:
+    return s.GrantOut(registry=g.registry, subject_kind=g.subject_kind, subject=g.subject, role=g.role)
+
+
+def alias_policy(p: AliasPolicy) -> s.AliasPolicyOut:
+    return s.AliasPolicyOut(
+        registry=p.registry, alias=p.alias, collection=p.collection, protected=p.protected,
+        requirements=p.requirements,
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .permissions import Principal
+
 
 @dataclass(frozen=True, slots=True)
 class Actor:
@@ -18,7 +20,15 @@ class Actor:
     token_name: str = ""
     request_id: str = ""
     client_address: str = ""
+    id: int | None = None
+    org_admin: bool = False
+    team_ids: tuple[int, ...] = ()
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(name=self.name, kind=self.kind, id=self.id, org_admin=self.org_admin, team_ids=self.team_ids)
 
 
-SYSTEM = Actor(name="system", kind="system")
-LOCAL = Actor(name="local", kind="user")
+SYSTEM = Actor(name="system", kind="system", org_admin=True)
+# Single-user mode (auth off): the local operator may do everything.
+LOCAL = Actor(name="local", kind="user", org_admin=True)

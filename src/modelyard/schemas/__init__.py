@@ -251,3 +251,130 @@ class Health(_Out):
     status: str
     version: str
     database: str
+
+
+# -- governance -------------------------------------------------------------------------------------
+
+
+class PrincipalCreate(_In):
+    name: str
+    kind: Literal["user", "service_account"] = "user"
+    display_name: str = ""
+    email: str = ""
+    org_admin: bool = False
+
+
+class PrincipalUpdate(_In):
+    org_admin: bool | None = None
+    disabled: bool | None = None
+
+
+class PrincipalOut(_Out):
+    name: str
+    kind: str
+    display_name: str
+    email: str
+    org_admin: bool
+    disabled: bool
+    teams: list[str]
+    created_at: datetime
+
+
+class PrincipalList(_Out):
+    items: list[PrincipalOut]
+
+
+class TeamCreate(_In):
+    name: str
+    description: str = ""
+
+
+class TeamMember(_In):
+    principal: str
+
+
+class TeamOut(_Out):
+    name: str
+    description: str
+    members: list[str]
+    created_at: datetime
+
+
+class TeamList(_Out):
+    items: list[TeamOut]
+
+
+class TokenCreate(_In):
+    name: str
+    principal: str | None = Field(None, description="Whose token (org admins only); default yourself.")
+    expires_in_days: float | None = Field(None, gt=0, description="Lifetime in days; default never expires.")
+
+
+class TokenOut(_Out):
+    id: int
+    name: str
+    principal: str
+    prefix: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    created_at: datetime
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="The secret. Shown once; store it now.")
+
+
+class TokenList(_Out):
+    items: list[TokenOut]
+
+
+class GrantSet(_In):
+    subject_kind: Literal["user", "service_account", "team"]
+    subject: str
+    role: str
+
+
+class GrantOut(_Out):
+    registry: str
+    subject_kind: str
+    subject: str
+    role: str
+
+
+class GrantList(_Out):
+    items: list[GrantOut]
+
+
+class AliasPolicySet(_In):
+    collection: str | None = Field(None, description="Override for one collection; default the whole registry.")
+    protected: bool = True
+
+
+class AliasPolicyOut(_Out):
+    registry: str
+    alias: str
+    collection: str | None
+    protected: bool
+    requirements: dict[str, Any]
+
+
+class AliasPolicyList(_Out):
+    items: list[AliasPolicyOut]
+
+
+class ChainReportOut(_Out):
+    ok: bool
+    checked: int
+    head_id: int
+    head_hash: str
+    first_broken_id: int | None
+    reason: str
+
+
+class WhoAmI(_Out):
+    name: str
+    kind: str
+    org_admin: bool
+    token_name: str
+    auth_enabled: bool

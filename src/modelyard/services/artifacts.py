@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 from modelyard.domain.actor import Actor
 from modelyard.domain.digest import Digest
 from modelyard.domain.models import FileEntry, UploadSession
-from modelyard.domain.names import validate_file_path, validate_registry_name
+from modelyard.domain.names import validate_file_path
 from modelyard.domain.paths import VersionRef
+from modelyard.domain.permissions import Action
 from modelyard.errors import (
     FileNotFoundInVersionError,
     InvalidArgumentError,
     LimitExceededError,
     RangeNotSatisfiableError,
-    RegistryNotFoundError,
     UploadUnknownError,
 )
 from modelyard.storage.interfaces import BlobInfo, BlobStore, Database
@@ -86,18 +86,12 @@ class ArtifactService:
         self._ttl = upload_ttl
         self._clock = clock
 
-    def _check_registry(self, registry: str) -> None:
-        validate_registry_name(registry)
-        with self._db.unit_of_work(write=False) as store:
-            if store.find_registry(registry) is None:
-                raise RegistryNotFoundError(registry=registry)
-
-    def missing_blobs(self, registry: str, digests: Sequence[str]) -> list[str]:
+    def missing_blobs(self, registry: str, digests: Sequence[str], *, actor: Actor | None = None) -> list[str]:
         """Which of ``digests`` the server does not hold (the client then uploads only those)."""
         if len(digests) > MAX_NEGOTIATE_DIGESTS:
             raise LimitExceededError(f"ask about at most {MAX_NEGOTIATE_DIGESTS} digests at once", field="digests")
         parsed = [Digest.parse(d) for d in digests]
-        self._check_registry(registry)
+        self._registry.check_access(actor, registry, Action.WRITE)
         seen: set[Digest] = set()
         missing = []
         for d in parsed:
@@ -112,7 +106,7 @@ class ArtifactService:
         d = Digest.parse(digest)
         if isinstance(size, bool) or not isinstance(size, int) or size < 0 or size > MAX_BLOB_SIZE:
             raise InvalidArgumentError(f"size must be an integer between 0 and {MAX_BLOB_SIZE}", field="size")
-        self._check_registry(registry)
+        self._registry.check_access(actor, registry, Action.WRITE)
         now = self._clock()
         session = UploadSession(
             id=secrets.token_urlsafe(24), digest=str(d), size=size, offset=0, registry=registry,
@@ -123,23 +117,26 @@ class ArtifactService:
         self._blobs.begin_upload(session.id)
         return session
 
-    def _session(self, upload_id: str) -> UploadSession:
+    def _session(self, upload_id: str, actor: Actor | None) -> UploadSession:
         with self._db.unit_of_work(write=False) as store:
             session = store.find_upload(upload_id)
         if session is None or session.expires_at < self._clock():
             raise UploadUnknownError(upload_id=upload_id[:80])
+        self._registry.check_access(actor, session.registry, Action.WRITE)
         return session
 
-    def get_upload(self, upload_id: str) -> UploadSession:
-        session = self._session(upload_id)
+    def get_upload(self, upload_id: str, *, actor: Actor | None = None) -> UploadSession:
+        session = self._session(upload_id, actor)
         offset = self._blobs.upload_offset(upload_id)
         return UploadSession(
             session.id, session.digest, session.size, offset, session.registry, session.created_at, session.expires_at
         )
 
-    def write_upload(self, upload_id: str, *, offset: int, chunks: Iterable[bytes]) -> int:
+    def write_upload(
+        self, upload_id: str, *, offset: int, chunks: Iterable[bytes], actor: Actor | None = None
+    ) -> int:
         """Append bytes at ``offset``; refuses to grow past the promised size."""
-        session = self._session(upload_id)
+        session = self._session(upload_id, actor)
         limit = session.size
 
         def bounded() -> Iterator[bytes]:
@@ -154,9 +151,9 @@ class ArtifactService:
 
         return self._blobs.write_chunk(upload_id, offset, bounded())
 
-    def commit_upload(self, upload_id: str) -> BlobInfo:
+    def commit_upload(self, upload_id: str, *, actor: Actor | None = None) -> BlobInfo:
         """Verify size and digest, make the blob visible, and close the session."""
-        session = self._session(upload_id)
+        session = self._session(upload_id, actor)
         try:
             info = self._blobs.commit(upload_id, expected_digest=Digest.parse(session.digest), expected_size=session.size)
         finally:
@@ -172,17 +169,26 @@ class ArtifactService:
             return True
         return False
 
-    def abort_upload(self, upload_id: str) -> None:
-        self._session(upload_id)
+    def abort_upload(self, upload_id: str, *, actor: Actor | None = None) -> None:
+        self._session(upload_id, actor)
         self._blobs.abort(upload_id)
         with self._db.unit_of_work(write=True) as store:
             store.delete_upload(upload_id)
 
     def open_file(
-        self, registry: str, collection: str, ref: str, path: str, *, range_header: str | None = None
+        self,
+        registry: str,
+        collection: str,
+        ref: str,
+        path: str,
+        *,
+        range_header: str | None = None,
+        actor: Actor | None = None,
     ) -> FileDownload:
         validate_file_path(path)
-        version = self._registry.get_version(registry, collection, VersionRef.parse(ref))
+        version = self._registry.get_version(
+            registry, collection, VersionRef.parse(ref), actor=actor, action=Action.DOWNLOAD
+        )
         entry = next((f for f in version.files if f.path == path), None)
         if entry is None:
             raise FileNotFoundInVersionError(path=version.path, file=path)

@@ -42,6 +42,7 @@ from modelyard.domain.names import (
     validate_tags,
 )
 from modelyard.domain.paths import VersionRef
+from modelyard.domain.permissions import Action
 from modelyard.domain.search import (
     DEFAULT_PAGE_SIZE,
     CollectionQuery,
@@ -64,6 +65,8 @@ from modelyard.errors import (
     VersionNotFoundError,
 )
 from modelyard.storage.interfaces import BlobStore, Database, MetadataStore
+
+from . import authz
 
 DEFAULT_REGISTRIES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("models", ("model",), "Trained models."),
@@ -118,11 +121,15 @@ class RegistryService:
         )
 
     @staticmethod
-    def _registry(store: MetadataStore, name: str) -> Registry:
+    def _registry(
+        store: MetadataStore, name: str, actor: Actor | None = None, action: Action = Action.READ
+    ) -> Registry:
+        """The registry, after checking ``actor`` may do ``action`` on it (None: trusted caller)."""
         validate_registry_name(name)
         reg = store.find_registry(name)
         if reg is None:
             raise RegistryNotFoundError(registry=name)
+        authz.require(store, actor, reg, action)
         return reg
 
     @staticmethod
@@ -166,6 +173,7 @@ class RegistryService:
         validate_description(description)
         types = _check_types(artifact_types)
         _check_visibility(visibility)
+        authz.require_org(actor, Action.CREATE_REGISTRY)
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
             reg = store.insert_registry(
@@ -177,13 +185,19 @@ class RegistryService:
             )
         return reg
 
-    def get_registry(self, name: str) -> Registry:
+    def check_access(self, actor: Actor | None, registry: str, action: Action) -> Registry:
+        """Raise unless ``actor`` may do ``action`` on ``registry`` (404 when it may not even see it)."""
         with self._db.unit_of_work(write=False) as store:
-            return self._registry(store, name)
+            return self._registry(store, registry, actor, action)
 
-    def list_registries(self) -> list[Registry]:
+    def get_registry(self, name: str, *, actor: Actor | None = None) -> Registry:
         with self._db.unit_of_work(write=False) as store:
-            return store.list_registries()
+            return self._registry(store, name, actor, Action.READ)
+
+    def list_registries(self, *, actor: Actor | None = None) -> list[Registry]:
+        with self._db.unit_of_work(write=False) as store:
+            visible = authz.visible_registry_ids(store, actor)
+            return [r for r in store.list_registries() if visible is None or r.id in visible]
 
     def update_registry(
         self,
@@ -203,7 +217,7 @@ class RegistryService:
             fields["visibility"] = _check_visibility(visibility)
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            reg = self._registry(store, name)
+            reg = self._registry(store, name, actor, Action.ADMINISTER)
             if not fields:
                 return reg
             before = {k: (list(getattr(reg, k)) if k == "artifact_types" else getattr(reg, k)) for k in fields}
@@ -216,7 +230,7 @@ class RegistryService:
     def delete_registry(self, actor: Actor, name: str) -> None:
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            reg = self._registry(store, name)
+            reg = self._registry(store, name, actor, Action.ADMINISTER)
             count = store.count_collections(reg.id)
             if count:
                 raise ConflictError(
@@ -263,7 +277,7 @@ class RegistryService:
         tags = validate_tags(tags or {})
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            reg = self._registry(store, registry)
+            reg = self._registry(store, registry, actor, Action.WRITE)
             cid = self._insert_collection(store, actor, reg, name, artifact_type, description, tags, now)
             return store.get_collection_by_id(cid)
 
@@ -296,9 +310,9 @@ class RegistryService:
         )
         return cid
 
-    def get_collection(self, registry: str, name: str) -> Collection:
+    def get_collection(self, registry: str, name: str, *, actor: Actor | None = None) -> Collection:
         with self._db.unit_of_work(write=False) as store:
-            reg = self._registry(store, registry)
+            reg = self._registry(store, registry, actor, Action.READ)
             row = self._collection_row(store, reg, name)
             return store.get_collection_by_id(row["id"])
 
@@ -320,7 +334,7 @@ class RegistryService:
             fields["name_norm"] = normalize_collection_name(new_name)
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            reg = self._registry(store, registry)
+            reg = self._registry(store, registry, actor, Action.WRITE)
             row = self._collection_row(store, reg, name, for_update=True)
             if not fields:
                 return store.get_collection_by_id(row["id"])
@@ -342,8 +356,10 @@ class RegistryService:
     def delete_collection(self, actor: Actor, registry: str, name: str) -> None:
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            reg = self._registry(store, registry)
+            reg = self._registry(store, registry, actor, Action.READ)
             row = self._collection_row(store, reg, name, for_update=True)
+            protected = store.protected_aliases_on(reg.id, row["id"])
+            authz.require(store, actor, reg, Action.DELETE_COLLECTION, holds_protected_alias=bool(protected))
             coll = store.get_collection_by_id(row["id"])
             store.delete_collection(row["id"])
             self._event(
@@ -355,7 +371,7 @@ class RegistryService:
         validate_tag(key, value)
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            reg = self._registry(store, registry)
+            reg = self._registry(store, registry, actor, Action.WRITE)
             row = self._collection_row(store, reg, name, for_update=True)
             old = store.set_collection_tag(row["id"], key, value, now)
             store.update_collection(row["id"], now=now)
@@ -368,7 +384,7 @@ class RegistryService:
     def unset_collection_tag(self, actor: Actor, registry: str, name: str, key: str) -> None:
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            reg = self._registry(store, registry)
+            reg = self._registry(store, registry, actor, Action.WRITE)
             row = self._collection_row(store, reg, name, for_update=True)
             old = store.unset_collection_tag(row["id"], key)
             if old is None:
@@ -391,7 +407,7 @@ class RegistryService:
         order_by: str = "name",
         page_size: int = DEFAULT_PAGE_SIZE,
         page_token: str | None = None,
-        visible_registry_ids: Sequence[int] | None = None,
+        actor: Actor | None = None,
     ) -> Page[Collection]:
         """Search collections across registries; sorted, with opaque keyset page tokens."""
         check_page_size(page_size)
@@ -399,7 +415,8 @@ class RegistryService:
         with self._db.unit_of_work(write=False) as store:
             registry_ids: list[int] | None = None
             if registries:
-                registry_ids = [self._registry(store, r).id for r in registries]
+                registry_ids = [self._registry(store, r, actor, Action.READ).id for r in registries]
+            visible_registry_ids = authz.visible_registry_ids(store, actor)
             if visible_registry_ids is not None:
                 allowed = set(visible_registry_ids)
                 registry_ids = [i for i in (registry_ids if registry_ids is not None else allowed) if i in allowed]
@@ -455,14 +472,17 @@ class RegistryService:
         self._check_blobs(files)
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            reg = self._registry(store, registry)
+            reg = self._registry(store, registry, actor, Action.WRITE)
             row = store.find_collection_row(reg.id, normalize_collection_name(collection), for_update=True)
             if row is None:
                 if not create_collection:
                     raise CollectionNotFoundError(registry=registry, collection=collection)
-                cid = self._insert_collection(store, actor, reg, collection, artifact_type, "", {}, now)
+                try:
+                    self._insert_collection(store, actor, reg, collection, artifact_type, "", {}, now)
+                except AlreadyExistsError:
+                    pass  # a concurrent first push created it; use theirs
                 row = store.find_collection_row(reg.id, normalize_collection_name(collection), for_update=True)
-                assert row is not None and row["id"] == cid
+                assert row is not None
             elif artifact_type is not None and artifact_type != row["artifact_type"]:
                 raise InvalidArgumentError(
                     f"collection '{registry}/{row['name']}' holds '{row['artifact_type']}' artifacts, "
@@ -483,7 +503,7 @@ class RegistryService:
                 now=now, after={"version": number, "digest": digest, "size": size, "files": len(files)},
             )
             for alias in alias_names:
-                self._move_alias(store, actor, registry, row, alias, vid, number, now)
+                self._move_alias(store, actor, reg, row, alias, vid, number, now)
             return store.versions_by_rows(
                 [store.find_version_row_by_id(vid)], registry=registry, collection=row["name"]
             )[0]
@@ -500,10 +520,18 @@ class RegistryService:
                 missing=missing[:100],
             )
 
-    def get_version(self, registry: str, collection: str, ref: str | int | VersionRef) -> Version:
+    def get_version(
+        self,
+        registry: str,
+        collection: str,
+        ref: str | int | VersionRef,
+        *,
+        actor: Actor | None = None,
+        action: Action = Action.READ,
+    ) -> Version:
         vref = ref if isinstance(ref, VersionRef) else VersionRef.parse(str(ref))
         with self._db.unit_of_work(write=False) as store:
-            reg = self._registry(store, registry)
+            reg = self._registry(store, registry, actor, action)
             crow = self._collection_row(store, reg, collection)
             vrow = self._version_row(store, reg, crow, vref)
             return store.versions_by_rows([vrow], registry=registry, collection=crow["name"])[0]
@@ -516,6 +544,7 @@ class RegistryService:
         page_size: int = DEFAULT_PAGE_SIZE,
         page_token: str | None = None,
         stage: str | None = None,
+        actor: Actor | None = None,
     ) -> Page[Version]:
         check_page_size(page_size)
         after: int | None = None
@@ -525,7 +554,7 @@ class RegistryService:
                 raise InvalidPageTokenError("page_token is not a token this server issued", page_token=page_token[:80])
             after = payload["n"]
         with self._db.unit_of_work(write=False) as store:
-            reg = self._registry(store, registry)
+            reg = self._registry(store, registry, actor, Action.READ)
             crow = self._collection_row(store, reg, collection)
             rows = store.list_version_rows(crow["id"], after_number=after, limit=page_size, stage=stage)
             token = None
@@ -540,7 +569,7 @@ class RegistryService:
     ) -> Version:
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            reg = self._registry(store, registry)
+            reg = self._registry(store, registry, actor, Action.WRITE)
             crow = self._collection_row(store, reg, collection, for_update=True)
             vrow = self._version_row(store, reg, crow, VersionRef(number=number))
             if description is not None:
@@ -559,10 +588,12 @@ class RegistryService:
         """Delete one version. Its number is never reused; aliases on it are removed (and recorded)."""
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            reg = self._registry(store, registry)
+            reg = self._registry(store, registry, actor, Action.WRITE)
             crow = self._collection_row(store, reg, collection, for_update=True)
             vrow = self._version_row(store, reg, crow, VersionRef(number=number))
             path = f"{registry}/{crow['name']}"
+            for alias in store.aliases_of_version(vrow["id"]):
+                self._check_alias_policy(store, actor, reg, crow, alias)
             for alias in store.aliases_of_version(vrow["id"]):
                 self._event(
                     store, actor, ev.ALIAS_UNSET, f"{path}@{alias}", registry=registry, collection_id=crow["id"],
@@ -582,7 +613,7 @@ class RegistryService:
         validate_tag(key, value)
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            reg = self._registry(store, registry)
+            reg = self._registry(store, registry, actor, Action.WRITE)
             crow = self._collection_row(store, reg, collection, for_update=True)
             vrow = self._version_row(store, reg, crow, VersionRef(number=number))
             old = store.set_version_tag(vrow["id"], key, value, now)
@@ -596,7 +627,7 @@ class RegistryService:
     def unset_version_tag(self, actor: Actor, registry: str, collection: str, number: int, key: str) -> None:
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            reg = self._registry(store, registry)
+            reg = self._registry(store, registry, actor, Action.WRITE)
             crow = self._collection_row(store, reg, collection, for_update=True)
             vrow = self._version_row(store, reg, crow, VersionRef(number=number))
             old = store.unset_version_tag(vrow["id"], key)
@@ -615,7 +646,7 @@ class RegistryService:
         stage = _check_stage(stage)
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            reg = self._registry(store, registry)
+            reg = self._registry(store, registry, actor, Action.WRITE)
             crow = self._collection_row(store, reg, collection, for_update=True)
             vrow = self._version_row(store, reg, crow, VersionRef(number=number))
             path = f"{registry}/{crow['name']}"
@@ -644,19 +675,28 @@ class RegistryService:
         validate_alias_name(alias)
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            reg = self._registry(store, registry)
+            reg = self._registry(store, registry, actor, Action.WRITE)
             crow = self._collection_row(store, reg, collection, for_update=True)
             vrow = self._version_row(store, reg, crow, VersionRef(number=number))
-            self._move_alias(store, actor, registry, crow, alias, vrow["id"], number, now)
+            self._move_alias(store, actor, reg, crow, alias, vrow["id"], number, now)
             return store.versions_by_rows([vrow], registry=registry, collection=crow["name"], with_files=False)[0]
 
+    @staticmethod
+    def _check_alias_policy(store: MetadataStore, actor: Actor | None, reg: Registry, crow: Any, alias: str) -> None:
+        """Protected aliases move only for registry admins (and, later, only once requirements are met)."""
+        policy = store.effective_alias_policy(reg.id, crow["id"], alias.lower(), reg.name)
+        if policy is not None and policy.protected:
+            authz.require(store, actor, reg, Action.MOVE_PROTECTED_ALIAS, holds_protected_alias=True)
+
     def _move_alias(
-        self, store: MetadataStore, actor: Actor, registry: str, crow: Any, alias: str, vid: int, number: int,
+        self, store: MetadataStore, actor: Actor, reg: Registry, crow: Any, alias: str, vid: int, number: int,
         now: datetime,
     ) -> None:
+        registry = reg.name
         current = store.find_alias(crow["id"], alias.lower())
         if current is not None and current[1] == vid:
             return
+        self._check_alias_policy(store, actor, reg, crow, alias)
         store.set_alias(crow["id"], alias, vid, actor=actor.name, now=now)
         store.update_collection(crow["id"], now=now)
         self._event(
@@ -669,11 +709,12 @@ class RegistryService:
     def unset_alias(self, actor: Actor, registry: str, collection: str, alias: str) -> None:
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            reg = self._registry(store, registry)
+            reg = self._registry(store, registry, actor, Action.WRITE)
             crow = self._collection_row(store, reg, collection, for_update=True)
             current = store.find_alias(crow["id"], alias.lower())
             if current is None:
                 raise AliasNotFoundError(path=f"{registry}/{crow['name']}", alias=alias)
+            self._check_alias_policy(store, actor, reg, crow, alias)
             store.delete_alias(crow["id"], alias.lower())
             store.update_collection(crow["id"], now=now)
             self._event(
@@ -681,11 +722,13 @@ class RegistryService:
                 collection_id=crow["id"], now=now, before={"alias": current[0], "version": current[2]},
             )
 
-    def alias_history(self, registry: str, collection: str, alias: str, *, limit: int = 100) -> list[AliasChange]:
+    def alias_history(
+        self, registry: str, collection: str, alias: str, *, limit: int = 100, actor: Actor | None = None
+    ) -> list[AliasChange]:
         """Every move of ``alias``, newest first: version, previous version, who, when."""
         check_page_size(limit)
         with self._db.unit_of_work(write=False) as store:
-            reg = self._registry(store, registry)
+            reg = self._registry(store, registry, actor, Action.READ)
             crow = self._collection_row(store, reg, collection)
             return store.alias_history(crow["id"], f"{registry}/{crow['name']}@{alias}", limit=limit)
 

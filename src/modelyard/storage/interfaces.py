@@ -203,3 +203,167 @@ class Database(Protocol):
     dialect: str
 
     def unit_of_work(self, *, write: bool) -> AbstractContextManager[MetadataStore]: ...
+
+
+# --- MLflow adapter (tracking) --- ------------------------------------------------------------------
+
+# An MLflow search-filter clause: (kind, key, op, value). ``kind`` is ``attribute``, ``tag``
+# or ``param``; ``op`` is one of = != LIKE ILIKE IN NOT IN > >= < <=.
+Clause = tuple[str, str, str, Any]
+
+
+class TrackingStore(Protocol):
+    """Reads and writes of the MLflow tracking adapter's tables, plus MLflow-shaped searches over
+    collections and versions, inside one transaction. Never commits. Rows are plain dicts.
+    """
+
+    def insert_experiment(self, *, name: str, artifact_location: str | None, now: datetime) -> int:
+        ...
+
+    def find_experiment(self, experiment_id: int) -> dict[str, Any] | None:
+        ...
+
+    def find_experiment_by_name(self, name: str) -> dict[str, Any] | None:
+        ...
+
+    def update_experiment(self, experiment_id: int, *, now: datetime, **fields: Any) -> None:
+        ...
+
+    def search_experiments(self, *, lifecycle_stages: Sequence[str], clauses: Sequence[Clause], order_by: Sequence[tuple[str, bool]], offset: int, limit: int) -> list[dict[str, Any]]:
+        ...
+
+    def experiment_tags(self, experiment_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+        ...
+
+    def set_experiment_tag(self, experiment_id: int, key: str, value: str) -> None:
+        ...
+
+    def delete_experiment_tag(self, experiment_id: int, key: str) -> None:
+        ...
+
+    def insert_run(self, *, run_uuid: str, experiment_id: int, name: str, user_id: str, start_time: datetime | None, artifact_uri: str, now: datetime) -> int:
+        ...
+
+    def find_run(self, run_uuid: str) -> dict[str, Any] | None:
+        ...
+
+    def update_run(self, run_pk: int, *, now: datetime, **fields: Any) -> None:
+        ...
+
+    def search_runs(self, *, experiment_ids: Sequence[int], lifecycle_stages: Sequence[str], offset: int, limit: int) -> list[dict[str, Any]]:
+        ...
+
+    def run_params(self, run_pks: Sequence[int]) -> dict[int, dict[str, str]]:
+        ...
+
+    def run_tags(self, run_pks: Sequence[int]) -> dict[int, dict[str, str]]:
+        ...
+
+    def find_run_param(self, run_pk: int, key: str) -> str | None:
+        ...
+
+    def insert_run_params(self, run_pk: int, params: Sequence[tuple[str, str]]) -> None:
+        ...
+
+    def set_run_tag(self, run_pk: int, key: str, value: str) -> None:
+        ...
+
+    def delete_run_tag(self, run_pk: int, key: str) -> bool:
+        ...
+
+    def insert_run_metrics(self, run_pk: int, metrics: Sequence[dict[str, Any]]) -> None:
+        ...
+
+    def run_metrics(self, run_pks: Sequence[int], *, key: str | None = None) -> list[dict[str, Any]]:
+        """Every metric point of the runs (optionally one key), in logging order."""
+        ...
+
+    def metrics_of_logged_model(self, model_id: str) -> list[dict[str, Any]]:
+        ...
+
+    def insert_run_io(self, run_pk: int, *, direction: str, kind: str, payload: dict[str, Any]) -> None:
+        ...
+
+    def run_io(self, run_pks: Sequence[int]) -> list[dict[str, Any]]:
+        ...
+
+    def insert_logged_model(self, **values: Any) -> int:
+        ...
+
+    def find_logged_model(self, model_id: str) -> dict[str, Any] | None:
+        ...
+
+    def update_logged_model(self, model_pk: int, *, now: datetime, **fields: Any) -> None:
+        ...
+
+    def search_logged_models(self, *, experiment_ids: Sequence[int], clauses: Sequence[Clause], offset: int, limit: int ) -> list[dict[str, Any]]:
+        ...
+
+    def logged_model_params(self, model_pks: Sequence[int]) -> dict[int, dict[str, str]]:
+        ...
+
+    def logged_model_tags(self, model_pks: Sequence[int]) -> dict[int, dict[str, str]]:
+        ...
+
+    def set_logged_model_param(self, model_pk: int, key: str, value: str) -> None:
+        ...
+
+    def set_logged_model_tag(self, model_pk: int, key: str, value: str) -> None:
+        ...
+
+    def delete_logged_model_tag(self, model_pk: int, key: str) -> bool:
+        ...
+
+    def link_version(self, version_id: int, model_id: str) -> None:
+        ...
+
+    def model_ids_of_versions(self, version_ids: Sequence[int]) -> dict[int, str]:
+        ...
+
+    def put_artifact(self, path: str, *, digest: str, size: int, now: datetime) -> None:
+        ...
+
+    def find_artifact(self, path: str) -> dict[str, Any] | None:
+        ...
+
+    def artifacts_under(self, prefix: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Every artifact whose path starts with ``prefix/`` (all of them for an empty prefix)."""
+        ...
+
+    def delete_artifacts(self, path: str) -> int:
+        ...
+
+    def insert_multipart(self, upload_id: str, *, path: str, num_parts: int, now: datetime) -> None:
+        ...
+
+    def find_multipart(self, upload_id: str) -> dict[str, Any] | None:
+        ...
+
+    def put_multipart_part(self, upload_id: str, part_number: int, *, digest: str, size: int) -> None:
+        ...
+
+    def multipart_parts(self, upload_id: str) -> list[dict[str, Any]]:
+        ...
+
+    def delete_multipart(self, upload_id: str) -> None:
+        ...
+
+    def search_collections(self, registry_id: int, *, clauses: Sequence[Clause], order_by: Sequence[tuple[str, bool]], offset: int, limit: int) -> list[Collection]:
+        """Collections of one registry matching MLflow filter clauses; ``limit + 1`` rows from ``offset``."""
+        ...
+
+    def search_versions(self, registry_id: int, *, clauses: Sequence[Clause], order_by: Sequence[tuple[str, bool]], offset: int, limit: int) -> list[Version]:
+        """Versions of one registry matching MLflow filter clauses; ``limit + 1`` from ``offset``."""
+        ...
+
+    def latest_versions_by_stage(self, collection_ids: Sequence[int]) -> dict[int, list[Version]]:
+        """For each collection, its highest-numbered version in every stage that has one."""
+        ...
+
+
+class TrackingDatabase(Protocol):
+    """Hands out tracking units of work: ``with db.unit_of_work(write=True) as store: ...``."""
+
+    dialect: str
+
+    def unit_of_work(self, *, write: bool) -> AbstractContextManager[TrackingStore]: ...

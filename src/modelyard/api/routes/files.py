@@ -24,9 +24,11 @@ router = APIRouter(prefix="/api/v1", tags=["files"])
 
 
 @router.post("/registries/{registry}/blobs/missing", response_model=s.MissingResponse)
-def missing_blobs(registry: str, body: s.MissingRequest, svc: Services = Depends(services)) -> s.MissingResponse:
+def missing_blobs(
+    registry: str, body: s.MissingRequest, svc: Services = Depends(services), who: Actor = Depends(actor)
+) -> s.MissingResponse:
     """Which of these digests the server lacks; the client uploads only those."""
-    return s.MissingResponse(missing=svc.artifacts.missing_blobs(registry, body.digests))
+    return s.MissingResponse(missing=svc.artifacts.missing_blobs(registry, body.digests, actor=who))
 
 
 @router.post("/registries/{registry}/uploads", status_code=201, response_model=s.UploadOut)
@@ -37,9 +39,9 @@ def begin_upload(
 
 
 @router.get("/uploads/{upload_id}", response_model=s.UploadOut)
-def get_upload(upload_id: str, svc: Services = Depends(services)) -> s.UploadOut:
+def get_upload(upload_id: str, svc: Services = Depends(services), who: Actor = Depends(actor)) -> s.UploadOut:
     """The session, with the offset to resume from."""
-    return render.upload(svc.artifacts.get_upload(upload_id))
+    return render.upload(svc.artifacts.get_upload(upload_id, actor=who))
 
 
 def _sync_chunks(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
@@ -67,30 +69,32 @@ async def write_upload(
     svc: Services = Depends(services),
 ) -> s.UploadOut:
     """Append the request body at ``Upload-Offset`` (the session's current size)."""
+    who = await anyio.to_thread.run_sync(actor, request)
     stream = request.stream()
     await anyio.to_thread.run_sync(
-        lambda: svc.artifacts.write_upload(upload_id, offset=upload_offset, chunks=_sync_chunks(stream))
+        lambda: svc.artifacts.write_upload(upload_id, offset=upload_offset, chunks=_sync_chunks(stream), actor=who)
     )
-    return render.upload(await anyio.to_thread.run_sync(svc.artifacts.get_upload, upload_id))
+    return render.upload(await anyio.to_thread.run_sync(lambda: svc.artifacts.get_upload(upload_id, actor=who)))
 
 
 @router.post("/uploads/{upload_id}/commit", response_model=s.BlobOut)
-def commit_upload(upload_id: str, svc: Services = Depends(services)) -> s.BlobOut:
+def commit_upload(upload_id: str, svc: Services = Depends(services), who: Actor = Depends(actor)) -> s.BlobOut:
     """Verify size and sha256 of what was received; the blob becomes available."""
-    info = svc.artifacts.commit_upload(upload_id)
+    info = svc.artifacts.commit_upload(upload_id, actor=who)
     return s.BlobOut(digest=str(info.digest), size=info.size)
 
 
 @router.delete("/uploads/{upload_id}", status_code=204)
-def abort_upload(upload_id: str, svc: Services = Depends(services)) -> Response:
-    svc.artifacts.abort_upload(upload_id)
+def abort_upload(upload_id: str, svc: Services = Depends(services), who: Actor = Depends(actor)) -> Response:
+    svc.artifacts.abort_upload(upload_id, actor=who)
     return Response(status_code=204)
 
 
 def _download(
-    svc: Services, registry: str, collection: str, ref: str, path: str, range_header: str | None, head: bool
+    svc: Services, who: Actor, registry: str, collection: str, ref: str, path: str, range_header: str | None,
+    head: bool,
 ) -> Response:
-    dl = svc.artifacts.open_file(registry, collection, ref, path, range_header=range_header)
+    dl = svc.artifacts.open_file(registry, collection, ref, path, range_header=range_header, actor=who)
     headers = {
         "ETag": f'"{dl.file.digest}"',
         "Digest": f"sha-256={dl.file.digest.split(':', 1)[1]}",
@@ -115,9 +119,10 @@ def download_file(
     path: str,
     range_header: str | None = Header(None, alias="Range"),
     svc: Services = Depends(services),
+    who: Actor = Depends(actor),
 ) -> Response:
     """The bytes of one file. Supports a single HTTP Range; the ETag is the file's digest."""
-    return _download(svc, registry, collection, ref, path, range_header, head=False)
+    return _download(svc, who, registry, collection, ref, path, range_header, head=False)
 
 
 @router.head("/registries/{registry}/collections/{collection}/versions/{ref}/files/{path:path}")
@@ -128,6 +133,7 @@ def head_file(
     path: str,
     range_header: str | None = Header(None, alias="Range"),
     svc: Services = Depends(services),
+    who: Actor = Depends(actor),
 ) -> Response:
-    return _download(svc, registry, collection, ref, path, range_header, head=True)
+    return _download(svc, who, registry, collection, ref, path, range_header, head=True)
 

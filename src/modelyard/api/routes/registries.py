@@ -16,8 +16,8 @@ router = APIRouter(prefix="/api/v1", tags=["registries"])
 
 
 @router.get("/registries", response_model=s.RegistryList)
-def list_registries(svc: Services = Depends(services)) -> s.RegistryList:
-    return s.RegistryList(items=[render.registry(r) for r in svc.registry.list_registries()])
+def list_registries(svc: Services = Depends(services), who: Actor = Depends(actor)) -> s.RegistryList:
+    return s.RegistryList(items=[render.registry(r) for r in svc.registry.list_registries(actor=who)])
 
 
 @router.post("/registries", status_code=201, response_model=s.RegistryOut)
@@ -29,8 +29,8 @@ def create_registry(body: s.RegistryCreate, svc: Services = Depends(services), w
 
 
 @router.get("/registries/{registry}", response_model=s.RegistryOut)
-def get_registry(registry: str, svc: Services = Depends(services)) -> s.RegistryOut:
-    return render.registry(svc.registry.get_registry(registry))
+def get_registry(registry: str, svc: Services = Depends(services), who: Actor = Depends(actor)) -> s.RegistryOut:
+    return render.registry(svc.registry.get_registry(registry, actor=who))
 
 
 @router.patch("/registries/{registry}", response_model=s.RegistryOut)
@@ -51,6 +51,7 @@ def delete_registry(registry: str, svc: Services = Depends(services), who: Actor
 
 def _search(
     svc: Services,
+    who: Actor,
     *,
     registries: list[str] | None,
     q: str | None,
@@ -65,6 +66,7 @@ def _search(
     page = svc.registry.search_collections(
         registries=registries, name=q, match=match, tags=[parse_tag_filter(t) for t in tag],
         artifact_type=artifact_type, alias=alias, order_by=order_by, page_size=page_size, page_token=page_token,
+        actor=who,
     )
     return s.Page[s.CollectionOut](
         items=[render.collection(c) for c in page.items], next_page_token=page.next_page_token
@@ -83,10 +85,11 @@ def search(
     page_size: int = Query(100),
     page_token: str | None = Query(None),
     svc: Services = Depends(services),
+    who: Actor = Depends(actor),
 ) -> s.Page[s.CollectionOut]:
     """Search collections across registries."""
     return _search(
-        svc, registries=registry or None, q=q, match=match, tag=tag, artifact_type=type, alias=alias,
+        svc, who, registries=registry or None, q=q, match=match, tag=tag, artifact_type=type, alias=alias,
         order_by=order_by, page_size=page_size, page_token=page_token,
     )
 
@@ -103,9 +106,10 @@ def list_collections(
     page_size: int = Query(100),
     page_token: str | None = Query(None),
     svc: Services = Depends(services),
+    who: Actor = Depends(actor),
 ) -> s.Page[s.CollectionOut]:
     return _search(
-        svc, registries=[registry], q=q, match=match, tag=tag, artifact_type=type, alias=alias, order_by=order_by,
+        svc, who, registries=[registry], q=q, match=match, tag=tag, artifact_type=type, alias=alias, order_by=order_by,
         page_size=page_size, page_token=page_token,
     )
 
@@ -121,8 +125,10 @@ def create_collection(
 
 
 @router.get("/registries/{registry}/collections/{collection}", response_model=s.CollectionOut)
-def get_collection(registry: str, collection: str, svc: Services = Depends(services)) -> s.CollectionOut:
-    return render.collection(svc.registry.get_collection(registry, collection))
+def get_collection(
+    registry: str, collection: str, svc: Services = Depends(services), who: Actor = Depends(actor)
+) -> s.CollectionOut:
+    return render.collection(svc.registry.get_collection(registry, collection, actor=who))
 
 
 @router.patch("/registries/{registry}/collections/{collection}", response_model=s.CollectionOut)

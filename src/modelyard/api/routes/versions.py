@@ -24,9 +24,10 @@ def list_versions(
     page_size: int = Query(100),
     page_token: str | None = Query(None),
     svc: Services = Depends(services),
+    who: Actor = Depends(actor),
 ) -> s.Page[s.VersionOut]:
     """Versions, newest first, without their file lists."""
-    page = svc.registry.list_versions(registry, collection, page_size=page_size, page_token=page_token)
+    page = svc.registry.list_versions(registry, collection, page_size=page_size, page_token=page_token, actor=who)
     return s.Page[s.VersionOut](
         items=[render.version(v, with_files=False) for v in page.items], next_page_token=page.next_page_token
     )
@@ -54,9 +55,11 @@ def create_version(
 
 
 @router.get("/versions/{ref}", response_model=s.VersionOut)
-def get_version(registry: str, collection: str, ref: str, svc: Services = Depends(services)) -> s.VersionOut:
+def get_version(
+    registry: str, collection: str, ref: str, svc: Services = Depends(services), who: Actor = Depends(actor)
+) -> s.VersionOut:
     """A version by number, alias or ``latest``, with its files."""
-    return render.version(svc.registry.get_version(registry, collection, ref))
+    return render.version(svc.registry.get_version(registry, collection, ref, actor=who))
 
 
 @router.patch("/versions/{number}", response_model=s.VersionOut)
@@ -123,8 +126,10 @@ def set_stage(
 
 
 @router.get("/aliases", response_model=s.AliasList)
-def list_aliases(registry: str, collection: str, svc: Services = Depends(services)) -> s.AliasList:
-    c = svc.registry.get_collection(registry, collection)
+def list_aliases(
+    registry: str, collection: str, svc: Services = Depends(services), who: Actor = Depends(actor)
+) -> s.AliasList:
+    c = svc.registry.get_collection(registry, collection, actor=who)
     return s.AliasList(items=[s.AliasOut(alias=a, version=n) for a, n in c.aliases.items()])
 
 
@@ -156,9 +161,10 @@ def alias_history(
     alias: str,
     limit: int = Query(100),
     svc: Services = Depends(services),
+    who: Actor = Depends(actor),
 ) -> s.AliasHistory:
     """Every move of the alias, newest first: which version, which before, who, when."""
-    items = svc.registry.alias_history(registry, collection, alias, limit=limit)
+    items = svc.registry.alias_history(registry, collection, alias, limit=limit, actor=who)
     return s.AliasHistory(items=[render.alias_change(a) for a in items])
 
 
@@ -166,8 +172,9 @@ def alias_history(
 def resolve(
     path: str = Query(..., description="registry/collection[:version|:alias|:latest]"),
     svc: Services = Depends(services),
+    who: Actor = Depends(actor),
 ) -> s.VersionOut:
     """Resolve a path to the version it names (``:latest`` when no reference is given)."""
     p = ArtifactPath.parse(path, default_ref="latest")
     assert p.ref is not None
-    return render.version(svc.registry.get_version(p.registry, p.collection, p.ref))
+    return render.version(svc.registry.get_version(p.registry, p.collection, p.ref, actor=who))

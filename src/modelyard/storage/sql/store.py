@@ -6,7 +6,6 @@ Driver exceptions are translated here (``IntegrityError`` -> ``AlreadyExistsErro
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -27,37 +26,17 @@ from modelyard.domain.models import (
     Version,
     VersionMetadata,
 )
+from modelyard.domain.audit import GENESIS_HASH, event_hash
 from modelyard.domain.search import CollectionQuery
 from modelyard.errors import AlreadyExistsError
 
+from . import governance_tables as gt
+from .governance_store import GovernanceStoreMixin
 from . import tables as t
 
-GENESIS_HASH = "0" * 64
-_EVENT_CHAIN_LOCK = 7_373_001  # PostgreSQL advisory lock key that serializes the hash chain
 
 
-def event_hash(prev_hash: str, row: dict[str, Any]) -> str:
-    """The chain hash of an event: sha256 over the previous hash and the canonical content."""
-    content = {
-        "id": row["id"],
-        "created_at": row["created_at"].isoformat(),
-        "actor": row["actor"],
-        "actor_kind": row["actor_kind"],
-        "token_name": row["token_name"],
-        "action": row["action"],
-        "target": row["target"],
-        "registry": row["registry"],
-        "collection_id": row["collection_id"],
-        "before": row["before"],
-        "after": row["after"],
-        "request_id": row["request_id"],
-        "client_address": row["client_address"],
-    }
-    payload = prev_hash + json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()
-
-
-class SqlMetadataStore:
+class SqlMetadataStore(GovernanceStoreMixin):
     """Implements ``storage.interfaces.MetadataStore`` over one SQLAlchemy connection."""
 
     def __init__(self, conn: Connection, *, dialect: str) -> None:
@@ -575,13 +554,20 @@ class SqlMetadataStore:
         request_id: str,
         client_address: str,
     ) -> int:
-        """Append one event, chained to the previous one's hash. Serialized across writers."""
+        """Append one event, chained to the previous one's hash.
+
+        The chain head row is locked (``FOR UPDATE``; SQLite writers are already serialized),
+        so ids are consecutive and every event links to the one before it.
+        """
+        head_q = select(gt.event_chain_head.c.last_id, gt.event_chain_head.c.last_hash).where(
+            gt.event_chain_head.c.id == 1
+        )
         if self.dialect == "postgresql":
-            self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _EVENT_CHAIN_LOCK})
-        last = self.conn.execute(select(t.events.c.id, t.events.c.hash).order_by(t.events.c.id.desc()).limit(1)).first()
-        prev_hash = last[1] if last else GENESIS_HASH
+            head_q = head_q.with_for_update()
+        head = self.conn.execute(head_q).first()
+        last_id, prev_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
         row: dict[str, Any] = {
-            "id": (last[0] + 1) if last else 1,
+            "id": last_id + 1,
             "created_at": now,
             "actor": actor,
             "actor_kind": actor_kind,
@@ -597,6 +583,14 @@ class SqlMetadataStore:
         }
         row["prev_hash"] = prev_hash
         row["hash"] = event_hash(prev_hash, row)
+        if head is None:
+            self.conn.execute(insert(gt.event_chain_head).values(id=1, last_id=row["id"], last_hash=row["hash"]))
+        else:
+            self.conn.execute(
+                update(gt.event_chain_head)
+                .where(gt.event_chain_head.c.id == 1)
+                .values(last_id=row["id"], last_hash=row["hash"])
+            )
         self.conn.execute(insert(t.events).values(**row))
         return int(row["id"])
 
@@ -608,6 +602,7 @@ class SqlMetadataStore:
         target: str | None = None,
         target_prefix: str | None = None,
         registry: str | None = None,
+        registry_in: list[str] | None = None,
         collection_id: int | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
@@ -627,6 +622,8 @@ class SqlMetadataStore:
             q = q.where(e.c.target.startswith(target_prefix, autoescape=True))
         if registry:
             q = q.where(e.c.registry == registry)
+        if registry_in is not None:
+            q = q.where(e.c.registry.in_(registry_in))
         if collection_id is not None:
             q = q.where(e.c.collection_id == collection_id)
         if since:
@@ -651,14 +648,21 @@ class SqlMetadataStore:
                 yield dict(r)
             last = rows[-1]["id"]
 
-    def alias_history(self, collection_id: int, target: str, *, limit: int) -> list[AliasChange]:
+    def chain_head(self) -> tuple[int, str]:
+        head = self.conn.execute(select(gt.event_chain_head.c.last_id, gt.event_chain_head.c.last_hash)).first()
+        return (int(head[0]), str(head[1])) if head else (0, GENESIS_HASH)
+
+    def alias_history(
+        self, collection_id: int, target: str, *, limit: int, at: datetime | None = None
+    ) -> list[AliasChange]:
+        """Moves of one alias, newest first; with ``at``, only those at or before that time."""
         e = t.events
-        rows = self.conn.execute(
-            select(e)
-            .where(e.c.collection_id == collection_id, e.c.target == target, e.c.action.in_(["alias.set", "alias.unset"]))
-            .order_by(e.c.id.desc())
-            .limit(limit)
-        ).mappings()
+        q = select(e).where(
+            e.c.collection_id == collection_id, e.c.target == target, e.c.action.in_(["alias.set", "alias.unset"])
+        )
+        if at is not None:
+            q = q.where(e.c.created_at <= at)
+        rows = self.conn.execute(q.order_by(e.c.id.desc()).limit(limit)).mappings()
         out = []
         for r in rows:
             after = r["after"] or {}
