@@ -12,6 +12,7 @@ from modelyard._version import __version__
 from modelyard.bootstrap import Services, build_registry
 from modelyard.settings import Settings
 
+from . import mlflow as mlflow_adapter
 from .errors import register_error_handlers
 from .routes import audit, files, governance, health, registries, versions
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         audit.router,
     ):
         app.include_router(r)
+    mlflow_adapter.install(app)
     return app
 
 

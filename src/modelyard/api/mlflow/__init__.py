@@ -1,0 +1,70 @@
+"""The MLflow-compatible adapter: MLflow's model-registry, tracking and artifact-proxy APIs.
+
+``install(app)`` mounts one sub-application per API root, each with MLflow's own error shape
+(``api/mlflow/errors.py``), at ``/api/2.0/mlflow``, ``/ajax-api/2.0/mlflow``,
+``/api/3.0/mlflow``, ``/api/2.0/mlflow-artifacts`` and ``/ajax-api/2.0/mlflow-artifacts``, and
+again under ``/mlflow/<registry>/`` so a tracking URI of ``http://host/mlflow/<registry>``
+addresses another registry. The sub-applications share the parent's ``state`` (services,
+auth), so actors come from the same ``api.deps.actor`` dependency as the native API.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.routing import Mount
+
+from modelyard.bootstrap import Services
+from modelyard.services.mlflow_artifacts import MlflowArtifactService
+from modelyard.services.mlflow_registry import MlflowRegistryService
+from modelyard.services.tracking import TrackingService
+from modelyard.storage.sql.tracking_store import SqlTrackingDatabase
+
+from . import artifact_routes, routes, tracking_routes
+from .errors import register_mlflow_error_handlers
+from .routes import MlflowServices
+
+SERVER_INFO = {
+    "store_type": "SqlStore",
+    "workspaces_enabled": False,
+    "multipart_uploads_enabled": True,
+    "multipart_downloads_enabled": False,
+}
+
+
+def build_mlflow_services(core: Services) -> MlflowServices:
+    """Wire the adapter's services over the core ones (same database, same blob store)."""
+    tdb = SqlTrackingDatabase(core.db)
+    tracking = TrackingService(tdb)
+    artifacts = MlflowArtifactService(tdb, core.blobs, core.registry)
+    registry = MlflowRegistryService(tdb, core.blobs, core.registry, tracking, artifacts)
+    return MlflowServices(core, tracking, artifacts, registry)
+
+
+def _sub_app(parent: FastAPI, *routers: object) -> FastAPI:
+    sub = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    sub.state = parent.state
+    register_mlflow_error_handlers(sub)
+    for r in routers:
+        sub.include_router(r)  # type: ignore[arg-type]
+    return sub
+
+
+def install(app: FastAPI) -> None:
+    """Mount the MLflow APIs on ``app`` (whose ``state.services`` holds the core services)."""
+    app.state.mlflow = build_mlflow_services(app.state.services)
+    service_app = _sub_app(app, routes.router, tracking_routes.router)
+
+    @service_app.get("/server-info")
+    def server_info() -> dict[str, object]:
+        return dict(SERVER_INFO)
+
+    artifacts_app = _sub_app(app, artifact_routes.router)
+    mounts = [
+        Mount("/api/2.0/mlflow", app=service_app),
+        Mount("/ajax-api/2.0/mlflow", app=service_app),
+        Mount("/api/3.0/mlflow", app=service_app),
+        Mount("/api/2.0/mlflow-artifacts", app=artifacts_app),
+        Mount("/ajax-api/2.0/mlflow-artifacts", app=artifacts_app),
+    ]
+    app.router.routes.extend(mounts)
+    app.router.routes.append(Mount("/mlflow/{registry}", routes=list(mounts)))

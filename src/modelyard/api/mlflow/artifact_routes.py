@@ -1,0 +1,151 @@
+"""The MLflow artifact proxy (``MlflowArtifactsService``) under ``/api/2.0/mlflow-artifacts``:
+upload, download, list and delete, plus multipart uploads whose part URLs point back here.
+
+Bodies are streamed in both directions; memory stays bounded by the chunk size.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import posixpath
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import StreamingResponse
+
+from modelyard.api.deps import actor
+from modelyard.domain.actor import Actor
+from modelyard.errors import InvalidArgumentError, ModelyardError
+
+from . import translate as tr
+from .errors import MlflowRoute, error_response
+from .routes import MlflowServices, mlflow_services
+from .translate import Params, read_params
+
+router = APIRouter(route_class=MlflowRoute)
+UNSUPPORTED_PRESIGNED = "Presigned downloads are not supported by this server; download through the proxy."
+
+
+def _sync_chunks(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
+    """Pull an async request body from a worker thread, one chunk at a time."""
+
+    async def next_chunk() -> bytes | None:
+        try:
+            return await stream.__anext__()
+        except StopAsyncIteration:
+            return None
+
+    while True:
+        chunk = anyio.from_thread.run(next_chunk)
+        if chunk is None:
+            return
+        if chunk:
+            yield chunk
+
+
+@router.put("/artifacts/{path:path}")
+async def upload_artifact(
+    path: str, request: Request, svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
+) -> dict[str, Any]:
+    stream = request.stream()
+    await anyio.to_thread.run_sync(lambda: svc.artifacts.upload(who, path, _sync_chunks(stream)))
+    return {}
+
+
+@router.get("/artifacts")
+def list_artifacts(
+    p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
+) -> dict[str, Any]:
+    entries = svc.artifacts.list(who, p.str("path"))
+    return {"files": [tr.artifact_entry(e) for e in entries]}
+
+
+@router.get("/artifacts/{path:path}")
+def download_artifact(
+    path: str, svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
+) -> Response:
+    dl = svc.artifacts.download(who, path)
+    name = posixpath.basename(dl.path)
+    media = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    headers = {
+        "Content-Length": str(dl.size),
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "ETag": f'"{dl.digest}"',
+        "X-Modelyard-Digest": dl.digest,
+    }
+    return StreamingResponse(dl.chunks, media_type=media, headers=headers)
+
+
+@router.delete("/artifacts/{path:path}")
+def delete_artifact(
+    path: str, svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
+) -> dict[str, Any]:
+    svc.artifacts.delete(who, path)
+    return {}
+
+
+@router.post("/mpu/create/{path:path}")
+def create_multipart_upload(
+    path: str, request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    who: Actor = Depends(actor),
+) -> dict[str, Any]:
+    num_parts = p.int("num_parts", default=1)
+    upload_id = svc.artifacts.create_multipart(who, path, num_parts=num_parts)
+    headers = {}
+    if request.headers.get("authorization"):
+        headers["Authorization"] = request.headers["authorization"]
+    base = str(request.base_url).rstrip("/")
+    return {
+        "upload_id": upload_id,
+        "credentials": [
+            {"url": f"{base}/mpu/parts/{upload_id}/{n}", "part_number": n, "headers": headers}
+            for n in range(1, num_parts + 1)
+        ],
+    }
+
+
+@router.put("/mpu/parts/{upload_id}/{part_number}")
+async def upload_part(
+    upload_id: str, part_number: int, request: Request, svc: MlflowServices = Depends(mlflow_services)
+) -> Response:
+    """A part upload (the URL handed out by ``mpu/create``); the ETag is the part's digest."""
+    stream = request.stream()
+    try:
+        etag = await anyio.to_thread.run_sync(
+            lambda: svc.artifacts.upload_part(upload_id, part_number, _sync_chunks(stream))
+        )
+    except ModelyardError:
+        raise
+    return Response(status_code=200, headers={"ETag": f'"{etag}"'})
+
+
+@router.post("/mpu/complete/{path:path}")
+def complete_multipart_upload(
+    path: str, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    who: Actor = Depends(actor),
+) -> dict[str, Any]:
+    parts = []
+    for part in p.list("parts"):
+        if not isinstance(part, dict) or "part_number" not in part:
+            raise InvalidArgumentError("each part needs a part_number and an etag", field="parts")
+        parts.append((int(part["part_number"]), str(part.get("etag", ""))))
+    svc.artifacts.complete_multipart(who, path, p.str("upload_id", required=True), parts=parts)
+    return {}
+
+
+@router.post("/mpu/abort/{path:path}")
+def abort_multipart_upload(
+    path: str, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    who: Actor = Depends(actor),
+) -> dict[str, Any]:
+    svc.artifacts.abort_multipart(who, p.str("upload_id", required=True))
+    return {}
+
+
+@router.get("/presigned/{path:path}")
+def presigned_download(path: str, request: Request) -> Response:
+    return error_response(request, "NOT_IMPLEMENTED", UNSUPPORTED_PRESIGNED, 501)

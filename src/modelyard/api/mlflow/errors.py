@@ -1,0 +1,113 @@
+"""THE mapping from modelyard error classes to MLflow error codes and HTTP statuses, and the
+exception handlers of the MLflow sub-application (``{"error_code": ..., "message": ...}``).
+
+Registered only on the MLflow sub-application, so ``/api/v1`` keeps its own error shape.
+MLflow's own oddities are kept on purpose: ``RESOURCE_ALREADY_EXISTS`` is HTTP 400, and an
+unknown alias is ``INVALID_PARAMETER_VALUE`` (what MLflow's SQL store returns).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from modelyard.errors import (
+    AliasNotFoundError,
+    AlreadyExistsError,
+    ConflictError,
+    InvalidArgumentError,
+    ModelyardError,
+    NotFoundError,
+    PermissionDeniedError,
+    RangeNotSatisfiableError,
+    UnauthenticatedError,
+    UnavailableError,
+)
+
+log = logging.getLogger("modelyard.api.mlflow")
+
+# Most specific first: the first matching class decides (error_code, HTTP status).
+MLFLOW_ERRORS: tuple[tuple[type[ModelyardError], str, int], ...] = (
+    (AliasNotFoundError, "INVALID_PARAMETER_VALUE", 400),
+    (NotFoundError, "RESOURCE_DOES_NOT_EXIST", 404),
+    (AlreadyExistsError, "RESOURCE_ALREADY_EXISTS", 400),
+    (InvalidArgumentError, "INVALID_PARAMETER_VALUE", 400),
+    (RangeNotSatisfiableError, "INVALID_PARAMETER_VALUE", 400),
+    (ConflictError, "RESOURCE_CONFLICT", 409),
+    (UnauthenticatedError, "UNAUTHENTICATED", 401),
+    (PermissionDeniedError, "PERMISSION_DENIED", 403),
+    (UnavailableError, "TEMPORARILY_UNAVAILABLE", 503),
+)
+
+_HTTP_CODES = {
+    400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "ENDPOINT_NOT_FOUND",
+    405: "ENDPOINT_NOT_FOUND", 409: "RESOURCE_CONFLICT", 413: "INVALID_PARAMETER_VALUE", 429: "REQUEST_LIMIT_EXCEEDED",
+    503: "TEMPORARILY_UNAVAILABLE",
+}
+
+
+def mlflow_error(exc: ModelyardError) -> tuple[str, int]:
+    for cls, code, status in MLFLOW_ERRORS:
+        if isinstance(exc, cls):
+            return code, status
+    return "INTERNAL_ERROR", 500
+
+
+def error_response(request: Request, code: str, message: str, status: int) -> JSONResponse:
+    rid = getattr(request.state, "request_id", "")
+    headers = {"X-Request-ID": rid} if rid else None
+    return JSONResponse({"error_code": code, "message": message}, status_code=status, headers=headers)
+
+
+def _internal(request: Request, exc: BaseException) -> JSONResponse:
+    rid = getattr(request.state, "request_id", "")
+    log.error("unexpected error handling MLflow request %s", rid, exc_info=exc)
+    return error_response(request, "INTERNAL_ERROR", f"internal error; quote request id {rid} when reporting it", 500)
+
+
+class MlflowRoute(APIRoute):
+    """Turns any unexpected exception into MLflow's INTERNAL_ERROR body (never the exception text)."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await original(request)
+            except (ModelyardError, StarletteHTTPException, RequestValidationError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - the 500 boundary of the MLflow adapter
+                return _internal(request, exc)
+
+        return handler
+
+
+def register_mlflow_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ModelyardError)
+    async def _modelyard_error(request: Request, exc: ModelyardError) -> JSONResponse:
+        code, status = mlflow_error(exc)
+        return error_response(request, code, exc.message, status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors: list[Any] = list(exc.errors())[:5]
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errors
+        )
+        return error_response(request, "INVALID_PARAMETER_VALUE", f"invalid request: {detail}", 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "BAD_REQUEST" if exc.status_code < 500 else "INTERNAL_ERROR")
+        message = (
+            f"No MLflow endpoint {request.method} {request.url.path} on this server"
+            if exc.status_code in (404, 405) else str(exc.detail)
+        )
+        return error_response(request, code, message, exc.status_code)

@@ -1,0 +1,259 @@
+"""modelyard entities -> MLflow JSON (proto field names, int64 as JSON numbers, enums as names),
+and MLflow request values -> modelyard values. Epoch milliseconds exist only here.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import Request
+from starlette.datastructures import QueryParams
+
+from modelyard.domain.models import Version
+from modelyard.errors import InvalidArgumentError
+from modelyard.services.mlflow_artifacts import ArtifactEntry
+from modelyard.services.mlflow_registry import RegisteredModel
+from modelyard.services.tracking import Experiment, LoggedModel, MetricPoint, Run
+
+# -- time ------------------------------------------------------------------------------------------
+
+
+def ms(dt: datetime | None) -> int | None:
+    return None if dt is None else int(dt.timestamp() * 1000)
+
+
+def from_ms(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, UTC)
+    except (TypeError, ValueError, OverflowError, OSError) as exc:
+        raise InvalidArgumentError(f"invalid timestamp '{str(value)[:40]}': use epoch milliseconds",
+                                   field="timestamp") from exc
+
+
+# -- requests ----------------------------------------------------------------------------------------
+
+
+class Params:
+    """The fields of one MLflow request: the query string (GET) merged with the JSON body."""
+
+    def __init__(self, query: QueryParams, body: dict[str, Any]) -> None:
+        self._query = query
+        self._body = body
+
+    def raw(self, name: str) -> Any:
+        if name in self._body:
+            return self._body[name]
+        return self._query.get(name)
+
+    def str(self, name: str, *, required: bool = False, default: str = "") -> str:
+        value = self.raw(name)
+        if value is None or (required and value == ""):
+            if required:
+                raise InvalidArgumentError(f"Missing value for required parameter '{name}'.", field=name)
+            return default
+        if isinstance(value, (dict, list, bool)):
+            raise InvalidArgumentError(f"Invalid value for parameter '{name}': expected a string", field=name)
+        return str(value)
+
+    def opt(self, name: str) -> str | None:
+        value = self.raw(name)
+        return None if value is None else self.str(name)
+
+    def list(self, name: str) -> list[Any]:
+        if name in self._body:
+            value = self._body[name]
+            if value is None:
+                return []
+            if not isinstance(value, list):
+                raise InvalidArgumentError(f"Invalid value for parameter '{name}': expected a list", field=name)
+            return value
+        return list(self._query.getlist(name))
+
+    def bool(self, name: str, *, required: bool = False, default: bool = False) -> bool:
+        value = self.raw(name)
+        if value is None:
+            if required:
+                raise InvalidArgumentError(f"Missing value for required parameter '{name}'.", field=name)
+            return default
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("true", "false"):
+            return str(value).lower() == "true"
+        raise InvalidArgumentError(f"Invalid value for parameter '{name}': expected true or false", field=name)
+
+    def int(self, name: str, *, default: int | None = None, required: bool = False) -> int:
+        value = self.raw(name)
+        if value is None or value == "":
+            if required or default is None:
+                raise InvalidArgumentError(f"Missing value for required parameter '{name}'.", field=name)
+            return default
+        if isinstance(value, bool):
+            raise InvalidArgumentError(f"Invalid value for parameter '{name}': expected an integer", field=name)
+        try:
+            return int(value)
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgumentError(f"Invalid value for parameter '{name}': expected an integer",
+                                       field=name) from exc
+
+    def version(self, name: str = "version") -> int:
+        text = self.str(name, required=True)
+        if not text.isdigit() or int(text) < 1:
+            raise InvalidArgumentError(f"Parameter '{name}' must be an integer version number, got '{text[:40]}'",
+                                       field=name)
+        return int(text)
+
+    def tags(self, name: str = "tags") -> dict[str, str]:
+        out: dict[str, str] = {}
+        for item in self.list(name):
+            if not isinstance(item, dict) or "key" not in item:
+                raise InvalidArgumentError(f"Invalid value for parameter '{name}': expected {{key, value}} items",
+                                           field=name)
+            out[str(item["key"])] = "" if item.get("value") is None else str(item["value"])
+        return out
+
+
+async def read_params(request: Request) -> Params:
+    """FastAPI dependency: parse the JSON body (also a double-encoded JSON string) and the query."""
+    body: Any = {}
+    if request.method in ("POST", "PATCH", "DELETE", "PUT"):
+        raw = await request.body()
+        if raw.strip():
+            try:
+                body = json.loads(raw)
+                if isinstance(body, str):
+                    body = json.loads(body)
+            except ValueError as exc:
+                raise InvalidArgumentError("request body is not valid JSON", field="body") from exc
+            if not isinstance(body, dict):
+                raise InvalidArgumentError("request body must be a JSON object", field="body")
+    return Params(request.query_params, body)
+
+
+# -- registry ------------------------------------------------------------------------------------------
+
+
+def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"key": k, "value": v} for k, v in tags.items()]
+
+
+def model_version(v: Version, model_id: str | None = None) -> dict[str, Any]:
+    md = v.metadata
+    out: dict[str, Any] = {
+        "name": v.collection,
+        "version": str(v.number),
+        "creation_timestamp": ms(v.created_at),
+        "last_updated_timestamp": ms(v.updated_at),
+        "user_id": v.created_by,
+        "current_stage": v.stage,
+        "source": md.source,
+        "run_id": md.run.id,
+        "status": "READY",
+        "tags": _tags(md.tags),
+        "aliases": list(v.aliases),
+    }
+    if md.description:
+        out["description"] = md.description
+    if md.run.url:
+        out["run_link"] = md.run.url
+    if model_id:
+        out["model_id"] = model_id
+    if md.params:
+        out["model_params"] = [{"name": k, "value": str(val)} for k, val in md.params.items()]
+    return out
+
+
+def registered_model(rm: RegisteredModel, model_ids: dict[int, str] | None = None) -> dict[str, Any]:
+    c = rm.collection
+    out: dict[str, Any] = {
+        "name": c.name,
+        "creation_timestamp": ms(c.created_at),
+        "last_updated_timestamp": ms(c.updated_at),
+        "user_id": c.created_by,
+        "latest_versions": [model_version(v, (model_ids or {}).get(v.id)) for v in rm.latest_versions],
+        "tags": _tags(c.tags),
+        "aliases": [{"alias": a, "version": str(n)} for a, n in c.aliases.items()],
+    }
+    if c.description:
+        out["description"] = c.description
+    return out
+
+
+# -- tracking --------------------------------------------------------------------------------------------
+
+
+def experiment(e: Experiment) -> dict[str, Any]:
+    return {
+        "experiment_id": e.id,
+        "name": e.name,
+        "artifact_location": e.artifact_location,
+        "lifecycle_stage": e.lifecycle_stage,
+        "creation_time": ms(e.created_at),
+        "last_update_time": ms(e.updated_at),
+        "tags": _tags(e.tags),
+    }
+
+
+def metric(m: MetricPoint) -> dict[str, Any]:
+    out: dict[str, Any] = {"key": m.key, "value": m.value, "timestamp": ms(m.at), "step": m.step}
+    if m.value != m.value:
+        out["value"] = "NaN"
+    for k in ("model_id", "dataset_name", "dataset_digest", "run_id"):
+        if getattr(m, k):
+            out[k] = getattr(m, k)
+    return out
+
+
+def run(r: Run) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "run_id": r.id, "run_uuid": r.id, "run_name": r.name, "experiment_id": r.experiment_id,
+        "user_id": r.user_id, "status": r.status, "start_time": ms(r.start_time), "artifact_uri": r.artifact_uri,
+        "lifecycle_stage": r.lifecycle_stage,
+    }
+    if r.end_time is not None:
+        info["end_time"] = ms(r.end_time)
+    dataset_inputs = [
+        {k: v for k, v in i.items() if k in ("tags", "dataset")} for i in r.inputs if i.get("kind") == "dataset"
+    ]
+    model_inputs = [{"model_id": i["model_id"]} for i in r.inputs if i.get("kind") == "model"]
+    model_outputs = [{"model_id": o["model_id"], "step": int(o.get("step", 0) or 0)}
+                     for o in r.outputs if o.get("kind") == "model"]
+    return {
+        "info": info,
+        "data": {
+            "metrics": [metric(m) for m in r.metrics],
+            "params": [{"key": k, "value": v} for k, v in r.params.items()],
+            "tags": _tags(r.tags),
+        },
+        "inputs": {"dataset_inputs": dataset_inputs, "model_inputs": model_inputs},
+        "outputs": {"model_outputs": model_outputs},
+    }
+
+
+def logged_model(m: LoggedModel) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "model_id": m.model_id, "experiment_id": m.experiment_id, "name": m.name,
+        "creation_timestamp_ms": ms(m.created_at), "last_updated_timestamp_ms": ms(m.updated_at),
+        "artifact_uri": m.artifact_location, "status": m.status, "tags": _tags(m.tags),
+    }
+    if m.source_run_id:
+        info["source_run_id"] = m.source_run_id
+    if m.model_type:
+        info["model_type"] = m.model_type
+    if m.status_message:
+        info["status_message"] = m.status_message
+    return {
+        "info": info,
+        "data": {"params": [{"key": k, "value": v} for k, v in m.params.items()],
+                 "metrics": [metric(x) for x in m.metrics]},
+    }
+
+
+def artifact_entry(e: ArtifactEntry) -> dict[str, Any]:
+    out: dict[str, Any] = {"path": e.name, "is_dir": e.is_dir}
+    if e.size is not None:
+        out["file_size"] = e.size
+    return out

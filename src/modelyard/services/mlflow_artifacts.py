@@ -1,0 +1,265 @@
+"""Use cases of the MLflow artifact proxy (``mlflow-artifacts:``): upload, download, list, delete
+and multipart uploads of run and logged-model artifacts, plus read-only access to the files of
+registered versions under the reserved ``_modelyard/<registry>/<collection>/<version>`` prefix.
+
+Bytes live in the content-addressed ``BlobStore`` (stored once per digest); the path -> digest
+index lives in the tracking tables. Registered versions are served from their own immutable
+manifests, never from the mutable run-artifact index. Imports ``storage.interfaces`` only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import secrets
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from modelyard.domain.actor import Actor
+from modelyard.domain.digest import Digest
+from modelyard.domain.models import FileEntry
+from modelyard.domain.names import validate_file_path
+from modelyard.domain.paths import VersionRef
+from modelyard.errors import (
+    ConflictError,
+    InvalidArgumentError,
+    NotFoundError,
+    UploadUnknownError,
+)
+from modelyard.storage.interfaces import BlobStore, TrackingDatabase
+
+from .registry import RegistryService, utcnow
+
+VERSIONS_PREFIX = "_modelyard"
+MAX_PARTS = 10_000
+
+
+class ArtifactNotFoundError(NotFoundError):
+    reason = "artifact_not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactEntry:
+    """One entry of a directory listing: a file (with its size) or a directory."""
+
+    name: str
+    is_dir: bool
+    size: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactDownload:
+    path: str
+    size: int
+    digest: str
+    chunks: Iterator[bytes]
+
+
+def clean_path(path: str, *, allow_root: bool = False) -> str:
+    """A relative artifact path with no ``..``, ``.`` or empty segments ('' is the root)."""
+    path = (path or "").strip("/")
+    if not path:
+        if allow_root:
+            return ""
+        raise InvalidArgumentError("an artifact path is required", field="path")
+    validate_file_path(path)
+    return path
+
+
+def version_prefix(registry: str, collection: str, number: int) -> str:
+    """The artifact path under which a registered version's files are served."""
+    return f"{VERSIONS_PREFIX}/{registry}/{collection}/{number}"
+
+
+class MlflowArtifactService:
+    def __init__(
+        self, db: TrackingDatabase, blobs: BlobStore, registry: RegistryService, *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._db = db
+        self._blobs = blobs
+        self._registry = registry
+        self._clock = clock
+
+    # -- bytes -------------------------------------------------------------------------------------
+
+    def store_blob(self, chunks: Iterable[bytes]) -> tuple[str, int]:
+        """Stream bytes into the blob store, hashing on the way; returns (digest, size)."""
+        session = "mlflow-" + secrets.token_urlsafe(18)
+        hasher = hashlib.sha256()
+        size = 0
+
+        def hashed() -> Iterator[bytes]:
+            nonlocal size
+            for chunk in chunks:
+                hasher.update(chunk)
+                size += len(chunk)
+                yield chunk
+
+        self._blobs.begin_upload(session)
+        try:
+            self._blobs.write_chunk(session, 0, hashed())
+            digest = Digest(hasher.hexdigest())
+            self._blobs.commit(session, expected_digest=digest, expected_size=size)
+        except BaseException:
+            try:
+                self._blobs.abort(session)
+            except UploadUnknownError:
+                pass
+            raise
+        return str(digest), size
+
+    # -- proxy -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _writable(path: str) -> str:
+        path = clean_path(path)
+        if path == VERSIONS_PREFIX or path.startswith(VERSIONS_PREFIX + "/"):
+            raise ConflictError(
+                f"'{VERSIONS_PREFIX}/' holds registered versions, which are immutable", path=path[:200]
+            )
+        return path
+
+    def upload(self, actor: Actor, path: str, chunks: Iterable[bytes]) -> None:
+        path = self._writable(path)
+        digest, size = self.store_blob(chunks)
+        with self._db.unit_of_work(write=True) as store:
+            store.put_artifact(path, digest=digest, size=size, now=self._clock())
+
+    def download(self, actor: Actor, path: str) -> ArtifactDownload:
+        path = clean_path(path)
+        if path.startswith(VERSIONS_PREFIX + "/"):
+            version_files, inner = self._version_files(actor, path)
+            entry = next((f for f in version_files if f.path == inner), None)
+            if entry is None:
+                raise ArtifactNotFoundError(f"artifact '{path}' does not exist", path=path[:200])
+        else:
+            with self._db.unit_of_work(write=False) as store:
+                row = store.find_artifact(path)
+            if row is None:
+                raise ArtifactNotFoundError(f"artifact '{path}' does not exist", path=path[:200])
+            entry = FileEntry(path, row["digest"], row["size"])
+        return ArtifactDownload(path, entry.size, entry.digest, self._blobs.open(Digest.parse(entry.digest)))
+
+    def list(self, actor: Actor, path: str) -> list[ArtifactEntry]:
+        """Direct children of ``path`` (a file lists as itself; an unknown path lists as empty)."""
+        path = clean_path(path, allow_root=True)
+        if path == VERSIONS_PREFIX or path.startswith(VERSIONS_PREFIX + "/"):
+            if path.count("/") < 3:
+                return []
+            version_files, inner = self._version_files(actor, path)
+            files = [(f.path, f.size) for f in version_files]
+        else:
+            with self._db.unit_of_work(write=False) as store:
+                exact = store.find_artifact(path) if path else None
+                if exact is not None:
+                    return [ArtifactEntry(posixpath.basename(path), False, exact["size"])]
+                files = [(r["path"][len(path) + 1 :] if path else r["path"], r["size"])
+                         for r in store.artifacts_under(path)]
+            inner = ""
+        if inner:
+            matching = [(p, s) for p, s in files if p == inner]
+            if matching:
+                return [ArtifactEntry(posixpath.basename(inner), False, matching[0][1])]
+            files = [(p[len(inner) + 1 :], s) for p, s in files if p.startswith(inner + "/")]
+        seen: dict[str, ArtifactEntry] = {}
+        for rel, size in files:
+            head, sep, _ = rel.partition("/")
+            if sep:
+                seen.setdefault(head, ArtifactEntry(head, True, None))
+            else:
+                seen[head] = ArtifactEntry(head, False, size)
+        return [seen[k] for k in sorted(seen)]
+
+    def delete(self, actor: Actor, path: str) -> None:
+        path = self._writable(path)
+        with self._db.unit_of_work(write=True) as store:
+            store.delete_artifacts(path)
+
+    def _version_files(self, actor: Actor, path: str) -> tuple[list[FileEntry], str]:
+        parts = path.split("/", 4)
+        if len(parts) < 4 or not parts[3].isdigit():
+            raise ArtifactNotFoundError(f"artifact '{path}' does not exist", path=path[:200])
+        _, registry, collection, number = parts[:4]
+        version = self._registry.get_version(registry, collection, VersionRef(number=int(number)), actor=actor)
+        return list(version.files), (parts[4] if len(parts) > 4 else "")
+
+    def files_under(self, actor: Actor, path: str) -> list[FileEntry]:
+        """Every file at or under a proxy path, relative to it (a single file keeps its basename)."""
+        path = clean_path(path, allow_root=True)
+        if path.startswith(VERSIONS_PREFIX + "/"):
+            version_files, inner = self._version_files(actor, path)
+            if not inner:
+                return version_files
+            exact = [FileEntry(posixpath.basename(f.path), f.digest, f.size) for f in version_files if f.path == inner]
+            return exact or [
+                FileEntry(f.path[len(inner) + 1 :], f.digest, f.size)
+                for f in version_files if f.path.startswith(inner + "/")
+            ]
+        with self._db.unit_of_work(write=False) as store:
+            exact_row = store.find_artifact(path) if path else None
+            if exact_row is not None:
+                return [FileEntry(posixpath.basename(path), exact_row["digest"], exact_row["size"])]
+            return [
+                FileEntry(r["path"][len(path) + 1 :] if path else r["path"], r["digest"], r["size"])
+                for r in store.artifacts_under(path)
+            ]
+
+    # -- multipart -------------------------------------------------------------------------------
+
+    def create_multipart(self, actor: Actor, path: str, *, num_parts: int) -> str:
+        path = self._writable(path)
+        if isinstance(num_parts, bool) or not isinstance(num_parts, int) or not 1 <= num_parts <= MAX_PARTS:
+            raise InvalidArgumentError(f"num_parts must be between 1 and {MAX_PARTS}", field="num_parts")
+        upload_id = secrets.token_urlsafe(24)
+        with self._db.unit_of_work(write=True) as store:
+            store.insert_multipart(upload_id, path=path, num_parts=num_parts, now=self._clock())
+        return upload_id
+
+    def _multipart(self, upload_id: str) -> dict[str, object]:
+        with self._db.unit_of_work(write=False) as store:
+            row = store.find_multipart(upload_id)
+        if row is None:
+            raise UploadUnknownError(upload_id=upload_id[:80])
+        return row
+
+    def upload_part(self, upload_id: str, part_number: int, chunks: Iterable[bytes]) -> str:
+        """Store one part (any order, retries replace); returns its ETag (the part's digest)."""
+        row = self._multipart(upload_id)
+        if not 1 <= part_number <= int(row["num_parts"]):  # type: ignore[call-overload]
+            raise InvalidArgumentError(f"part_number must be between 1 and {row['num_parts']}", field="part_number")
+        digest, size = self.store_blob(chunks)
+        with self._db.unit_of_work(write=True) as store:
+            store.put_multipart_part(upload_id, part_number, digest=digest, size=size)
+        return digest
+
+    def complete_multipart(self, actor: Actor, path: str, upload_id: str, *, parts: list[tuple[int, str]]) -> None:
+        """Concatenate the parts in order into one blob and publish it at ``path``."""
+        path = self._writable(path)
+        row = self._multipart(upload_id)
+        if row["path"] != path:
+            raise InvalidArgumentError("upload_id belongs to a different path", field="upload_id")
+        with self._db.unit_of_work(write=False) as store:
+            stored = {p["part_number"]: p for p in store.multipart_parts(upload_id)}
+        wanted = sorted(parts)
+        if not wanted or [n for n, _ in wanted] != list(range(1, len(wanted) + 1)):
+            raise InvalidArgumentError("parts must be numbered 1..N without gaps", field="parts")
+        for number, etag in wanted:
+            got = stored.get(number)
+            if got is None or (etag and etag.strip('"') != got["digest"]):
+                raise InvalidArgumentError(f"part {number} was not uploaded (or its ETag differs)", field="parts")
+
+        def joined() -> Iterator[bytes]:
+            for number, _ in wanted:
+                yield from self._blobs.open(Digest.parse(stored[number]["digest"]))
+
+        digest, size = self.store_blob(joined())
+        with self._db.unit_of_work(write=True) as store:
+            store.put_artifact(path, digest=digest, size=size, now=self._clock())
+            store.delete_multipart(upload_id)
+
+    def abort_multipart(self, actor: Actor, upload_id: str) -> None:
+        self._multipart(upload_id)
+        with self._db.unit_of_work(write=True) as store:
+            store.delete_multipart(upload_id)
