@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from modelyard._version import __version__
 from modelyard.client import Client
-from modelyard.client._client import DEFAULT_URL, metadata_from_json
+from modelyard.client._client import DEFAULT_URL, _split, metadata_from_json
 from modelyard.errors import ModelyardError
 
 from .output import emit, progress_bar, table
@@ -361,14 +361,21 @@ def alias_ls(client: Client, as_json: bool, path: str) -> None:
 @alias.command("history")
 @click.argument("path")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--at", "at", help="Only the move in force at this time (ISO 8601 with timezone).")
 @client_command
-def alias_history(client: Client, as_json: bool, path: str, limit: int) -> None:
+def alias_history(client: Client, as_json: bool, path: str, limit: int, at: str | None) -> None:
     """Every move of an alias: PATH is registry/collection@alias (or :alias)."""
-    from modelyard.client._client import _split
-
     registry, collection, name = _split(path)
     if not name:
         raise click.BadParameter("give the alias: registry/collection@alias", param_hint="PATH")
+    if at:
+        change = client.alias_at(f"{registry}/{collection}", name, at)
+        if as_json:
+            emit(change)
+        else:
+            click.echo(f"at {at}, {path} pointed to version {change.version}, "
+                       f"set by {change.actor} at {change.at.isoformat(timespec='seconds')}")
+        return
     items = client.alias_history(f"{registry}/{collection}", name, limit=limit)
     if as_json:
         emit(items)
@@ -378,6 +385,6 @@ def alias_history(client: Client, as_json: bool, path: str, limit: int) -> None:
                 a.previous_version or "-", a.actor] for a in items])
 
 
-from . import ops  # noqa: E402,F401  (registers serve, db, gc)
+from . import governance, ops  # noqa: E402,F401  (registers serve, db, gc, admin, audit, ...)
 
 

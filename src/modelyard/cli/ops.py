@@ -40,33 +40,57 @@ data_dir_option = click.option(
 )
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 @main.command()
 @click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default 8080).")
 @data_dir_option
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes.")
 @click.option("--log-level", default="info", show_default=True)
-def serve(host: str | None, port: int | None, data_dir: Path | None, workers: int, log_level: str) -> None:
+@click.option("--auth", type=click.Choice(["auto", "on", "off"]), default=None,
+              help="Require API tokens (default auto: on once 'modelyard admin bootstrap' has run).")
+@click.option("--insecure-no-auth-on-public-address", "insecure", is_flag=True, default=None,
+              help="DANGEROUS: serve without authentication on a non-loopback address.")
+def serve(host: str | None, port: int | None, data_dir: Path | None, workers: int, log_level: str,
+          auth: str | None, insecure: bool | None) -> None:
     """Run the server (SQLite + local folder unless configured otherwise)."""
-    import uvicorn
-
-    from modelyard.bootstrap import prepare_database
-
-    settings = _settings(data_dir, host=host, port=port)
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        prepare_database(settings).dispose()  # initialize a new database, refuse an outdated one
-    except Exception as exc:
-        _fail(exc)
     import os
 
+    import uvicorn
+
+    from modelyard.bootstrap import build_registry
+
+    settings = _settings(data_dir, host=host, port=port, auth=auth, insecure_allow_no_auth_on_public_address=insecure)
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        svc = build_registry(settings)  # initializes a new database, refuses an outdated one
+        auth_on = svc.auth_enabled()
+        svc.close()
+    except Exception as exc:
+        _fail(exc)
+        return
+    if not auth_on:
+        if settings.host not in LOOPBACK and not settings.insecure_allow_no_auth_on_public_address:
+            click.secho(
+                f"error: refusing to serve on {settings.host} without authentication. Run "
+                "'modelyard admin bootstrap <name>' to create an admin (auth turns on), or bind to 127.0.0.1. "
+                "(--insecure-no-auth-on-public-address overrides this; do not.)", fg="red", err=True)
+            sys.exit(2)
+        click.secho(
+            "WARNING: authentication is OFF (single-user mode): every request acts as the local admin. "
+            "Run 'modelyard admin bootstrap <name>' to turn it on.", fg="yellow", err=True)
     # The worker processes rebuild Settings from the environment; pass the resolved values down.
     os.environ["MODELYARD_DATA_DIR"] = str(settings.data_dir)
-    if host:
-        os.environ["MODELYARD_HOST"] = host
+    os.environ["MODELYARD_HOST"] = settings.host
+    os.environ["MODELYARD_AUTH"] = settings.auth
+    if settings.insecure_allow_no_auth_on_public_address:
+        os.environ["MODELYARD_INSECURE_ALLOW_NO_AUTH_ON_PUBLIC_ADDRESS"] = "true"
     click.echo(f"modelyard serving on http://{settings.host}:{settings.port} "
-               f"(database {settings.resolved_database_url().split('://')[0]}, data {settings.data_dir.resolve()})",
-               err=True)
+               f"(database {settings.resolved_database_url().split('://')[0]}, data {settings.data_dir.resolve()}, "
+               f"auth {'on' if auth_on else 'off'})", err=True)
     uvicorn.run("modelyard.api.app:app_from_env", factory=True, host=settings.host, port=settings.port,
                 workers=workers, log_level=log_level, timeout_graceful_shutdown=10)
 

@@ -302,6 +302,113 @@ class Client:
         params["page_size"] = page_size
         return Pager(lambda token: self._page(s.EventOut, "/api/v1/events", params, token))
 
+    # -- governance -----------------------------------------------------------------------------------
+
+    def whoami(self) -> s.WhoAmI:
+        return self._get(s.WhoAmI, "/api/v1/whoami")
+
+    def list_principals(self, *, kind: str | None = None) -> list[s.PrincipalOut]:
+        params = {"kind": kind} if kind else {}
+        return self._get(s.PrincipalList, "/api/v1/principals", params=params).items
+
+    def create_principal(
+        self, name: str, *, kind: str = "user", display_name: str = "", email: str = "", org_admin: bool = False
+    ) -> s.PrincipalOut:
+        body = {"name": name, "kind": kind, "display_name": display_name, "email": email, "org_admin": org_admin}
+        return s.PrincipalOut.model_validate(self._request("POST", "/api/v1/principals", json=body).json())
+
+    def update_principal(
+        self, name: str, *, org_admin: bool | None = None, disabled: bool | None = None
+    ) -> s.PrincipalOut:
+        body = {k: v for k, v in {"org_admin": org_admin, "disabled": disabled}.items() if v is not None}
+        r = self._request("PATCH", f"/api/v1/principals/{_q(name)}", json=body)
+        return s.PrincipalOut.model_validate(r.json())
+
+    def list_teams(self) -> list[s.TeamOut]:
+        return self._get(s.TeamList, "/api/v1/teams").items
+
+    def create_team(self, name: str, *, description: str = "") -> s.TeamOut:
+        r = self._request("POST", "/api/v1/teams", json={"name": name, "description": description})
+        return s.TeamOut.model_validate(r.json())
+
+    def add_team_member(self, team: str, principal: str) -> s.TeamOut:
+        r = self._request("POST", f"/api/v1/teams/{_q(team)}/members", json={"principal": principal})
+        return s.TeamOut.model_validate(r.json())
+
+    def remove_team_member(self, team: str, principal: str) -> s.TeamOut:
+        r = self._request("DELETE", f"/api/v1/teams/{_q(team)}/members/{_q(principal)}")
+        return s.TeamOut.model_validate(r.json())
+
+    def create_token(
+        self, name: str, *, principal: str | None = None, expires_in_days: float | None = None
+    ) -> s.NewTokenOut:
+        """Create an API token; ``.token`` holds the secret, shown this once."""
+        body: dict[str, Any] = {"name": name}
+        if principal:
+            body["principal"] = principal
+        if expires_in_days is not None:
+            body["expires_in_days"] = expires_in_days
+        return s.NewTokenOut.model_validate(self._request("POST", "/api/v1/tokens", json=body).json())
+
+    def list_tokens(self, *, principal: str | None = None) -> list[s.TokenOut]:
+        params = {"principal": principal} if principal else {}
+        return self._get(s.TokenList, "/api/v1/tokens", params=params).items
+
+    def revoke_token(self, token_id: int) -> s.TokenOut:
+        return s.TokenOut.model_validate(self._request("DELETE", f"/api/v1/tokens/{token_id}").json())
+
+    def list_members(self, registry: str) -> list[s.GrantOut]:
+        return self._get(s.GrantList, f"/api/v1/registries/{_q(registry)}/members").items
+
+    def grant(self, registry: str, subject: str, role: str, *, subject_kind: str = "user") -> s.GrantOut:
+        body = {"subject_kind": subject_kind, "subject": subject, "role": role}
+        r = self._request("PUT", f"/api/v1/registries/{_q(registry)}/members", json=body)
+        return s.GrantOut.model_validate(r.json())
+
+    def revoke_grant(self, registry: str, subject: str, *, subject_kind: str = "user") -> None:
+        self._request("DELETE", f"/api/v1/registries/{_q(registry)}/members/{_q(subject_kind)}/{_q(subject)}")
+
+    def protect_alias(self, registry: str, alias: str, *, collection: str | None = None) -> s.AliasPolicyOut:
+        r = self._request("PUT", f"/api/v1/registries/{_q(registry)}/alias-policies/{_q(alias)}",
+                          json={"collection": collection, "protected": True})
+        return s.AliasPolicyOut.model_validate(r.json())
+
+    def set_alias_policy(
+        self, registry: str, alias: str, *, protected: bool, collection: str | None = None
+    ) -> s.AliasPolicyOut:
+        r = self._request("PUT", f"/api/v1/registries/{_q(registry)}/alias-policies/{_q(alias)}",
+                          json={"collection": collection, "protected": protected})
+        return s.AliasPolicyOut.model_validate(r.json())
+
+    def delete_alias_policy(self, registry: str, alias: str, *, collection: str | None = None) -> None:
+        params = {"collection": collection} if collection else {}
+        self._request("DELETE", f"/api/v1/registries/{_q(registry)}/alias-policies/{_q(alias)}", params=params)
+
+    def list_alias_policies(self, registry: str) -> list[s.AliasPolicyOut]:
+        return self._get(s.AliasPolicyList, f"/api/v1/registries/{_q(registry)}/alias-policies").items
+
+    # -- audit ----------------------------------------------------------------------------------------
+
+    def verify_audit(self) -> s.ChainReportOut:
+        return self._get(s.ChainReportOut, "/api/v1/audit/verify")
+
+    def export_events(self, **filters: Any) -> Iterator[str]:
+        """The matching events as JSON Lines, streamed."""
+        params = {k: v for k, v in filters.items() if v is not None}
+        try:
+            with self._http.stream("GET", "/api/v1/events/export", params=params) as r:
+                if not r.is_success:
+                    r.read()
+                    raise_for_error(r)
+                yield from r.iter_lines()
+        except httpx.TransportError as exc:
+            raise translate_transport_errors(exc, self.base_url) from exc
+
+    def alias_at(self, path: str, alias: str, at: str) -> s.AliasChangeOut:
+        """What ``alias`` pointed to at time ``at`` (ISO 8601 with timezone) and who moved it there."""
+        registry, name, _ = _split(path)
+        return self._get(s.AliasChangeOut, f"{self._coll(registry, name)}/aliases/{_q(alias)}/at", params={"time": at})
+
     # -- push ---------------------------------------------------------------------------------------
 
     def missing_blobs(self, registry: str, digests: list[str]) -> list[str]:
