@@ -150,13 +150,14 @@ def model_version(v: Version, model_id: str | None = None) -> dict[str, Any]:
         "user_id": v.created_by,
         "current_stage": v.stage,
         "source": md.source,
-        "run_id": md.run.id,
         "status": "READY",
         "tags": _tags(md.tags),
         "aliases": list(v.aliases),
     }
     if md.description:
         out["description"] = md.description
+    if md.run.id:
+        out["run_id"] = md.run.id
     if md.run.url:
         out["run_link"] = md.run.url
     if model_id:
