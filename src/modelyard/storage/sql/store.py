@@ -655,10 +655,17 @@ class SqlMetadataStore(GovernanceStoreMixin):
     def alias_history(
         self, collection_id: int, target: str, *, limit: int, at: datetime | None = None
     ) -> list[AliasChange]:
-        """Moves of one alias, newest first; with ``at``, only those at or before that time."""
+        """Moves of one alias, newest first; with ``at``, only those at or before that time.
+
+        Matched on the collection id and the alias name, case-insensitively (aliases are), not on
+        the whole target: the history survives a rename of the collection.
+        """
         e = t.events
+        alias_suffix = "@" + target.rsplit("@", 1)[-1].lower()
         q = select(e).where(
-            e.c.collection_id == collection_id, e.c.target == target, e.c.action.in_(["alias.set", "alias.unset"])
+            e.c.collection_id == collection_id,
+            func.lower(e.c.target).endswith(alias_suffix, autoescape=True),
+            e.c.action.in_(["alias.set", "alias.unset"]),
         )
         if at is not None:
             q = q.where(e.c.created_at <= at)
