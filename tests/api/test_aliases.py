@@ -1,0 +1,201 @@
+"""Aliases, their history, and resolving paths."""
+
+from __future__ import annotations
+
+import pytest
+
+from modelyard.domain.names import MAX_ALIAS_NAME
+
+COLL = "/api/v1/registries/models/collections"
+
+
+@pytest.mark.covers(
+    "PUT /api/v1/registries/{registry}/collections/{collection}/aliases/{alias}",
+    "GET /api/v1/registries/{registry}/collections/{collection}/aliases",
+    "DELETE /api/v1/registries/{registry}/collections/{collection}/aliases/{alias}",
+)
+def test_set_move_list_and_unset_an_alias(http, api) -> None:
+    api.version("models", "c")
+    api.version("models", "c")
+    r = http.put(f"{COLL}/c/aliases/champion", json={"version": 1})
+    assert r.status_code == 200 and r.json() == {"alias": "champion", "version": 1}
+    assert http.put(f"{COLL}/c/aliases/champion", json={"version": 2}).json() == {"alias": "champion", "version": 2}
+    http.put(f"{COLL}/c/aliases/canary", json={"version": 1})
+    assert http.get(f"{COLL}/c/aliases").json()["items"] == [
+        {"alias": "canary", "version": 1}, {"alias": "champion", "version": 2}
+    ]
+    assert http.get(f"{COLL}/c/versions/champion").json()["number"] == 2
+    assert http.get(f"{COLL}/c/versions/2").json()["aliases"] == ["champion"]
+    assert http.delete(f"{COLL}/c/aliases/champion").status_code == 204
+    assert http.get(f"{COLL}/c/aliases").json()["items"] == [{"alias": "canary", "version": 1}]
+    api.error(http.get(f"{COLL}/c/versions/champion"), 404, "NOT_FOUND", "alias_not_found")
+
+
+def test_setting_an_alias_to_where_it_already_points_records_nothing(http, api) -> None:
+    api.version("models", "c", aliases=["champion"])
+    before = api.snapshot()
+    assert http.put(f"{COLL}/c/aliases/champion", json={"version": 1}).status_code == 200
+    assert api.snapshot() == before
+
+
+def test_aliases_are_case_insensitive(http, api) -> None:
+    api.version("models", "c")
+    api.version("models", "c")
+    http.put(f"{COLL}/c/aliases/Champion", json={"version": 1})
+    assert http.get(f"{COLL}/c/versions/champion").json()["number"] == 1
+    http.put(f"{COLL}/c/aliases/CHAMPION", json={"version": 2})
+    assert [a["version"] for a in http.get(f"{COLL}/c/aliases").json()["items"]] == [2]
+
+
+@pytest.mark.parametrize(
+    "alias",
+    ["latest", "LATEST", "v3", "V3", "v0", "9lives", "-x", "has.dot", "a" * (MAX_ALIAS_NAME + 1), "sp ace"],
+)
+def test_set_invalid_or_reserved_alias(http, api, alias) -> None:
+    api.version("models", "c")
+    before = api.snapshot()
+    details = api.error(http.put(f"{COLL}/c/aliases/{alias}", json={"version": 1}), 400, "INVALID_ARGUMENT",
+                        "invalid_name")
+    assert details["field"] == "alias"
+    assert api.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "reason"),
+    [
+        ({"version": 0}, 400, "invalid_request"),
+        ({"version": "two"}, 400, "invalid_request"),
+        ({"version": 1, "force": True}, 400, "invalid_request"),
+        ({}, 400, "invalid_request"),
+        ({"version": 5}, 404, "version_not_found"),
+    ],
+)
+def test_set_alias_with_bad_body(http, api, body, status, reason) -> None:
+    api.version("models", "c")
+    before = api.snapshot()
+    api.error(http.put(f"{COLL}/c/aliases/champion", json=body), status,
+              "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND", reason)
+    assert api.snapshot() == before
+
+
+def test_malformed_json_body(http, api) -> None:
+    api.version("models", "c")
+    before = api.snapshot()
+    r = http.put(f"{COLL}/c/aliases/champion", content=b'{"version": 1', headers={"content-type": "application/json"})
+    api.error(r, 400, "INVALID_ARGUMENT", "invalid_request")
+    assert api.snapshot() == before
+
+
+def test_unset_unknown_alias(http, api) -> None:
+    api.version("models", "c")
+    before = api.snapshot()
+    details = api.error(http.delete(f"{COLL}/c/aliases/nope"), 404, "NOT_FOUND", "alias_not_found")
+    assert details["alias"] == "nope"
+    api.error(http.delete(f"{COLL}/nope/aliases/x"), 404, "NOT_FOUND", "collection_not_found")
+    api.error(http.get(f"{COLL}/nope/aliases"), 404, "NOT_FOUND", "collection_not_found")
+    assert api.snapshot() == before
+
+
+# -- history -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.covers("GET /api/v1/registries/{registry}/collections/{collection}/aliases/{alias}/history")
+def test_alias_history_lists_every_move_newest_first(http, api) -> None:
+    for _ in range(3):
+        api.version("models", "c")
+    http.put(f"{COLL}/c/aliases/champion", json={"version": 1})
+    http.put(f"{COLL}/c/aliases/champion", json={"version": 3})
+    http.delete(f"{COLL}/c/aliases/champion")
+    http.put(f"{COLL}/c/aliases/champion", json={"version": 2})
+    http.put(f"{COLL}/c/aliases/other", json={"version": 2})
+    items = http.get(f"{COLL}/c/aliases/champion/history").json()["items"]
+    assert [(i["version"], i["previous_version"]) for i in items] == [(2, None), (None, 3), (3, 1), (1, None)]
+    assert all(i["alias"] == "champion" and i["actor"] == "local" and i["at"] for i in items)
+    assert [i["event_id"] for i in items] == sorted((i["event_id"] for i in items), reverse=True)
+    limited = http.get(f"{COLL}/c/aliases/champion/history", params={"limit": 2}).json()["items"]
+    assert limited == items[:2]
+
+
+def test_alias_history_includes_removal_by_version_delete(http, api) -> None:
+    api.version("models", "c", aliases=["champion"])
+    http.delete(f"{COLL}/c/versions/1")
+    items = http.get(f"{COLL}/c/aliases/champion/history").json()["items"]
+    assert [(i["version"], i["previous_version"]) for i in items] == [(None, 1), (1, None)]
+
+
+def test_alias_history_ignores_the_case_of_the_alias(http, api) -> None:
+    api.version("models", "c")
+    api.version("models", "c")
+    http.put(f"{COLL}/c/aliases/Champion", json={"version": 1})
+    http.put(f"{COLL}/c/aliases/champion", json={"version": 2})
+    for spelling in ("champion", "Champion", "CHAMPION"):
+        items = http.get(f"{COLL}/c/aliases/{spelling}/history").json()["items"]
+        assert [(i["version"], i["previous_version"]) for i in items] == [(2, 1), (1, None)], spelling
+
+
+def test_alias_history_survives_a_collection_rename(http, api) -> None:
+    api.version("models", "old", aliases=["champion"])
+    http.patch(f"{COLL}/old", json={"name": "new"})
+    items = http.get(f"{COLL}/new/aliases/champion/history").json()["items"]
+    assert [(i["version"], i["previous_version"]) for i in items] == [(1, None)]
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "status", "reason"),
+    [
+        ("c/aliases/champion/history", {"limit": 0}, 400, "invalid_argument"),
+        ("c/aliases/champion/history", {"limit": 1001}, 400, "invalid_argument"),
+        ("c/aliases/champion/history", {"limit": "x"}, 400, "invalid_request"),
+        ("nope/aliases/champion/history", {}, 404, "collection_not_found"),
+    ],
+)
+def test_alias_history_with_bad_input(http, api, url, params, status, reason) -> None:
+    api.version("models", "c")
+    api.error(http.get(f"{COLL}/{url}", params=params), status,
+              "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND", reason)
+
+
+def test_history_of_an_alias_never_set_is_empty(http, api) -> None:
+    api.version("models", "c")
+    r = http.get(f"{COLL}/c/aliases/never/history")
+    assert r.status_code == 200 and r.json() == {"items": []}
+
+
+# -- resolve -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.covers("GET /api/v1/resolve")
+@pytest.mark.parametrize(
+    ("path", "number"),
+    [("models/c", 2), ("models/c:latest", 2), ("models/c:1", 1), ("models/c:v1", 1), ("models/c:champion", 1),
+     ("models/c@champion", 1), ("models/C:CHAMPION", 1)],
+)
+def test_resolve(http, api, path, number) -> None:
+    api.version("models", "c", aliases=["champion"])
+    api.version("models", "c")
+    r = http.get("/api/v1/resolve", params={"path": path})
+    assert r.status_code == 200 and r.json()["number"] == number and r.json()["files"]
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "reason"),
+    [
+        ("no-slash", 400, "invalid_name"),
+        ("Bad/c", 400, "invalid_name"),
+        ("models/c:0", 400, "invalid_name"),
+        ("models/c:", 400, "invalid_name"),
+        ("models/", 400, "invalid_name"),
+        ("nope/c", 404, "registry_not_found"),
+        ("models/nope", 404, "collection_not_found"),
+        ("models/c:9", 404, "version_not_found"),
+        ("models/c:ghost", 404, "alias_not_found"),
+    ],
+)
+def test_resolve_bad_paths(http, api, path, status, reason) -> None:
+    api.version("models", "c")
+    api.error(http.get("/api/v1/resolve", params={"path": path}), status,
+              "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND", reason)
+
+
+def test_resolve_requires_a_path(http, api) -> None:
+    api.error(http.get("/api/v1/resolve"), 400, "INVALID_ARGUMENT", "invalid_request")
