@@ -212,3 +212,4 @@ events = Table(
 )
 from . import tracking_tables as _tracking_tables  # noqa: E402,F401  (MLflow adapter tables, same metadata)
 from . import governance_tables as _governance_tables  # noqa: E402,F401  (identities, grants, policies)
+from . import lifecycle_tables as _lifecycle_tables  # noqa: E402,F401  (checks, promotions, webhooks)
