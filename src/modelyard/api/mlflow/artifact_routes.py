@@ -30,6 +30,14 @@ router = APIRouter(route_class=MlflowRoute)
 UNSUPPORTED_PRESIGNED = "Presigned downloads are not supported by this server; download through the proxy."
 
 
+def _target(directory: str, p: Params) -> str:
+    """Multipart URLs name the directory; the file name is the basename of the body's ``path``."""
+    name = posixpath.basename(p.str("path", required=True).replace("\\", "/"))
+    if not name:
+        raise InvalidArgumentError("path must name a file", field="path")
+    return f"{directory.strip('/')}/{name}" if directory.strip("/") else name
+
+
 def _sync_chunks(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
     """Pull an async request body from a worker thread, one chunk at a time."""
 
@@ -94,11 +102,13 @@ def create_multipart_upload(
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     num_parts = p.int("num_parts", default=1)
-    upload_id = svc.artifacts.create_multipart(who, path, num_parts=num_parts)
+    upload_id = svc.artifacts.create_multipart(who, _target(path, p), num_parts=num_parts)
     headers = {}
     if request.headers.get("authorization"):
         headers["Authorization"] = request.headers["authorization"]
-    base = str(request.base_url).rstrip("/")
+    # The artifacts API root as the client reached it (any /mlflow/<registry> prefix included).
+    root = request.url.path.split("/mpu/create/", 1)[0]
+    base = f"{request.url.scheme}://{request.url.netloc}{root}"
     return {
         "upload_id": upload_id,
         "credentials": [
@@ -133,7 +143,7 @@ def complete_multipart_upload(
         if not isinstance(part, dict) or "part_number" not in part:
             raise InvalidArgumentError("each part needs a part_number and an etag", field="parts")
         parts.append((int(part["part_number"]), str(part.get("etag", ""))))
-    svc.artifacts.complete_multipart(who, path, p.str("upload_id", required=True), parts=parts)
+    svc.artifacts.complete_multipart(who, _target(path, p), p.str("upload_id", required=True), parts=parts)
     return {}
 
 
