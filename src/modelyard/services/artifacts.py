@@ -56,7 +56,7 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if unit.strip().lower() != "bytes" or not spec or "," in spec:
         raise InvalidArgumentError("Range must be a single 'bytes=start-end' range", field="range")
     first, sep, last = spec.strip().partition("-")
-    if not sep or (not first and not last) or not (first or "0").isdigit() or not (last or "0").isdigit():
+    if not sep or (not first and not last) or not _is_ascii_digits(first or "0") or not _is_ascii_digits(last or "0"):
         raise InvalidArgumentError("Range must be a single 'bytes=start-end' range", field="range")
     if not first:
         n = int(last)
@@ -68,6 +68,11 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if start >= size or end < start:
         raise RangeNotSatisfiableError(f"range '{header}' is not satisfiable for {size} bytes", size=size)
     return start, min(end, size - 1)
+
+
+def _is_ascii_digits(text: str) -> bool:
+    """RFC 9110 DIGIT: 0-9 only (``str.isdigit`` also accepts '²' and '١', which ``int`` then rejects or misreads)."""
+    return text.isascii() and text.isdigit()
 
 
 class ArtifactService:
