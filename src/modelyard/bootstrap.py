@@ -9,6 +9,7 @@ from modelyard.domain.actor import SYSTEM
 from modelyard.services.artifacts import ArtifactService
 from modelyard.services.audit import AuditService
 from modelyard.services.identity import IdentityService
+from modelyard.services.promotion import PromotionService
 from modelyard.services.maintenance import MaintenanceService
 from modelyard.services.registry import RegistryService
 from modelyard.settings import Settings
@@ -31,6 +32,7 @@ class Services:
     maintenance: MaintenanceService
     identity: IdentityService
     audit: AuditService
+    promotion: PromotionService
 
     def auth_enabled(self) -> bool:
         """Whether requests must carry a token (see ``Settings.auth``)."""
@@ -70,6 +72,14 @@ def build_registry(settings: Settings, *, initialize_empty: bool = True) -> Serv
     registry.seed_default_registries(SYSTEM)
     artifacts = ArtifactService(db, blobs, registry, upload_ttl=timedelta(hours=settings.upload_ttl_hours))
     maintenance = MaintenanceService(db, blobs)
-    identity = IdentityService(db, registry)
-    audit = AuditService(db, registry)
-    return Services(settings, db, blobs, registry, artifacts, maintenance, identity, audit)
+    return Services(
+        settings=settings,
+        db=db,
+        blobs=blobs,
+        registry=registry,
+        artifacts=artifacts,
+        maintenance=maintenance,
+        identity=IdentityService(db, registry),
+        audit=AuditService(db, registry),
+        promotion=PromotionService(db, registry),
+    )

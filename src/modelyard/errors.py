@@ -29,7 +29,8 @@ Tree::
     │   ├── MissingBlobsError
     │   └── LimitExceededError
     ├── ConflictError                      CONFLICT           409
-    │   └── PreconditionFailedError        CONFLICT           412
+    │   ├── PreconditionFailedError        CONFLICT           412
+    │   └── PromotionRequiredError
     ├── UnauthenticatedError               UNAUTHENTICATED    401
     ├── PermissionDeniedError              PERMISSION_DENIED  403
     ├── RangeNotSatisfiableError           RANGE_NOT_SATISFIABLE 416
@@ -62,6 +63,7 @@ __all__ = [
     "PermissionDeniedError",
     "PreconditionFailedError",
     "PrincipalNotFoundError",
+    "PromotionRequiredError",
     "RangeNotSatisfiableError",
     "RegistryNotFoundError",
     "SchemaOutdatedError",
@@ -223,6 +225,12 @@ class ConflictError(ModelyardError):
 
 class PreconditionFailedError(ConflictError):
     reason = "precondition_failed"
+
+
+class PromotionRequiredError(ConflictError):
+    """The alias or stage is guarded by requirements: move it through a promotion request."""
+
+    reason = "promotion_required"
 
 
 class UnauthenticatedError(ModelyardError):

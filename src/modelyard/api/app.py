@@ -14,7 +14,7 @@ from modelyard.settings import Settings
 
 from . import mlflow as mlflow_adapter
 from .errors import register_error_handlers
-from .routes import audit, files, governance, health, registries, versions
+from .routes import audit, files, governance, health, promotion, registries, versions
 
 log = logging.getLogger("modelyard")
 
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     for r in (
         health.router, registries.router, versions.router, versions.resolve_router, files.router, governance.router,
         audit.router,
+        promotion.router,
     ):
         app.include_router(r)
     mlflow_adapter.install(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from modelyard import schemas as s
 from modelyard.domain.identity import AliasPolicy, Grant, PrincipalInfo, Team, TokenInfo
 from modelyard.domain.models import AliasChange, Collection, Event, Registry, UploadSession, Version
+from modelyard.services.promotion import CheckResult, PromotionRequest
 
 
 def registry(r: Registry) -> s.RegistryOut:
@@ -79,4 +80,21 @@ def alias_policy(p: AliasPolicy) -> s.AliasPolicyOut:
     return s.AliasPolicyOut(
         registry=p.registry, alias=p.alias, collection=p.collection, protected=p.protected,
         requirements=p.requirements,
+    )
+
+
+def check(c: CheckResult) -> s.CheckOut:
+    return s.CheckOut(name=c.name, status=c.status, summary=c.summary, details_url=c.details_url,
+                      reported_by=c.reported_by, updated_at=c.updated_at)
+
+
+def promotion(p: PromotionRequest) -> s.PromotionOut:
+    return s.PromotionOut(
+        id=p.id, registry=p.registry, collection=p.collection, version=p.version, target_kind=p.target_kind,
+        target=p.target, status=p.status, requested_by=p.requested_by, comment=p.comment,
+        archive_existing_versions=p.archive_existing, requirements_met=p.evaluation.met,
+        requirements=[s.RequirementOut(kind=r.kind, name=r.name, met=r.met, detail=r.detail)
+                      for r in p.evaluation.statuses],
+        reviews=[s.ReviewOut(reviewer=r.reviewer, decision=r.decision, comment=r.comment, at=r.at) for r in p.reviews],
+        auto_promote=p.auto_promote, created_at=p.created_at, resolved_by=p.resolved_by, resolved_at=p.resolved_at,
     )

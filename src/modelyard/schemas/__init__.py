@@ -378,3 +378,90 @@ class WhoAmI(_Out):
     org_admin: bool
     token_name: str
     auth_enabled: bool
+
+
+# -- lifecycle: promotion, checks, rollback -------------------------------------------------------
+
+
+class PromotionPolicySet(_In):
+    target_kind: Literal["alias", "stage"] = "alias"
+    target: str
+    collection: str | None = Field(None, description="Override for one collection; default the whole registry.")
+    requirements: dict[str, Any] = Field(
+        default_factory=dict,
+        description="approvals, approver_role, checks, rules, auto_promote (see docs/promotion.md).",
+    )
+
+
+class CheckReport(_In):
+    name: str
+    status: Literal["pending", "success", "failure", "error"]
+    summary: str = ""
+    details_url: str = ""
+
+
+class CheckOut(_Out):
+    name: str
+    status: str
+    summary: str
+    details_url: str
+    reported_by: str
+    updated_at: datetime
+
+
+class CheckList(_Out):
+    items: list[CheckOut]
+
+
+class PromotionCreate(_In):
+    version: int = Field(ge=1)
+    target_kind: Literal["alias", "stage"] = "alias"
+    target: str
+    comment: str = ""
+    archive_existing_versions: bool = False
+
+
+class ReviewIn(_In):
+    comment: str = ""
+
+
+class RequirementOut(_Out):
+    kind: str
+    name: str
+    met: bool
+    detail: str
+
+
+class ReviewOut(_Out):
+    reviewer: str
+    decision: str
+    comment: str
+    at: datetime
+
+
+class PromotionOut(_Out):
+    id: int
+    registry: str
+    collection: str
+    version: int
+    target_kind: str
+    target: str
+    status: str
+    requested_by: str
+    comment: str
+    archive_existing_versions: bool
+    requirements_met: bool
+    requirements: list[RequirementOut]
+    reviews: list[ReviewOut]
+    auto_promote: bool
+    created_at: datetime
+    resolved_by: str | None
+    resolved_at: datetime | None
+
+
+class PromotionList(_Out):
+    items: list[PromotionOut]
+
+
+class RollbackIn(_In):
+    to: int | None = Field(None, ge=1, description="Version to roll back to; default the previous one.")

@@ -43,6 +43,7 @@ from modelyard.domain.names import (
 )
 from modelyard.domain.paths import VersionRef
 from modelyard.domain.permissions import Action
+from modelyard.domain.promotion import STAGE_POLICY_PREFIX, Requirements
 from modelyard.domain.search import (
     DEFAULT_PAGE_SIZE,
     CollectionQuery,
@@ -55,6 +56,7 @@ from modelyard.errors import (
     AliasNotFoundError,
     AlreadyExistsError,
     NotFoundError,
+    PromotionRequiredError,
     CollectionNotFoundError,
     ConflictError,
     InvalidArgumentError,
@@ -593,7 +595,7 @@ class RegistryService:
             vrow = self._version_row(store, reg, crow, VersionRef(number=number))
             path = f"{registry}/{crow['name']}"
             for alias in store.aliases_of_version(vrow["id"]):
-                self._check_alias_policy(store, actor, reg, crow, alias)
+                self._check_alias_policy(store, actor, reg, crow, alias, via="remove")
             for alias in store.aliases_of_version(vrow["id"]):
                 self._event(
                     store, actor, ev.ALIAS_UNSET, f"{path}@{alias}", registry=registry, collection_id=crow["id"],
@@ -649,24 +651,33 @@ class RegistryService:
             reg = self._registry(store, registry, actor, Action.WRITE)
             crow = self._collection_row(store, reg, collection, for_update=True)
             vrow = self._version_row(store, reg, crow, VersionRef(number=number))
-            path = f"{registry}/{crow['name']}"
-            if archive_existing and stage in ("Staging", "Production"):
-                for other in store.list_version_rows(crow["id"], after_number=None, limit=100_000, stage=stage):
-                    if other["id"] != vrow["id"]:
-                        store.update_version(other["id"], now=now, stage="Archived")
-                        self._event(
-                            store, actor, ev.STAGE_CHANGED, f"{path}:{other['number']}", registry=registry,
-                            collection_id=crow["id"], now=now, before={"stage": stage}, after={"stage": "Archived"},
-                        )
-            if vrow["stage"] != stage:
-                store.update_version(vrow["id"], now=now, stage=stage)
-                self._event(
-                    store, actor, ev.STAGE_CHANGED, f"{path}:{number}", registry=registry, collection_id=crow["id"],
-                    now=now, before={"stage": vrow["stage"]}, after={"stage": stage},
-                )
+            self._apply_stage(store, actor, reg, crow, vrow, stage, archive_existing, now)
             return store.versions_by_rows(
                 [store.find_version_row_by_id(vrow["id"])], registry=registry, collection=crow["name"]
             )[0]
+
+    def _apply_stage(
+        self, store: MetadataStore, actor: Actor, reg: Registry, crow: Any, vrow: Any, stage: str,
+        archive_existing: bool, now: datetime, *, via: str | None = None,
+    ) -> None:
+        registry = reg.name
+        if vrow["stage"] != stage:
+            self._check_policy(store, actor, reg, crow, STAGE_POLICY_PREFIX + stage, f"stage '{stage}'", via=via)
+        path = f"{registry}/{crow['name']}"
+        if archive_existing and stage in ("Staging", "Production"):
+            for other in store.list_version_rows(crow["id"], after_number=None, limit=100_000, stage=stage):
+                if other["id"] != vrow["id"]:
+                    store.update_version(other["id"], now=now, stage="Archived")
+                    self._event(
+                        store, actor, ev.STAGE_CHANGED, f"{path}:{other['number']}", registry=registry,
+                        collection_id=crow["id"], now=now, before={"stage": stage}, after={"stage": "Archived"},
+                    )
+        if vrow["stage"] != stage:
+            store.update_version(vrow["id"], now=now, stage=stage)
+            self._event(
+                store, actor, ev.STAGE_CHANGED, f"{path}:{vrow['number']}", registry=registry,
+                collection_id=crow["id"], now=now, before={"stage": vrow["stage"]}, after={"stage": stage},
+            )
 
     # -- aliases --------------------------------------------------------------------------------
 
@@ -682,29 +693,86 @@ class RegistryService:
             return store.versions_by_rows([vrow], registry=registry, collection=crow["name"], with_files=False)[0]
 
     @staticmethod
-    def _check_alias_policy(store: MetadataStore, actor: Actor | None, reg: Registry, crow: Any, alias: str) -> None:
-        """Protected aliases move only for registry admins (and, later, only once requirements are met)."""
-        policy = store.effective_alias_policy(reg.id, crow["id"], alias.lower(), reg.name)
-        if policy is not None and policy.protected:
-            authz.require(store, actor, reg, Action.MOVE_PROTECTED_ALIAS, holds_protected_alias=True)
+    def _check_policy(
+        store: MetadataStore, actor: Actor | None, reg: Registry, crow: Any, key: str, label: str, *,
+        via: str | None = None,
+    ) -> None:
+        """Guard a protected alias or stage (``key`` is the alias, or ``stage:<name>``).
+
+        Only registry admins move protected ones, and one with promotion requirements moves only
+        through a promotion request (``via="promotion"``, whose requirements the caller checked),
+        or an admin's rollback or removal (``via="rollback"`` / ``"remove"``).
+        """
+        policy = store.effective_alias_policy(reg.id, crow["id"], key.lower(), reg.name)
+        if policy is None or not policy.protected or via == "promotion":
+            return
+        authz.require(store, actor, reg, Action.MOVE_PROTECTED_ALIAS, holds_protected_alias=True)
+        if via is None and not Requirements.parse(policy.requirements).empty:
+            raise PromotionRequiredError(
+                f"{label} in '{reg.name}' has promotion requirements; open a promotion request "
+                f"('modelyard promote ...') instead of moving it directly",
+                registry=reg.name, target=label,
+            )
+
+    def _check_alias_policy(
+        self, store: MetadataStore, actor: Actor | None, reg: Registry, crow: Any, alias: str, *,
+        via: str | None = None,
+    ) -> None:
+        self._check_policy(store, actor, reg, crow, alias, f"alias '{alias}'", via=via)
 
     def _move_alias(
         self, store: MetadataStore, actor: Actor, reg: Registry, crow: Any, alias: str, vid: int, number: int,
-        now: datetime,
-    ) -> None:
+        now: datetime, *, via: str | None = None, note: dict[str, Any] | None = None,
+    ) -> bool:
+        """Point ``alias`` at version ``vid``; returns False when it already pointed there."""
         registry = reg.name
         current = store.find_alias(crow["id"], alias.lower())
         if current is not None and current[1] == vid:
-            return
-        self._check_alias_policy(store, actor, reg, crow, alias)
+            return False
+        self._check_alias_policy(store, actor, reg, crow, alias, via=via)
         store.set_alias(crow["id"], alias, vid, actor=actor.name, now=now)
         store.update_collection(crow["id"], now=now)
         self._event(
             store, actor, ev.ALIAS_SET, f"{registry}/{crow['name']}@{alias}", registry=registry,
             collection_id=crow["id"], now=now,
             before=None if current is None else {"alias": current[0], "version": current[2]},
-            after={"alias": alias, "version": number},
+            after={"alias": alias, "version": number, **(note or {})},
         )
+        return True
+
+    def rollback_alias(
+        self, actor: Actor, registry: str, collection: str, alias: str, *, to: int | None = None
+    ) -> Version:
+        """Move ``alias`` back to the version it pointed to before its last move (or to ``to``).
+
+        Same policy as any move, except that a registry admin may roll back a guarded alias
+        without new approvals; the event records ``rollback: true``.
+        """
+        validate_alias_name(alias)
+        now = self._clock()
+        with self._db.unit_of_work(write=True) as store:
+            reg = self._registry(store, registry, actor, Action.WRITE)
+            crow = self._collection_row(store, reg, collection, for_update=True)
+            current = store.find_alias(crow["id"], alias.lower())
+            if current is None:
+                raise AliasNotFoundError(path=f"{registry}/{crow['name']}", alias=alias)
+            target = to
+            if target is None:
+                for move in store.alias_history(crow["id"], f"{registry}/{crow['name']}@{current[0]}", limit=1000):
+                    if move.version == current[2] and move.previous_version is not None:
+                        target = move.previous_version
+                        break
+                if target is None:
+                    raise ConflictError(
+                        f"alias '{alias}' has no earlier version to roll back to; give one with --to",
+                        alias=alias,
+                    )
+            vrow = self._version_row(store, reg, crow, VersionRef(number=target))
+            if vrow["id"] == current[1]:
+                raise ConflictError(f"alias '{alias}' already points to version {target}", alias=alias)
+            self._move_alias(store, actor, reg, crow, current[0], vrow["id"], target, now, via="rollback",
+                             note={"rollback": True, "rolled_back_from": current[2]})
+            return store.versions_by_rows([vrow], registry=registry, collection=crow["name"], with_files=False)[0]
 
     def unset_alias(self, actor: Actor, registry: str, collection: str, alias: str) -> None:
         now = self._clock()
@@ -714,7 +782,7 @@ class RegistryService:
             current = store.find_alias(crow["id"], alias.lower())
             if current is None:
                 raise AliasNotFoundError(path=f"{registry}/{crow['name']}", alias=alias)
-            self._check_alias_policy(store, actor, reg, crow, alias)
+            self._check_alias_policy(store, actor, reg, crow, alias, via="remove")
             store.delete_alias(crow["id"], alias.lower())
             store.update_collection(crow["id"], now=now)
             self._event(

@@ -31,12 +31,14 @@ from modelyard.domain.search import CollectionQuery
 from modelyard.errors import AlreadyExistsError
 
 from . import governance_tables as gt
+from .automation_store import AutomationStoreMixin
 from .governance_store import GovernanceStoreMixin
+from .promotion_store import PromotionStoreMixin
 from . import tables as t
 
 
 
-class SqlMetadataStore(GovernanceStoreMixin):
+class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStoreMixin):
     """Implements ``storage.interfaces.MetadataStore`` over one SQLAlchemy connection."""
 
     def __init__(self, conn: Connection, *, dialect: str) -> None:
@@ -98,6 +100,9 @@ class SqlMetadataStore(GovernanceStoreMixin):
         if for_update and self.dialect == "postgresql":
             q = q.with_for_update()
         return self.conn.execute(q).mappings().first()
+
+    def collection_row_by_id(self, collection_id: int) -> RowMapping:
+        return self.conn.execute(select(t.collections).where(t.collections.c.id == collection_id)).mappings().one()
 
     def insert_collection(
         self,
