@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -47,6 +47,31 @@ class Settings(BaseSettings):
         False,
         description="Allow auth 'off' while binding to a non-loopback address. Anyone who can reach the port "
         "can then read, change and delete everything. Never set this outside an isolated test network.",
+    )
+    webhook_secret_key: SecretStr | None = Field(
+        None,
+        description="Key that encrypts webhook secrets at rest (Fernet: 32 url-safe base64 bytes; several keys "
+        "separated by commas rotate, the first encrypts). Without it, webhooks with a secret are refused.",
+    )
+    webhook_allow_private_targets: bool = Field(
+        False,
+        description="Allow webhooks to loopback and private addresses (127.0.0.1, 10.0.0.0/8, ...). Link-local "
+        "and cloud metadata addresses stay refused.",
+    )
+    webhook_delivery: bool = Field(
+        True, description="Run the webhook delivery worker in this server process (any number of processes may)."
+    )
+    webhook_timeout_seconds: float = Field(5.0, description="Timeout of one webhook request (connect: at most 5 s).")
+    webhook_max_attempts: int = Field(8, description="Attempts per webhook delivery before it is marked failed.")
+    webhook_retry_base_seconds: float = Field(
+        2.0, description="First retry delay of a failed webhook delivery; doubles per attempt (with jitter)."
+    )
+    webhook_retry_max_seconds: float = Field(600.0, description="Longest delay between two webhook attempts.")
+    webhook_disable_after_failures: int = Field(
+        5, description="Disable a webhook after this many consecutive failed deliveries (each after all attempts)."
+    )
+    watch_poll_seconds: float = Field(
+        0.2, description="How often each server process checks the event log for watch streams."
     )
 
     def resolved_database_url(self) -> str:

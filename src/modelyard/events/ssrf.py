@@ -1,0 +1,145 @@
+"""The SSRF guard for webhook targets: only ``http``/``https`` URLs, and only public addresses.
+
+A webhook makes the server send requests where a registry admin says, so without a guard it
+could reach the cloud metadata service or internal admin ports. Checked twice:
+
+1. when a webhook is created or its URL changes (``check_url``), with a readable error;
+2. at connect time, by ``GuardedBackend``: the host is resolved once, every address checked,
+   and the connection made to that checked address (TLS still verifies the host name), so a DNS
+   answer that changes between the check and the connection (DNS rebinding) cannot slip through.
+
+Loopback, private (RFC 1918, unique-local), carrier-grade NAT and other non-global addresses
+are refused unless ``webhook_allow_private_targets`` is on. Link-local addresses (which hold the
+cloud metadata services, 169.254.169.254 and fd00:ec2::254) and unspecified/multicast addresses
+are refused always. Redirects are never followed and proxies from the environment are ignored.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+
+from modelyard.errors import InvalidArgumentError
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Metadata services that do not sit in link-local space.
+_ALWAYS_BLOCKED = {ipaddress.ip_address("100.100.100.200"), ipaddress.ip_address("fd00:ec2::254")}
+
+
+class UnsafeTargetError(InvalidArgumentError):
+    """The webhook URL points somewhere the server must not send requests."""
+
+    reason = "unsafe_webhook_target"
+
+
+def address_refusal(addr: IPAddress, *, allow_private: bool) -> str | None:
+    """Why ``addr`` may not be a webhook target (None when it may)."""
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    if addr in _ALWAYS_BLOCKED:
+        return "a cloud metadata address"
+    if addr.is_link_local:
+        return "a link-local address (cloud metadata services live there)"
+    if addr.is_unspecified or addr.is_multicast:
+        return "not a unicast address"
+    if addr.is_global:
+        return None
+    if allow_private:
+        return None
+    if addr.is_loopback:
+        return "a loopback address"
+    return "a private or reserved address"
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address ``host`` resolves to (an IP literal resolves to itself)."""
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UnsafeTargetError(f"cannot resolve the webhook host '{host}': {exc}", field="url") from exc
+    out: list[IPAddress] = []
+    for info in infos:
+        addr = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if addr not in out:
+            out.append(addr)
+    return out
+
+
+def check_addresses(host: str, addrs: Iterable[IPAddress], *, allow_private: bool) -> None:
+    for addr in addrs:
+        why = address_refusal(addr, allow_private=allow_private)
+        if why:
+            hint = "" if allow_private or "link-local" in why or "metadata" in why else (
+                " (an operator can allow private targets with MODELYARD_WEBHOOK_ALLOW_PRIVATE_TARGETS=true)"
+            )
+            raise UnsafeTargetError(
+                f"refusing to send webhooks to '{host}': it resolves to {addr}, {why}{hint}",
+                field="url", address=str(addr),
+            )
+
+
+def check_url(url: str, *, allow_private: bool, resolve_host: bool = True) -> str:
+    """Validate a webhook URL (scheme, host, addresses); returns it unchanged."""
+    if not isinstance(url, str) or len(url) > 2048:
+        raise UnsafeTargetError("the webhook URL must be a string of at most 2048 characters", field="url")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UnsafeTargetError(f"invalid webhook URL: {exc}", field="url") from exc
+    if parts.scheme not in ("http", "https"):
+        raise UnsafeTargetError("webhook URLs must start with http:// or https://", field="url")
+    host = parts.hostname
+    if not host:
+        raise UnsafeTargetError("the webhook URL has no host", field="url")
+    if resolve_host:
+        port = port or (443 if parts.scheme == "https" else 80)
+        check_addresses(host, resolve(host, port), allow_private=allow_private)
+    return url
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    """Resolves, checks, and connects to the checked address (see the module docstring)."""
+
+    def __init__(self, *, allow_private: bool) -> None:
+        self.allow_private = allow_private
+
+    def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            addrs = resolve(host, port)
+            check_addresses(host, addrs, allow_private=self.allow_private)
+        except UnsafeTargetError as exc:
+            raise httpcore.ConnectError(exc.message) from exc
+        last: Exception | None = None
+        for addr in addrs:
+            try:
+                return super().connect_tcp(str(addr), port, timeout, local_address, socket_options)
+            except httpcore.ConnectError as exc:  # try the next address
+                last = exc
+        raise last or httpcore.ConnectError(f"cannot connect to {host}")
+
+
+def guarded_client(*, allow_private: bool, timeout: float, max_connections: int = 20) -> httpx.Client:
+    """An httpx client for webhook deliveries: guarded connects, no redirects, no env proxies."""
+    transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=max_connections), retries=0)
+    pool = transport._pool  # httpx exposes no network_backend option; tests/lifecycle checks this still works
+    assert hasattr(pool, "_network_backend"), "httpcore changed: the SSRF guard cannot be installed"
+    pool._network_backend = GuardedBackend(allow_private=allow_private)
+    return httpx.Client(
+        transport=transport, timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)), follow_redirects=False,
+        trust_env=False, headers={"Content-Type": "application/json"},
+    )
