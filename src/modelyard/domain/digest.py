@@ -13,7 +13,7 @@ from typing import BinaryIO
 from modelyard.errors import InvalidArgumentError
 
 ALGORITHM = "sha256"
-_HEX = re.compile(r"^[0-9a-f]{64}$")
+_HEX = re.compile(r"^[0-9a-f]{64}\Z")  # \Z, not $: "$" also matches before a final newline
 CHUNK_SIZE = 1024 * 1024
 
 

@@ -24,12 +24,12 @@ MAX_FILES_PER_VERSION = 100_000
 MAX_METADATA_JSON = 1_048_576  # params + metrics + signature + datasets, serialized
 MAX_ARTIFACT_TYPE = 64
 
-_REGISTRY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_COLLECTION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
-_RESERVED_ALIAS_RE = re.compile(r"^[vV][0-9]+$")
-_ARTIFACT_TYPE_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
-_TAG_KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/ -]*$")
+_REGISTRY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
+_COLLECTION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+_ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*\Z")
+_RESERVED_ALIAS_RE = re.compile(r"^[vV][0-9]+\Z")
+_ARTIFACT_TYPE_RE = re.compile(r"^[a-z][a-z0-9_-]*\Z")
+_TAG_KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/ -]*\Z")
 RESERVED_ALIASES = frozenset({"latest"})
 
 

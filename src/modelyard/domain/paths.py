@@ -14,7 +14,7 @@ from modelyard.errors import InvalidNameError
 from .names import validate_collection_name, validate_registry_name
 
 LATEST = "latest"
-_NUMBER = re.compile(r"^[vV]?([0-9]+)$")
+_NUMBER = re.compile(r"^[vV]?([0-9]+)\Z")
 
 
 @dataclass(frozen=True, slots=True)

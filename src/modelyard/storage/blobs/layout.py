@@ -25,7 +25,7 @@ from modelyard.domain.digest import Digest
 from modelyard.errors import UploadUnknownError
 
 VERSION_DIR = "v1"
-_SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}\Z")
 
 
 def blob_key(digest: Digest) -> str:
