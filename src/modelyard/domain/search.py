@@ -28,7 +28,7 @@ def decode_page_token(token: str) -> dict[str, Any]:
     try:
         padded = token + "=" * (-len(token) % 4)
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, TypeError, UnicodeDecodeError) as exc:
+    except (ValueError, TypeError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidPageTokenError("page_token is not a token this server issued", page_token=token[:80]) from exc
     if not isinstance(payload, dict):
         raise InvalidPageTokenError("page_token is not a token this server issued", page_token=token[:80])
@@ -100,9 +100,19 @@ class CollectionQuery:
         if payload.get("o") != self.order_by or payload.get("d") != self.descending or "id" not in payload:
             raise InvalidPageTokenError("page_token belongs to a different ordering", page_token=token[:80])
         value = payload.get("v")
+        last_id = payload["id"]
         try:
             if self.order_by != "name":
                 value = datetime.fromisoformat(str(value))
-            return value, int(payload["id"])
+            elif not isinstance(value, str):
+                raise TypeError("the position of a name ordering is a string")
+            if not is_row_id(last_id):
+                raise ValueError("the position's id is not a row id")
+            return value, last_id
         except (TypeError, ValueError) as exc:
             raise InvalidPageTokenError("page_token is not a token this server issued", page_token=token[:80]) from exc
+
+
+def is_row_id(value: Any) -> bool:
+    """A value from a page token that can be bound as a row id or number (a 64-bit, non-negative int)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
