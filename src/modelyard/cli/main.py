@@ -385,6 +385,6 @@ def alias_history(client: Client, as_json: bool, path: str, limit: int, at: str 
                 a.previous_version or "-", a.actor] for a in items])
 
 
-from . import governance, ops  # noqa: E402,F401  (registers serve, db, gc, admin, audit, ...)
+from . import governance, ops, promotion  # noqa: E402,F401  (registers the other command groups)
 
 

@@ -409,6 +409,71 @@ class Client:
         registry, name, _ = _split(path)
         return self._get(s.AliasChangeOut, f"{self._coll(registry, name)}/aliases/{_q(alias)}/at", params={"time": at})
 
+    # -- promotion --------------------------------------------------------------------------------------
+
+    def set_promotion_policy(
+        self, registry: str, target: str, *, requirements: dict[str, Any], target_kind: str = "alias",
+        collection: str | None = None,
+    ) -> s.AliasPolicyOut:
+        """Protect an alias (or stage) with requirements: approvals, approver_role, checks, rules, auto_promote."""
+        body = {"target_kind": target_kind, "target": target, "collection": collection, "requirements": requirements}
+        r = self._request("PUT", f"/api/v1/registries/{_q(registry)}/promotion-policies", json=body)
+        return s.AliasPolicyOut.model_validate(r.json())
+
+    def report_check(
+        self, path: str, name: str, status: str, *, summary: str = "", details_url: str = ""
+    ) -> s.CheckOut:
+        """Report a named check on version ``registry/collection:N`` (pending, success, failure, error)."""
+        registry, coll, ref = _split(path)
+        body = {"name": name, "status": status, "summary": summary, "details_url": details_url}
+        r = self._request("POST", f"{self._coll(registry, coll)}/versions/{_q(ref or '')}/checks", json=body)
+        return s.CheckOut.model_validate(r.json())
+
+    def list_checks(self, path: str) -> list[s.CheckOut]:
+        registry, coll, ref = _split(path)
+        return self._get(s.CheckList, f"{self._coll(registry, coll)}/versions/{_q(ref or '')}/checks").items
+
+    def request_promotion(
+        self, path: str, target: str, *, target_kind: str = "alias", comment: str = "",
+        archive_existing_versions: bool = False,
+    ) -> s.PromotionOut:
+        """Ask to point ``target`` (an alias, or a stage) at version ``registry/collection:N``."""
+        registry, coll, ref = _split(path)
+        if not ref or not ref.isdigit():
+            raise InvalidArgumentError("give the version number: registry/collection:N")
+        body = {"version": int(ref), "target_kind": target_kind, "target": target, "comment": comment,
+                "archive_existing_versions": archive_existing_versions}
+        r = self._request("POST", f"{self._coll(registry, coll)}/promotions", json=body)
+        return s.PromotionOut.model_validate(r.json())
+
+    def list_promotions(self, path: str, *, status: str | None = None) -> list[s.PromotionOut]:
+        registry, coll, _ = _split(path)
+        params = {"status": status} if status else {}
+        return self._get(s.PromotionList, f"{self._coll(registry, coll)}/promotions", params=params).items
+
+    def get_promotion(self, request_id: int) -> s.PromotionOut:
+        return self._get(s.PromotionOut, f"/api/v1/promotions/{request_id}")
+
+    def approve_promotion(self, request_id: int, *, comment: str = "") -> s.PromotionOut:
+        r = self._request("POST", f"/api/v1/promotions/{request_id}/approve", json={"comment": comment})
+        return s.PromotionOut.model_validate(r.json())
+
+    def reject_promotion(self, request_id: int, *, comment: str = "") -> s.PromotionOut:
+        r = self._request("POST", f"/api/v1/promotions/{request_id}/reject", json={"comment": comment})
+        return s.PromotionOut.model_validate(r.json())
+
+    def cancel_promotion(self, request_id: int) -> s.PromotionOut:
+        return s.PromotionOut.model_validate(self._request("POST", f"/api/v1/promotions/{request_id}/cancel").json())
+
+    def complete_promotion(self, request_id: int) -> s.PromotionOut:
+        return s.PromotionOut.model_validate(self._request("POST", f"/api/v1/promotions/{request_id}/complete").json())
+
+    def rollback(self, path: str, alias: str, *, to: int | None = None) -> s.VersionOut:
+        """Move ``alias`` back to the version it pointed to before (or to version ``to``)."""
+        registry, coll, _ = _split(path)
+        r = self._request("POST", f"{self._coll(registry, coll)}/aliases/{_q(alias)}/rollback", json={"to": to})
+        return s.VersionOut.model_validate(r.json())
+
     # -- push ---------------------------------------------------------------------------------------
 
     def missing_blobs(self, registry: str, digests: list[str]) -> list[str]:

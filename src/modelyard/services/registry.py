@@ -706,13 +706,14 @@ class RegistryService:
         policy = store.effective_alias_policy(reg.id, crow["id"], key.lower(), reg.name)
         if policy is None or not policy.protected or via == "promotion":
             return
-        authz.require(store, actor, reg, Action.MOVE_PROTECTED_ALIAS, holds_protected_alias=True)
         if via is None and not Requirements.parse(policy.requirements).empty:
+            authz.require(store, actor, reg, Action.READ)
             raise PromotionRequiredError(
                 f"{label} in '{reg.name}' has promotion requirements; open a promotion request "
                 f"('modelyard promote ...') instead of moving it directly",
                 registry=reg.name, target=label,
             )
+        authz.require(store, actor, reg, Action.MOVE_PROTECTED_ALIAS, holds_protected_alias=True)
 
     def _check_alias_policy(
         self, store: MetadataStore, actor: Actor | None, reg: Registry, crow: Any, alias: str, *,
