@@ -80,8 +80,8 @@ class MlflowRegistryService:
         return RegisteredModel(collection, latest[collection.id])
 
     def search_registered_models(
-        self, actor: Actor, registry: str, *, clauses: Sequence[Clause], order_by: Sequence[tuple[str, bool]], offset: int,
-        limit: int,
+        self, actor: Actor, registry: str, *, clauses: Sequence[Clause], order_by: Sequence[tuple[str, bool]],
+        offset: int, limit: int,
     ) -> tuple[list[RegisteredModel], int | None]:
         reg = self._registry.get_registry(registry, actor=actor)
         with self._db.unit_of_work(write=False) as store:
@@ -90,15 +90,17 @@ class MlflowRegistryService:
             latest = store.latest_versions_by_stage([c.id for c in page])
         return [RegisteredModel(c, latest[c.id]) for c in page], (offset + limit if len(found) > limit else None)
 
-    def latest_versions(self, actor: Actor, registry: str, name: str, stages: Sequence[str] = ()) -> list[Version]:
+    def latest_versions(
+        self, actor: Actor, registry: str, name: str, stages: Sequence[str] = ()
+    ) -> list[Version]:
         """The latest version per requested stage (every stage when none are given), by number."""
         wanted = {canonical_stage(s) for s in stages}
         model = self.get_registered_model(actor, registry, name)
         return [v for v in model.latest_versions if not wanted or v.stage in wanted]
 
     def search_versions(
-        self, actor: Actor, registry: str, *, clauses: Sequence[Clause], order_by: Sequence[tuple[str, bool]], offset: int,
-        limit: int,
+        self, actor: Actor, registry: str, *, clauses: Sequence[Clause], order_by: Sequence[tuple[str, bool]],
+        offset: int, limit: int,
     ) -> tuple[list[Version], int | None]:
         reg = self._registry.get_registry(registry, actor=actor)
         with self._db.unit_of_work(write=False) as store:

@@ -240,7 +240,9 @@ class SqlTrackingStore:
         out: dict[int, dict[str, str]] = {i: {} for i in ids}
         if ids:
             for row in self.conn.execute(
-                select(table.c[owner], table.c.key, table.c.value).where(table.c[owner].in_(list(ids))).order_by(table.c.key)
+                select(table.c[owner], table.c.key, table.c.value)
+                .where(table.c[owner].in_(list(ids)))
+                .order_by(table.c.key)
             ):
                 out[row[0]][row[1]] = row[2]
         return out
@@ -253,7 +255,8 @@ class SqlTrackingStore:
 
     def insert_run_params(self, run_pk: int, params: Sequence[tuple[str, str]]) -> None:
         if params:
-            self.conn.execute(insert(tt.mlflow_run_params), [{"run_id": run_pk, "key": k, "value": v} for k, v in params])
+            rows = [{"run_id": run_pk, "key": k, "value": v} for k, v in params]
+            self.conn.execute(insert(tt.mlflow_run_params), rows)
 
     def set_run_tag(self, run_pk: int, key: str, value: str) -> None:
         self._upsert(tt.mlflow_run_tags, "run_id", run_pk, key, value)
@@ -285,7 +288,9 @@ class SqlTrackingStore:
         return self._all(q)
 
     def insert_run_io(self, run_pk: int, *, direction: str, kind: str, payload: dict[str, Any]) -> None:
-        self.conn.execute(insert(tt.mlflow_run_io).values(run_id=run_pk, direction=direction, kind=kind, payload=payload))
+        self.conn.execute(
+            insert(tt.mlflow_run_io).values(run_id=run_pk, direction=direction, kind=kind, payload=payload)
+        )
 
     def run_io(self, run_pks: Sequence[int]) -> list[dict[str, Any]]:
         io = tt.mlflow_run_io
@@ -419,7 +424,8 @@ class SqlTrackingStore:
         cols = {"name": c.name, "creation_timestamp": c.created_at, "last_updated_timestamp": c.updated_at}
         for kind, key, op, value in clauses:
             if kind == "tag":
-                q = q.where(self._tag_clause(t.collection_tags, t.collection_tags.c.collection_id, c.id, key, op, value))
+                ct = t.collection_tags
+                q = q.where(self._tag_clause(ct, ct.c.collection_id, c.id, key, op, value))
             elif key == "name":
                 q = q.where(self._compare(c.name, op, value))
             else:
