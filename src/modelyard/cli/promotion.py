@@ -80,7 +80,7 @@ def checks() -> None:
 @click.argument("name")
 @click.argument("status", type=click.Choice(["pending", "success", "failure", "error"]))
 @click.option("--summary", default="")
-@click.option("--url", "details_url", default="", help="Link to the details (the CI run).")
+@click.option("--details-url", default="", help="Link to the details (the CI run).")
 @client_command
 def checks_report(client: Client, as_json: bool, path: str, name: str, status: str, summary: str,
                   details_url: str) -> None:
