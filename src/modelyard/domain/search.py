@@ -104,6 +104,8 @@ class CollectionQuery:
         try:
             if self.order_by != "name":
                 value = datetime.fromisoformat(str(value))
+                if value.tzinfo is None:  # this server issues UTC-aware positions only
+                    raise ValueError("the position of a time ordering is timezone-aware")
             elif not isinstance(value, str):
                 raise TypeError("the position of a name ordering is a string")
             if not is_row_id(last_id):
