@@ -15,7 +15,7 @@ from datetime import datetime
 from modelyard.domain.actor import Actor
 from modelyard.domain.audit import GENESIS_HASH, ChainReport, event_hash
 from modelyard.domain.models import AliasChange, Event, Page
-from modelyard.domain.search import check_page_size, decode_page_token, encode_page_token
+from modelyard.domain.search import check_page_size, decode_page_token, encode_page_token, is_row_id
 from modelyard.errors import InvalidArgumentError, InvalidPageTokenError
 from modelyard.storage.interfaces import Database
 
@@ -44,12 +44,15 @@ class AuditService:
         page_token: str | None = None,
     ) -> Page[Event]:
         check_page_size(page_size)
+        for name, value in (("since", since), ("until", until)):
+            if value is not None and value.tzinfo is None:
+                raise InvalidArgumentError(f"'{name}' needs a timezone, e.g. 2026-03-01T12:00Z", field=name)
         if since and until and since >= until:
             raise InvalidArgumentError("'since' must be before 'until'", field="since")
         after = None
         if page_token:
             payload = decode_page_token(page_token)
-            if not isinstance(payload.get("e"), int):
+            if not is_row_id(payload.get("e")):
                 raise InvalidPageTokenError("page_token is not a token this server issued", page_token=page_token[:80])
             after = payload["e"]
         with self._db.unit_of_work(write=False) as store:
