@@ -50,6 +50,7 @@ from modelyard.domain.search import (
     check_page_size,
     decode_page_token,
     encode_page_token,
+    is_row_id,
     parse_order_by,
 )
 from modelyard.errors import (
@@ -552,7 +553,7 @@ class RegistryService:
         after: int | None = None
         if page_token:
             payload = decode_page_token(page_token)
-            if not isinstance(payload.get("n"), int):
+            if not is_row_id(payload.get("n")):
                 raise InvalidPageTokenError("page_token is not a token this server issued", page_token=page_token[:80])
             after = payload["n"]
         with self._db.unit_of_work(write=False) as store:
