@@ -209,6 +209,8 @@ def test_list_versions_newest_first_across_pages(http, api) -> None:
         ({"page_token": "garbage!"}, "invalid_page_token"),
         ({"page_token": "e30"}, "invalid_page_token"),  # base64 of "{}"
         ({"page_token": "eyJuIjoieCJ9"}, "invalid_page_token"),  # {"n":"x"}
+        ({"page_token": "eyJuIjoxMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDB9"}, "invalid_page_token"),  # {"n":10**25}
+        ({"page_token": "eyJuIjotMX0"}, "invalid_page_token"),  # {"n":-1}
     ],
 )
 def test_list_versions_with_bad_paging(http, api, params, reason) -> None:

@@ -95,3 +95,9 @@ def test_token_from_another_ordering_is_refused() -> None:
 def test_page_size_out_of_range(size: object) -> None:
     with pytest.raises(InvalidArgumentError):
         check_page_size(size)  # type: ignore[arg-type]
+
+
+def test_a_naive_time_position_is_refused() -> None:
+    token = encode_page_token({"o": "created_at", "d": False, "v": "2024-01-01T00:00:00", "id": 1})
+    with pytest.raises(InvalidPageTokenError):
+        CollectionQuery(order_by="created_at").position_from_token(token)
