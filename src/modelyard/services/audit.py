@@ -115,8 +115,15 @@ class AuditService:
                                        f"event {row['id']} was modified after it was written")
                 prev_hash, expected_id, checked = row["hash"], expected_id + 1, checked + 1
             head_id, head_hash = store.chain_head()
-        if head_id != checked or head_hash != prev_hash:
+        if head_id > checked:
             return ChainReport(False, checked, checked, prev_hash, checked + 1,
                                f"the chain head records event {head_id} but the log ends at {checked}: "
                                "events were deleted from the end")
+        if head_id < checked:
+            return ChainReport(False, checked, checked, prev_hash, head_id + 1,
+                               f"event {head_id + 1} was added after the chain head (event {head_id}) "
+                               "without going through the log")
+        if head_hash != prev_hash:
+            return ChainReport(False, checked, checked, prev_hash, checked,
+                               f"event {checked} was rewritten: its hash does not match the chain head")
         return ChainReport(True, checked, head_id, head_hash)
