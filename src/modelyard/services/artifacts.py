@@ -103,7 +103,9 @@ class ArtifactService:
             if d in seen:
                 continue
             seen.add(d)
-            if self._blobs.stat(d) is None:
+            # A blob the client will reuse gets a fresh grace period, so gc cannot take it
+            # between this answer and the version commit that will reference it.
+            if not self._blobs.touch(d):
                 missing.append(str(d))
         return missing
 

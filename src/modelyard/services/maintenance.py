@@ -43,6 +43,7 @@ class MaintenanceService:
         """Sweep blobs no live version or open upload references and older than ``grace``."""
         started = self._clock()
         report = GcReport(dry_run=dry_run)
+        sizes: dict[str, int] = {}
         with self._db.unit_of_work(write=False) as store:
             marked = store.referenced_digests()
         for info in self._blobs.iter_blobs():
@@ -54,16 +55,20 @@ class MaintenanceService:
                 report.blobs_in_grace += 1
                 continue
             report.swept.append(str(info.digest))
-            report.bytes_swept += info.size
+            sizes[str(info.digest)] = info.size
         if not dry_run and report.swept:
             # Re-mark just before deleting: a version committed while we scanned keeps its blobs.
             with self._db.unit_of_work(write=False) as store:
                 marked = store.referenced_digests()
-            kept = [d for d in report.swept if d in marked]
-            for d in kept:
+            for d in [d for d in report.swept if d in marked]:
                 report.swept.remove(d)
-            for d in report.swept:
+            for d in list(report.swept):
+                info = self._blobs.stat(Digest.parse(d))
+                if info is not None and info.modified_at > self._clock() - grace:
+                    report.swept.remove(d)  # touched by a push since we scanned
+                    continue
                 self._blobs.delete(Digest.parse(d))
+        report.bytes_swept = sum(sizes[d] for d in report.swept)
         return report
 
     def purge_uploads(self, *, dry_run: bool = True) -> PurgeReport:

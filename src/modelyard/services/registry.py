@@ -31,6 +31,7 @@ from modelyard.domain.models import (
 )
 from modelyard.domain.names import (
     MAX_METADATA_JSON,
+    MAX_TAGS,
     normalize_collection_name,
     validate_alias_name,
     validate_artifact_type,
@@ -377,6 +378,8 @@ class RegistryService:
             reg = self._registry(store, registry, actor, Action.WRITE)
             row = self._collection_row(store, reg, name, for_update=True)
             old = store.set_collection_tag(row["id"], key, value, now)
+            if old is None:
+                _check_tag_count(store.count_tags("collection", row["id"]))
             store.update_collection(row["id"], now=now)
             self._event(
                 store, actor, ev.COLLECTION_TAG_SET, f"{registry}/{row['name']}", registry=registry,
@@ -620,6 +623,8 @@ class RegistryService:
             crow = self._collection_row(store, reg, collection, for_update=True)
             vrow = self._version_row(store, reg, crow, VersionRef(number=number))
             old = store.set_version_tag(vrow["id"], key, value, now)
+            if old is None:
+                _check_tag_count(store.count_tags("version", vrow["id"]))
             store.update_version(vrow["id"], now=now)
             self._event(
                 store, actor, ev.VERSION_TAG_SET, f"{registry}/{crow['name']}:{number}", registry=registry,
@@ -801,6 +806,11 @@ class RegistryService:
             reg = self._registry(store, registry, actor, Action.READ)
             crow = self._collection_row(store, reg, collection)
             return store.alias_history(crow["id"], f"{registry}/{crow['name']}@{alias}", limit=limit)
+
+
+def _check_tag_count(count: int) -> None:
+    if count > MAX_TAGS:
+        raise LimitExceededError(f"at most {MAX_TAGS} tags are allowed; remove one first", field="tags")
 
 
 def _check_types(types: Sequence[str]) -> list[str]:

@@ -9,7 +9,8 @@
   (discarding the session) if it differs from what was promised, else makes the blob
   visible atomically; committing content that already exists is a no-op.
 - ``open`` streams a blob from ``offset`` for ``length`` bytes in bounded chunks.
-- ``delete`` removes a blob (only garbage collection calls it); ``iter_blobs`` lists all.
+- ``touch`` restarts a blob's grace period (a push is about to reference it); ``delete``
+  removes a blob (only garbage collection calls it); ``iter_blobs`` lists all.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ class BlobStore(Protocol):
     def commit(self, session_id: str, *, expected_digest: Digest, expected_size: int) -> BlobInfo: ...
 
     def abort(self, session_id: str) -> None: ...
+
+    def touch(self, digest: Digest) -> bool:
+        """Mark a blob as just used (resets its GC grace period); False if it does not exist."""
+        ...
 
     def delete(self, digest: Digest) -> None: ...
 
@@ -112,6 +117,10 @@ class MetadataStore(Protocol):
 
     def search_collections(self, query: CollectionQuery) -> list[Collection]:
         """One page of collections matching ``query`` (keyset pagination, ``limit + 1`` rows)."""
+        ...
+
+    def count_tags(self, owner: str, owner_id: int) -> int:
+        """How many tags a ``collection`` or ``version`` holds."""
         ...
 
     def set_collection_tag(self, collection_id: int, key: str, value: str, now: datetime) -> str | None:

@@ -160,6 +160,13 @@ class FilesystemBlobStore:
             self._hashers.pop(session_id, None)
         shutil.rmtree(self._path(layout.upload_dir_key(session_id)), ignore_errors=True)
 
+    def touch(self, digest: Digest) -> bool:
+        try:
+            os.utime(self._path(layout.blob_key(digest)))
+        except FileNotFoundError:
+            return False
+        return True
+
     def delete(self, digest: Digest) -> None:
         try:
             os.remove(self._path(layout.blob_key(digest)))

@@ -98,6 +98,14 @@ class MemoryBlobStore:
         with self._lock:
             self._uploads.pop(session_id, None)
 
+    def touch(self, digest: Digest) -> bool:
+        with self._lock:
+            entry = self._blobs.get(digest)
+            if entry is None:
+                return False
+            self._blobs[digest] = (entry[0], datetime.now(UTC))
+        return True
+
     def delete(self, digest: Digest) -> None:
         with self._lock:
             self._blobs.pop(digest, None)

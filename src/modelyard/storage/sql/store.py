@@ -35,6 +35,7 @@ from .automation_store import AutomationStoreMixin
 from .governance_store import GovernanceStoreMixin
 from .promotion_store import PromotionStoreMixin
 from . import tables as t
+from . import tracking_tables as tt
 
 
 
@@ -260,6 +261,12 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
 
     def unset_version_tag(self, version_id: int, key: str) -> str | None:
         return self._unset_tag(t.version_tags, "version_id", version_id, key)
+
+    def count_tags(self, owner: str, owner_id: int) -> int:
+        """How many tags a ``collection`` or ``version`` holds."""
+        table = t.collection_tags if owner == "collection" else t.version_tags
+        column = table.c.collection_id if owner == "collection" else table.c.version_id
+        return int(self.conn.execute(select(func.count()).select_from(table).where(column == owner_id)).scalar_one())
 
     def _set_tag(self, table: Any, owner: str, owner_id: int, key: str, value: str, now: datetime) -> str | None:
         old = self.conn.execute(
@@ -536,9 +543,12 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
     # -- garbage collection ---------------------------------------------------------------------
 
     def referenced_digests(self) -> set[str]:
-        """Every digest a live version or an open upload session references (the GC mark set)."""
-        marked = set(self.conn.execute(select(t.version_files.c.digest).distinct()).scalars())
-        marked.update(self.conn.execute(select(t.upload_sessions.c.digest).distinct()).scalars())
+        """Every digest anything references (the GC mark set): live versions, open upload
+        sessions, and files stored through the MLflow artifact proxy (whole or in parts)."""
+        marked: set[str] = set()
+        for column in (t.version_files.c.digest, t.upload_sessions.c.digest, tt.mlflow_artifacts.c.digest,
+                       tt.mlflow_multipart_parts.c.digest):
+            marked.update(self.conn.execute(select(column).distinct()).scalars())
         return marked
 
     # -- events -----------------------------------------------------------------------------------
