@@ -6,12 +6,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from modelyard.domain.actor import SYSTEM
+from modelyard.events.crypto import SecretBox
+from modelyard.events.delivery import DeliveryWorker
+from modelyard.events.watch import WatchHub
 from modelyard.services.artifacts import ArtifactService
 from modelyard.services.audit import AuditService
+from modelyard.services.automations import AutomationService
 from modelyard.services.identity import IdentityService
 from modelyard.services.promotion import PromotionService
 from modelyard.services.maintenance import MaintenanceService
 from modelyard.services.registry import RegistryService
+from modelyard.services.watch import WatchService
 from modelyard.settings import Settings
 from modelyard.storage.blobs.filesystem import FilesystemBlobStore
 from modelyard.storage.blobs.memory import MemoryBlobStore
@@ -33,6 +38,8 @@ class Services:
     identity: IdentityService
     audit: AuditService
     promotion: PromotionService
+    automations: AutomationService
+    watch: WatchService
 
     def auth_enabled(self) -> bool:
         """Whether requests must carry a token (see ``Settings.auth``)."""
@@ -40,8 +47,26 @@ class Services:
             return self.identity.auth_configured()
         return self.settings.auth == "on"
 
+    def delivery_worker(self) -> DeliveryWorker:
+        """A webhook delivery worker configured from the settings (not started)."""
+        st = self.settings
+        return DeliveryWorker(
+            self.db, box=_secret_box(st), allow_private=st.webhook_allow_private_targets,
+            timeout=st.webhook_timeout_seconds, max_attempts=st.webhook_max_attempts,
+            retry_base=st.webhook_retry_base_seconds, retry_max=st.webhook_retry_max_seconds,
+            disable_after=st.webhook_disable_after_failures,
+        )
+
+    def watch_hub(self) -> WatchHub:
+        return WatchHub(self.db, poll_seconds=self.settings.watch_poll_seconds)
+
     def close(self) -> None:
         self.db.dispose()
+
+
+def _secret_box(settings: Settings) -> SecretBox:
+    key = settings.webhook_secret_key
+    return SecretBox(key.get_secret_value() if key is not None else None)
 
 
 def build_blob_store(settings: Settings) -> BlobStore:
@@ -82,4 +107,7 @@ def build_registry(settings: Settings, *, initialize_empty: bool = True) -> Serv
         identity=IdentityService(db, registry),
         audit=AuditService(db, registry),
         promotion=PromotionService(db, registry),
+        automations=AutomationService(db, registry, _secret_box(settings),
+                                      allow_private_targets=settings.webhook_allow_private_targets),
+        watch=WatchService(db, registry),
     )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
@@ -14,7 +15,7 @@ from modelyard.settings import Settings
 
 from . import mlflow as mlflow_adapter
 from .errors import register_error_handlers
-from .routes import audit, files, governance, health, promotion, registries, versions
+from .routes import audit, automations, files, governance, health, promotion, registries, versions, watch
 
 log = logging.getLogger("modelyard")
 
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         title="modelyard",
         version=__version__,
         description="A self-hosted, governed registry for machine-learning models and other artifacts.",
+        lifespan=_background_work,
     )
     app.state.services = svc
     app.state.auth_enabled = _auth_switch(svc)
@@ -43,10 +45,30 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         health.router, registries.router, versions.router, versions.resolve_router, files.router, governance.router,
         audit.router,
         promotion.router,
+        automations.router, watch.router,
     ):
         app.include_router(r)
     mlflow_adapter.install(app)
     return app
+
+
+@asynccontextmanager
+async def _background_work(app: FastAPI) -> AsyncIterator[None]:
+    """Start the webhook delivery worker (if enabled) with the app; stop it and the watch hub after."""
+    svc: Services = app.state.services
+    worker = svc.delivery_worker() if svc.settings.webhook_delivery else None
+    if worker is not None:
+        svc.automations.on_change = worker.wake
+        worker.start()
+    try:
+        yield
+    finally:
+        hub = getattr(app.state, "watch_hub", None)
+        if hub is not None:
+            hub.close()
+        if worker is not None:
+            svc.automations.on_change = None
+            worker.stop()
 
 
 def _auth_switch(svc: Services) -> Callable[[], bool]:

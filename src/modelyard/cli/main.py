@@ -388,3 +388,4 @@ def alias_history(client: Client, as_json: bool, path: str, limit: int, at: str 
 from . import governance, ops, promotion  # noqa: E402,F401  (registers the other command groups)
 
 
+from . import automations  # noqa: E402,F401  (webhooks, watch)

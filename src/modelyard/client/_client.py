@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,7 +18,14 @@ import httpx
 from pydantic import BaseModel
 
 from modelyard import schemas as s
-from modelyard.errors import ConflictError, DigestMismatchError, InvalidArgumentError, InvalidPathError
+from modelyard.schemas import automations as sa
+from modelyard.errors import (
+    ConflictError,
+    DigestMismatchError,
+    InvalidArgumentError,
+    InvalidPathError,
+    UnavailableError,
+)
 
 from ._transport import make_http_client, raise_for_error, translate_transport_errors
 from .pager import Pager
@@ -113,6 +121,13 @@ class Client:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._http = make_http_client(self.base_url, token=token, timeout=timeout, transport=transport)
+
+    def _clone(self) -> Client:
+        """A second client to the same server with the same credentials (its own connections)."""
+        other = Client(self.base_url, timeout=self._http.timeout.read or 60.0)
+        if "Authorization" in self._http.headers:
+            other._http.headers["Authorization"] = self._http.headers["Authorization"]
+        return other
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> Client:
@@ -474,6 +489,112 @@ class Client:
         r = self._request("POST", f"{self._coll(registry, coll)}/aliases/{_q(alias)}/rollback", json={"to": to})
         return s.VersionOut.model_validate(r.json())
 
+    # -- automations (webhooks) and watch streams -------------------------------------------------------
+
+    @staticmethod
+    def _webhooks(registry: str, name: str | None = None) -> str:
+        url = f"/api/v1/registries/{_q(registry)}/webhooks"
+        return f"{url}/{_q(name)}" if name is not None else url
+
+    def create_webhook(
+        self, registry: str, name: str, url: str, *, events: list[str], collection: str | None = None,
+        alias_filter: str | None = None, tag_filter: str | None = None, secret: str | None = None,
+        active: bool = True,
+    ) -> sa.WebhookOut:
+        """A webhook POSTing ``events`` (names or patterns like ``alias.*``) of a registry or collection to ``url``."""
+        flt = {k: v for k, v in {"alias": alias_filter, "tag": tag_filter}.items() if v}
+        body: dict[str, Any] = {"name": name, "url": url, "events": events, "collection": collection,
+                                "filter": flt or None, "secret": secret, "active": active}
+        return sa.WebhookOut.model_validate(self._request("POST", self._webhooks(registry), json=body).json())
+
+    def list_webhooks(self, registry: str) -> list[sa.WebhookOut]:
+        return self._get(sa.WebhookList, self._webhooks(registry)).items
+
+    def get_webhook(self, registry: str, name: str) -> sa.WebhookOut:
+        return self._get(sa.WebhookOut, self._webhooks(registry, name))
+
+    def update_webhook(
+        self, registry: str, name: str, *, url: str | None = None, events: list[str] | None = None,
+        alias_filter: str | None = None, tag_filter: str | None = None, secret: str | None = None,
+        remove_secret: bool = False, active: bool | None = None,
+    ) -> sa.WebhookOut:
+        """Change a webhook; ``active=True`` re-enables one disabled after failures."""
+        body: dict[str, Any] = {k: v for k, v in {"url": url, "events": events, "secret": secret,
+                                                  "active": active}.items() if v is not None}
+        if alias_filter is not None or tag_filter is not None:
+            body["filter"] = {"alias": alias_filter, "tag": tag_filter}
+        if remove_secret:
+            body["remove_secret"] = True
+        return sa.WebhookOut.model_validate(self._request("PATCH", self._webhooks(registry, name), json=body).json())
+
+    def delete_webhook(self, registry: str, name: str) -> None:
+        self._request("DELETE", self._webhooks(registry, name))
+
+    def list_deliveries(
+        self, registry: str, name: str, *, status: str | None = None, page_size: int = 50
+    ) -> Pager[sa.DeliveryOut]:
+        """The delivery log of a webhook, newest first, lazily paged."""
+        params: dict[str, Any] = {"page_size": page_size}
+        if status:
+            params["status"] = status
+        url = f"{self._webhooks(registry, name)}/deliveries"
+        return Pager(lambda token: self._page(sa.DeliveryOut, url, params, token))
+
+    def get_delivery(self, registry: str, name: str, delivery_id: str) -> sa.DeliveryOut:
+        return self._get(sa.DeliveryOut, f"{self._webhooks(registry, name)}/deliveries/{_q(delivery_id)}")
+
+    def redeliver(self, registry: str, name: str, delivery_id: str) -> sa.DeliveryOut:
+        """Queue a delivery's event again (a new delivery with a new id)."""
+        url = f"{self._webhooks(registry, name)}/deliveries/{_q(delivery_id)}/redeliver"
+        return sa.DeliveryOut.model_validate(self._request("POST", url).json())
+
+    def ping_webhook(self, registry: str, name: str, *, wait: float | None = None) -> sa.DeliveryOut:
+        """Queue a ``ping`` delivery; with ``wait`` seconds, poll until it succeeded or an attempt failed."""
+        d = sa.DeliveryOut.model_validate(self._request("POST", f"{self._webhooks(registry, name)}/ping").json())
+        deadline = time.monotonic() + (wait or 0)
+        while wait and d.status == "pending" and not d.error and time.monotonic() < deadline:
+            time.sleep(0.1)
+            d = self.get_delivery(registry, name, d.delivery_id)
+        return d
+
+    def watch(
+        self, target: str, *, last_event_id: int | None = None, reconnect: bool = True, read_timeout: float = 60.0
+    ) -> Iterator[sa.WatchEvent]:
+        """Follow ``registry/collection@alias`` (or ``:latest``): yields ``current`` at once, then every change.
+
+        Runs until the caller stops iterating. After a network error or a server restart it reconnects
+        with ``Last-Event-ID``, so no change is lost (``reconnect=False`` raises instead). Errors such as
+        an unknown collection or a missing permission are raised, never retried.
+        """
+        last = last_event_id
+        delay = 0.25
+        while True:
+            headers = {"Accept": "text/event-stream"}
+            if last is not None:
+                headers["Last-Event-ID"] = str(last)
+            try:
+                with self._http.stream("GET", "/api/v1/watch", params={"target": target}, headers=headers,
+                                       timeout=httpx.Timeout(10.0, read=read_timeout)) as r:
+                    if not r.is_success:
+                        r.read()
+                        raise_for_error(r)
+                    delay = 0.25
+                    for event_id, event, data in _parse_sse(r.iter_lines()):
+                        if event_id is not None:
+                            last = event_id
+                        if event and data:
+                            yield sa.WatchEvent.model_validate_json(data)
+            except httpx.TransportError as exc:
+                if not reconnect:
+                    raise translate_transport_errors(exc, self.base_url) from exc
+            except UnavailableError:
+                if not reconnect:
+                    raise
+            if not reconnect:
+                return
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
     # -- push ---------------------------------------------------------------------------------------
 
     def missing_blobs(self, registry: str, digests: list[str]) -> list[str]:
@@ -607,3 +728,26 @@ def _read_range(file: Path, start: int, end: int, progress: Progress | None) -> 
             if progress:
                 progress(len(chunk))
             yield chunk
+
+
+def _parse_sse(lines: Iterator[str]) -> Iterator[tuple[int | None, str, str]]:
+    """(id, event, data) per Server-Sent Events message; comments and ``retry:`` are skipped."""
+    event_id: int | None = None
+    event = ""
+    data: list[str] = []
+    for line in lines:
+        if line == "":
+            if event or data:
+                yield event_id, event or "message", "\n".join(data)
+            event_id, event, data = None, "", []
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "id" and value.isdigit():
+            event_id = int(value)
+        elif name == "event":
+            event = value
+        elif name == "data":
+            data.append(value)

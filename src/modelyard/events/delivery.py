@@ -130,6 +130,7 @@ class DeliveryWorker:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._next_retry: float | None = None  # monotonic time of the earliest retry this process scheduled
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -162,7 +163,11 @@ class DeliveryWorker:
                 log.exception("webhook delivery round failed")
                 busy = 0
             if not busy:
-                self._wake.wait(self.poll_seconds)
+                timeout = self.poll_seconds
+                if self._next_retry is not None:
+                    timeout = max(0.0, min(timeout, self._next_retry - time.monotonic()))
+                    self._next_retry = None
+                self._wake.wait(timeout)
                 self._wake.clear()
 
     # -- one round ----------------------------------------------------------------------------------
@@ -269,7 +274,10 @@ class DeliveryWorker:
                     store.reset_webhook_failures(wh["id"])  # type: ignore[attr-defined]
                     continue
                 if d["attempts"] < self.max_attempts:
-                    retry_at = now + timedelta(seconds=self.backoff(d["attempts"]))
+                    delay = self.backoff(d["attempts"])
+                    retry_at = now + timedelta(seconds=delay)
+                    due = time.monotonic() + delay
+                    self._next_retry = due if self._next_retry is None else min(self._next_retry, due)
                     store.update_delivery(d["id"], now=now, next_attempt_at=retry_at, **fields)  # type: ignore[attr-defined]
                     continue
                 store.update_delivery(d["id"], now=now, status="failed", next_attempt_at=None, **fields)  # type: ignore[attr-defined]
