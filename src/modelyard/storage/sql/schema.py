@@ -6,6 +6,8 @@ the command that fixes it.
 
 from __future__ import annotations
 
+import functools
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -23,7 +25,9 @@ def _config() -> Config:
     return cfg
 
 
+@functools.cache
 def head_revision() -> str:
+    """The newest migration shipped with this code (loading the scripts is slow; they never change at runtime)."""
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
     return head
