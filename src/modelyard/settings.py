@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     upload_ttl_hours: float = Field(24.0, description="Hours an unfinished upload session stays valid.")
     gc_grace_hours: float = Field(24.0, description="Unreferenced blobs younger than this are never collected.")
     db_pool_size: int = Field(10, description="Connections per server process (PostgreSQL).")
+    mlflow_file_source_roots: list[Path] = Field(
+        default_factory=list,
+        description="Local folders from which the MLflow adapter may copy 'file:' model sources (a JSON list). "
+        "Empty (the default) refuses 'file:' sources: otherwise any client could make the server read any file "
+        "it can read.",
+    )
     auth: Literal["auto", "on", "off"] = Field(
         "auto",
         description="Authentication: 'on' requires an API token on every request; 'off' is single-user mode "

@@ -4,6 +4,7 @@ client. One server per backend per session; tests use unique model and experimen
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
@@ -81,7 +82,9 @@ def _start(env: dict[str, str], data_dir: Path) -> tuple[subprocess.Popen[bytes]
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     backend = request.param
     data_dir = tmp_path_factory.mktemp(f"modelyard-{backend}")
-    env = {"MODELYARD_DATA_DIR": str(data_dir)}
+    # file: sources are refused unless under an allowed root; the tests' own tmp folders are.
+    roots = json.dumps([str(tmp_path_factory.getbasetemp())])
+    env = {"MODELYARD_DATA_DIR": str(data_dir), "MODELYARD_MLFLOW_FILE_SOURCE_ROOTS": roots}
     db_name = f"modelyard_mlflow_{secrets.token_hex(6)}"
     if backend == "postgresql":
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
@@ -111,6 +114,8 @@ def uri(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
     mlflow.set_tracking_uri(server.url)
     mlflow.set_registry_uri(server.url)
+    # The client remembers the active experiment id across servers; start each test in its own.
+    mlflow.set_experiment(server.name("experiment"))
     yield server.url
     if mlflow.active_run():
         mlflow.end_run()

@@ -36,7 +36,10 @@ def build_mlflow_services(core: Services) -> MlflowServices:
     tdb = SqlTrackingDatabase(core.db)
     tracking = TrackingService(tdb)
     artifacts = MlflowArtifactService(tdb, core.blobs, core.registry)
-    registry = MlflowRegistryService(tdb, core.blobs, core.registry, tracking, artifacts)
+    registry = MlflowRegistryService(
+        tdb, core.blobs, core.registry, tracking, artifacts,
+        file_source_roots=core.settings.mlflow_file_source_roots,
+    )
     return MlflowServices(core, tracking, artifacts, registry)
 
 
