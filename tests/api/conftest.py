@@ -143,7 +143,8 @@ class Api:
         specs = []
         for path, data in files.items():
             specs.append({"path": path, "digest": self.upload(data, registry=registry), "size": len(data)})
-        r = self.http.post(f"/api/v1/registries/{registry}/collections/{collection}/versions", json={"files": specs, **body})
+        url = f"/api/v1/registries/{registry}/collections/{collection}/versions"
+        r = self.http.post(url, json={"files": specs, **body})
         assert r.status_code == 201, r.text
         return r.json()  # type: ignore[no-any-return]
 

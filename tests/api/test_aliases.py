@@ -47,17 +47,16 @@ def test_aliases_are_case_insensitive(http, api) -> None:
     assert [a["version"] for a in http.get(f"{COLL}/c/aliases").json()["items"]] == [2]
 
 
-@pytest.mark.parametrize(
-    "alias",
-    ["latest", "LATEST", "v3", "V3", "v0", "9lives", "-x", "has.dot", "a" * (MAX_ALIAS_NAME + 1), "sp ace"],
-)
-def test_set_invalid_or_reserved_alias(http, api, alias) -> None:
+def test_set_invalid_or_reserved_alias(http, api, subtests) -> None:
     api.version("models", "c")
     before = api.snapshot()
-    details = api.error(http.put(f"{COLL}/c/aliases/{alias}", json={"version": 1}), 400, "INVALID_ARGUMENT",
-                        "invalid_name")
-    assert details["field"] == "alias"
-    assert api.snapshot() == before
+    for alias in ["latest", "LATEST", "v3", "V3", "v0", "9lives", "-x", "has.dot", "a" * (MAX_ALIAS_NAME + 1),
+                  "sp ace"]:
+        with subtests.test(msg=alias):
+            details = api.error(http.put(f"{COLL}/c/aliases/{alias}", json={"version": 1}), 400, "INVALID_ARGUMENT",
+                                "invalid_name")
+            assert details["field"] == "alias"
+            assert api.snapshot() == before
 
 
 @pytest.mark.parametrize(
@@ -165,36 +164,35 @@ def test_history_of_an_alias_never_set_is_empty(http, api) -> None:
 
 
 @pytest.mark.covers("GET /api/v1/resolve")
-@pytest.mark.parametrize(
-    ("path", "number"),
-    [("models/c", 2), ("models/c:latest", 2), ("models/c:1", 1), ("models/c:v1", 1), ("models/c:champion", 1),
-     ("models/c@champion", 1), ("models/C:CHAMPION", 1)],
-)
-def test_resolve(http, api, path, number) -> None:
+def test_resolve(http, api, subtests) -> None:
     api.version("models", "c", aliases=["champion"])
     api.version("models", "c")
-    r = http.get("/api/v1/resolve", params={"path": path})
-    assert r.status_code == 200 and r.json()["number"] == number and r.json()["files"]
+    for path, number in [("models/c", 2), ("models/c:latest", 2), ("models/c:1", 1), ("models/c:v1", 1),
+                         ("models/c:champion", 1), ("models/c@champion", 1), ("models/C:CHAMPION", 1)]:
+        with subtests.test(msg=path):
+            r = http.get("/api/v1/resolve", params={"path": path})
+            assert r.status_code == 200 and r.json()["number"] == number and r.json()["files"]
 
 
-@pytest.mark.parametrize(
-    ("path", "status", "reason"),
-    [
-        ("no-slash", 400, "invalid_name"),
-        ("Bad/c", 400, "invalid_name"),
-        ("models/c:0", 400, "invalid_name"),
-        ("models/c:", 400, "invalid_name"),
-        ("models/", 400, "invalid_name"),
-        ("nope/c", 404, "registry_not_found"),
-        ("models/nope", 404, "collection_not_found"),
-        ("models/c:9", 404, "version_not_found"),
-        ("models/c:ghost", 404, "alias_not_found"),
-    ],
-)
-def test_resolve_bad_paths(http, api, path, status, reason) -> None:
+BAD_PATHS = [
+    ("no-slash", 400, "invalid_name"),
+    ("Bad/c", 400, "invalid_name"),
+    ("models/c:0", 400, "invalid_name"),
+    ("models/c:", 400, "invalid_name"),
+    ("models/", 400, "invalid_name"),
+    ("nope/c", 404, "registry_not_found"),
+    ("models/nope", 404, "collection_not_found"),
+    ("models/c:9", 404, "version_not_found"),
+    ("models/c:ghost", 404, "alias_not_found"),
+]
+
+
+def test_resolve_bad_paths(http, api, subtests) -> None:
     api.version("models", "c")
-    api.error(http.get("/api/v1/resolve", params={"path": path}), status,
-              "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND", reason)
+    for path, status, reason in BAD_PATHS:
+        with subtests.test(msg=path):
+            api.error(http.get("/api/v1/resolve", params={"path": path}), status,
+                      "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND", reason)
 
 
 def test_resolve_requires_a_path(http, api) -> None:

@@ -35,38 +35,39 @@ def _names(http, **params) -> list[str]:
     return [f"{c['registry']}/{c['name']}" for c in r.json()["items"]]
 
 
+FILTER_CASES = [
+    ({}, ["models/churn", "models/fraud-detector", "datasets/fraud-events", "prompts/fraud-prompt",
+          "models/fraud_v2", "models/FraudScore"]),
+    ({"q": "fraud-detector", "match": "exact"}, ["models/fraud-detector"]),
+    ({"q": "FRAUD-DETECTOR", "match": "exact"}, ["models/fraud-detector"]),
+    ({"q": "fraud", "match": "exact"}, []),
+    ({"q": "fraud-", "match": "prefix"}, ["models/fraud-detector", "datasets/fraud-events",
+                                         "prompts/fraud-prompt"]),
+    ({"q": "fraud_", "match": "prefix"}, ["models/fraud_v2"]),
+    ({"q": "_v", "match": "substring"}, ["models/fraud_v2"]),
+    ({"q": "%", "match": "substring"}, []),
+    ({"q": "score"}, ["models/FraudScore"]),
+    ({"tag": "team"}, ["models/churn", "models/fraud-detector", "models/fraud_v2"]),
+    ({"tag": "team=risk"}, ["models/fraud-detector", "models/fraud_v2"]),
+    ({"tag": ["team=risk", "tier"]}, ["models/fraud-detector"]),
+    ({"tag": "team="}, []),
+    ({"type": "dataset"}, ["datasets/fraud-events"]),
+    ({"registry": "prompts"}, ["prompts/fraud-prompt"]),
+    ({"registry": ["prompts", "datasets"], "q": "fraud"}, ["datasets/fraud-events", "prompts/fraud-prompt"]),
+    ({"alias": "champion"}, ["models/fraud-detector"]),
+    ({"alias": "CHAMPION"}, ["models/fraud-detector"]),
+    ({"alias": "nobody"}, []),
+    ({"order_by": "-name", "type": "model"}, ["models/FraudScore", "models/fraud_v2", "models/fraud-detector",
+                                              "models/churn"]),
+]
+
+
 @pytest.mark.covers("GET /api/v1/search")
 @pytest.mark.usefixtures("catalog")
-@pytest.mark.parametrize(
-    ("params", "expected"),
-    [
-        ({}, ["models/churn", "models/fraud-detector", "datasets/fraud-events", "prompts/fraud-prompt",
-              "models/fraud_v2", "models/FraudScore"]),
-        ({"q": "fraud-detector", "match": "exact"}, ["models/fraud-detector"]),
-        ({"q": "FRAUD-DETECTOR", "match": "exact"}, ["models/fraud-detector"]),
-        ({"q": "fraud", "match": "exact"}, []),
-        ({"q": "fraud-", "match": "prefix"}, ["models/fraud-detector", "datasets/fraud-events",
-                                             "prompts/fraud-prompt"]),
-        ({"q": "fraud_", "match": "prefix"}, ["models/fraud_v2"]),
-        ({"q": "_v", "match": "substring"}, ["models/fraud_v2"]),
-        ({"q": "%", "match": "substring"}, []),
-        ({"q": "score"}, ["models/FraudScore"]),
-        ({"tag": "team"}, ["models/churn", "models/fraud-detector", "models/fraud_v2"]),
-        ({"tag": "team=risk"}, ["models/fraud-detector", "models/fraud_v2"]),
-        ({"tag": ["team=risk", "tier"]}, ["models/fraud-detector"]),
-        ({"tag": "team="}, []),
-        ({"type": "dataset"}, ["datasets/fraud-events"]),
-        ({"registry": "prompts"}, ["prompts/fraud-prompt"]),
-        ({"registry": ["prompts", "datasets"], "q": "fraud"}, ["datasets/fraud-events", "prompts/fraud-prompt"]),
-        ({"alias": "champion"}, ["models/fraud-detector"]),
-        ({"alias": "CHAMPION"}, ["models/fraud-detector"]),
-        ({"alias": "nobody"}, []),
-        ({"order_by": "-name", "type": "model"}, ["models/FraudScore", "models/fraud_v2", "models/fraud-detector",
-                                                  "models/churn"]),
-    ],
-)
-def test_search_filters(http, params, expected) -> None:
-    assert _names(http, **params) == expected
+def test_search_filters(http, subtests) -> None:
+    for params, expected in FILTER_CASES:
+        with subtests.test(msg=str(params)):
+            assert _names(http, **params) == expected
 
 
 @pytest.mark.covers("GET /api/v1/registries/{registry}/collections")
@@ -113,28 +114,27 @@ def test_page_token_from_another_ordering_is_refused(http, api) -> None:
               "INVALID_ARGUMENT", "invalid_page_token")
 
 
-@pytest.mark.parametrize(
-    "token",
-    [
-        "not a token",
-        "%%%",
-        _token([1, 2]),
-        _token({"o": "name", "d": False}),
-        _token({"o": "name", "d": False, "v": 5, "id": 1}),
-        _token({"o": "name", "d": False, "v": ["x"], "id": 1}),
-        _token({"o": "name", "d": False, "v": "a", "id": "1"}),
-        _token({"o": "name", "d": False, "v": "a", "id": 10**30}),
-        _token({"o": "name", "d": False, "v": "a", "id": -1}),
-        _token({"o": "created_at", "d": False, "v": "yesterday", "id": 1}),
-        base64.urlsafe_b64encode(b"[" * 5000).decode(),
-        _token({"o": "created_at", "d": False, "v": "2024-01-01T00:00:00", "id": 1}),
-    ],
-    ids=["text", "percent", "list", "no-position", "int-name", "list-name", "str-id", "huge-id", "negative-id",
-         "bad-time", "deep-nesting", "naive-time"],
-)
-def test_garbage_page_tokens(http, api, token) -> None:
+GARBAGE_TOKENS = {
+    "text": "not a token",
+    "percent": "%%%",
+    "list": _token([1, 2]),
+    "no-position": _token({"o": "name", "d": False}),
+    "int-name": _token({"o": "name", "d": False, "v": 5, "id": 1}),
+    "list-name": _token({"o": "name", "d": False, "v": ["x"], "id": 1}),
+    "str-id": _token({"o": "name", "d": False, "v": "a", "id": "1"}),
+    "huge-id": _token({"o": "name", "d": False, "v": "a", "id": 10**30}),
+    "negative-id": _token({"o": "name", "d": False, "v": "a", "id": -1}),
+    "bad-time": _token({"o": "created_at", "d": False, "v": "yesterday", "id": 1}),
+    "deep-nesting": base64.urlsafe_b64encode(b"[" * 5000).decode(),
+    "naive-time": _token({"o": "created_at", "d": False, "v": "2024-01-01T00:00:00", "id": 1}),
+}
+
+
+def test_garbage_page_tokens(http, api, subtests) -> None:
     api.collection("models", "c")
-    api.error(http.get(SEARCH, params={"page_token": token}), 400, "INVALID_ARGUMENT", "invalid_page_token")
+    for name, token in GARBAGE_TOKENS.items():
+        with subtests.test(msg=name):
+            api.error(http.get(SEARCH, params={"page_token": token}), 400, "INVALID_ARGUMENT", "invalid_page_token")
 
 
 @pytest.mark.parametrize("value", ["2024-01-01T00:00:00+00:00", "2024-01-01T00:00:00+05:00", "2999-01-01T00:00Z"])
@@ -146,22 +146,24 @@ def test_forged_but_well_formed_time_positions_page_normally(http, api, value) -
     assert isinstance(r.json()["items"], list)
 
 
-@pytest.mark.parametrize(
-    ("params", "status", "reason"),
-    [
-        ({"page_size": 0}, 400, "invalid_argument"),
-        ({"page_size": 1001}, 400, "invalid_argument"),
-        ({"page_size": "x"}, 400, "invalid_request"),
-        ({"match": "fuzzy", "q": "a"}, 400, "invalid_argument"),
-        ({"order_by": "size"}, 400, "invalid_argument"),
-        ({"order_by": "name; drop table collections"}, 400, "invalid_argument"),
-        ({"tag": "=value"}, 400, "invalid_argument"),
-        ({"registry": "nope"}, 404, "registry_not_found"),
-        ({"registry": "Bad Name"}, 400, "invalid_name"),
-    ],
-)
-def test_search_with_bad_input(http, api, params, status, reason) -> None:
-    api.error(http.get(SEARCH, params=params), status, "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND", reason)
+BAD_SEARCH = [
+    ({"page_size": 0}, 400, "invalid_argument"),
+    ({"page_size": 1001}, 400, "invalid_argument"),
+    ({"page_size": "x"}, 400, "invalid_request"),
+    ({"match": "fuzzy", "q": "a"}, 400, "invalid_argument"),
+    ({"order_by": "size"}, 400, "invalid_argument"),
+    ({"order_by": "name; drop table collections"}, 400, "invalid_argument"),
+    ({"tag": "=value"}, 400, "invalid_argument"),
+    ({"registry": "nope"}, 404, "registry_not_found"),
+    ({"registry": "Bad Name"}, 400, "invalid_name"),
+]
+
+
+def test_search_with_bad_input(http, api, subtests) -> None:
+    for params, status, reason in BAD_SEARCH:
+        with subtests.test(msg=str(params)):
+            api.error(http.get(SEARCH, params=params), status, "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND",
+                      reason)
 
 
 def test_list_collections_of_unknown_registry(http, api) -> None:

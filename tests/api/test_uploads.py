@@ -162,13 +162,12 @@ def test_abort_discards_the_session(http, api) -> None:
     assert api.snapshot() == before
 
 
-@pytest.mark.parametrize(
-    ("method", "suffix"), [("GET", ""), ("PATCH", ""), ("DELETE", ""), ("POST", "/commit")]
-)
 @pytest.mark.parametrize("uid", ["doesnotexist-000000000000", "x", "..a.b"])
-def test_unknown_upload(http, api, method, suffix, uid) -> None:
+def test_unknown_upload(http, api, uid, subtests) -> None:
     before = api.snapshot()
-    r = http.request(method, f"{UP}/{uid}{suffix}", content=b"x" if method == "PATCH" else None,
-                     headers={"Upload-Offset": "0"} if method == "PATCH" else None)
-    api.error(r, 404, "NOT_FOUND", "upload_unknown")
-    assert api.snapshot() == before
+    for method, suffix in [("GET", ""), ("PATCH", ""), ("DELETE", ""), ("POST", "/commit")]:
+        with subtests.test(msg=f"{method} {suffix}"):
+            r = http.request(method, f"{UP}/{uid}{suffix}", content=b"x" if method == "PATCH" else None,
+                             headers={"Upload-Offset": "0"} if method == "PATCH" else None)
+            api.error(r, 404, "NOT_FOUND", "upload_unknown")
+            assert api.snapshot() == before

@@ -81,65 +81,69 @@ def test_commit_stating_the_wrong_size_of_a_blob(http, api) -> None:
     assert api.snapshot() == before
 
 
-@pytest.mark.parametrize(
-    "paths",
-    [["../x"], ["/abs"], ["a//b"], ["a\\b"], ["./a"], ["a/.."], ["a/./b"], ["C:/win"], ["x\ny"], ["a", "a"],
-     ["a", "a/b"], ["d/e/f", "d/e"], [""]],
-    ids=["dotdot", "absolute", "empty-segment", "backslash", "dot", "trailing-dotdot", "inner-dot", "drive",
-         "control-char", "duplicate", "file-vs-dir", "dir-vs-file", "empty"],
-)
-def test_commit_with_an_invalid_file_path(http, api, paths) -> None:
+INVALID_PATHS = {
+    "dotdot": ["../x"], "absolute": ["/abs"], "empty-segment": ["a//b"], "backslash": ["a\\b"], "dot": ["./a"],
+    "trailing-dotdot": ["a/.."], "inner-dot": ["a/./b"], "drive": ["C:/win"], "control-char": ["x\ny"],
+    "duplicate": ["a", "a"], "file-vs-dir": ["a", "a/b"], "dir-vs-file": ["d/e/f", "d/e"], "empty": [""],
+}
+
+
+def test_commit_with_an_invalid_file_path(http, api, subtests) -> None:
     d = api.upload(b"x")
     before = api.snapshot()
-    r = _commit(http, [{"path": p, "digest": d, "size": 1} for p in paths])
-    api.error(r, 400, "INVALID_ARGUMENT", "invalid_path")
-    assert api.snapshot() == before
+    for name, paths in INVALID_PATHS.items():
+        with subtests.test(msg=name):
+            r = _commit(http, [{"path": p, "digest": d, "size": 1} for p in paths])
+            api.error(r, 400, "INVALID_ARGUMENT", "invalid_path")
+            assert api.snapshot() == before
 
 
-@pytest.mark.parametrize(
-    ("body", "reason"),
-    [
-        ({"aliases": ["latest"]}, "invalid_name"),
-        ({"aliases": ["v3"]}, "invalid_name"),
-        ({"aliases": ["V12"]}, "invalid_name"),
-        ({"aliases": ["9lives"]}, "invalid_name"),
-        ({"aliases": ["prod", "PROD"]}, "invalid_argument"),
-        ({"tags": {"k": "v" * (MAX_TAG_VALUE + 1)}}, "limit_exceeded"),
-        ({"tags": {"bad\tkey": "v"}}, "invalid_name"),
-        ({"description": "x" * (MAX_DESCRIPTION + 1)}, "limit_exceeded"),
-        ({"artifact_type": "dataset"}, "invalid_argument"),
-        ({"metrics": {"auc": "high"}}, "invalid_request"),
-        ({"unknown_field": 1}, "invalid_request"),
-        ({"run": {"id": "r", "extra": 1}}, "invalid_request"),
-    ],
-)
-def test_commit_with_bad_metadata(http, api, body, reason) -> None:
+BAD_METADATA = [
+    ({"aliases": ["latest"]}, "invalid_name"),
+    ({"aliases": ["v3"]}, "invalid_name"),
+    ({"aliases": ["V12"]}, "invalid_name"),
+    ({"aliases": ["9lives"]}, "invalid_name"),
+    ({"aliases": ["prod", "PROD"]}, "invalid_argument"),
+    ({"tags": {"k": "v" * (MAX_TAG_VALUE + 1)}}, "limit_exceeded"),
+    ({"tags": {"bad\tkey": "v"}}, "invalid_name"),
+    ({"description": "x" * (MAX_DESCRIPTION + 1)}, "limit_exceeded"),
+    ({"artifact_type": "dataset"}, "invalid_argument"),
+    ({"metrics": {"auc": "high"}}, "invalid_request"),
+    ({"unknown_field": 1}, "invalid_request"),
+    ({"run": {"id": "r", "extra": 1}}, "invalid_request"),
+]
+
+
+def test_commit_with_bad_metadata(http, api, subtests) -> None:
     d = api.upload(b"x")
     before = api.snapshot()
-    r = _commit(http, [{"path": "x", "digest": d, "size": 1}], **body)
-    api.error(r, 400, "INVALID_ARGUMENT", reason)
-    assert api.snapshot() == before
+    for body, reason in BAD_METADATA:
+        with subtests.test(msg=str(body)[:80]):
+            r = _commit(http, [{"path": "x", "digest": d, "size": 1}], **body)
+            api.error(r, 400, "INVALID_ARGUMENT", reason)
+            assert api.snapshot() == before
 
 
-@pytest.mark.parametrize(
-    ("spec", "reason"),
-    [
-        ({"path": "x", "digest": "sha256:abc", "size": 1}, "invalid_argument"),
-        ({"path": "x", "digest": "md5:" + "0" * 32, "size": 1}, "invalid_argument"),
-        ({"path": "x", "digest": "SHA256:" + "A" * 64, "size": 1}, "invalid_argument"),
-        ({"path": "x", "digest": sha(b"x"), "size": -1}, "invalid_request"),
-        ({"path": "x", "digest": sha(b"x"), "size": "one"}, "invalid_request"),
-        ({"path": "x", "digest": sha(b"x"), "size": 1.5}, "invalid_request"),
-        ({"path": 7, "digest": sha(b"x"), "size": 1}, "invalid_request"),
-        ({"path": "x", "digest": sha(b"x")}, "invalid_request"),
-        ({"path": "x", "digest": sha(b"x"), "size": 1, "mode": "0644"}, "invalid_request"),
-    ],
-)
-def test_commit_with_a_bad_file_entry(http, api, spec, reason) -> None:
+BAD_FILE_ENTRIES = [
+    ({"path": "x", "digest": "sha256:abc", "size": 1}, "invalid_argument"),
+    ({"path": "x", "digest": "md5:" + "0" * 32, "size": 1}, "invalid_argument"),
+    ({"path": "x", "digest": "SHA256:" + "A" * 64, "size": 1}, "invalid_argument"),
+    ({"path": "x", "digest": sha(b"x"), "size": -1}, "invalid_request"),
+    ({"path": "x", "digest": sha(b"x"), "size": "one"}, "invalid_request"),
+    ({"path": "x", "digest": sha(b"x"), "size": 1.5}, "invalid_request"),
+    ({"path": 7, "digest": sha(b"x"), "size": 1}, "invalid_request"),
+    ({"path": "x", "digest": sha(b"x")}, "invalid_request"),
+    ({"path": "x", "digest": sha(b"x"), "size": 1, "mode": "0644"}, "invalid_request"),
+]
+
+
+def test_commit_with_a_bad_file_entry(http, api, subtests) -> None:
     api.upload(b"x")
     before = api.snapshot()
-    api.error(_commit(http, [spec]), 400, "INVALID_ARGUMENT", reason)
-    assert api.snapshot() == before
+    for spec, reason in BAD_FILE_ENTRIES:
+        with subtests.test(msg=str(spec)):
+            api.error(_commit(http, [spec]), 400, "INVALID_ARGUMENT", reason)
+            assert api.snapshot() == before
 
 
 @pytest.mark.parametrize("body", [{"files": "not-a-list"}, {}, {"files": [["x", "sha256:0", 1]]}])
@@ -200,22 +204,23 @@ def test_list_versions_newest_first_across_pages(http, api) -> None:
     assert seen == [5, 4, 3, 2, 1]
 
 
-@pytest.mark.parametrize(
-    ("params", "reason"),
-    [
-        ({"page_size": 0}, "invalid_argument"),
-        ({"page_size": 1001}, "invalid_argument"),
-        ({"page_size": "ten"}, "invalid_request"),
-        ({"page_token": "garbage!"}, "invalid_page_token"),
-        ({"page_token": "e30"}, "invalid_page_token"),  # base64 of "{}"
-        ({"page_token": "eyJuIjoieCJ9"}, "invalid_page_token"),  # {"n":"x"}
-        ({"page_token": "eyJuIjoxMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDB9"}, "invalid_page_token"),  # {"n":10**25}
-        ({"page_token": "eyJuIjotMX0"}, "invalid_page_token"),  # {"n":-1}
-    ],
-)
-def test_list_versions_with_bad_paging(http, api, params, reason) -> None:
+BAD_PAGING = [
+    ({"page_size": 0}, "invalid_argument"),
+    ({"page_size": 1001}, "invalid_argument"),
+    ({"page_size": "ten"}, "invalid_request"),
+    ({"page_token": "garbage!"}, "invalid_page_token"),
+    ({"page_token": "e30"}, "invalid_page_token"),  # base64 of "{}"
+    ({"page_token": "eyJuIjoieCJ9"}, "invalid_page_token"),  # {"n":"x"}
+    ({"page_token": "eyJuIjoxMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDB9"}, "invalid_page_token"),  # {"n":10**25}
+    ({"page_token": "eyJuIjotMX0"}, "invalid_page_token"),  # {"n":-1}
+]
+
+
+def test_list_versions_with_bad_paging(http, api, subtests) -> None:
     api.version("models", "c")
-    api.error(http.get(f"{COLL}/c/versions", params=params), 400, "INVALID_ARGUMENT", reason)
+    for params, reason in BAD_PAGING:
+        with subtests.test(msg=str(params)):
+            api.error(http.get(f"{COLL}/c/versions", params=params), 400, "INVALID_ARGUMENT", reason)
 
 
 def test_list_versions_of_unknown_collection(http, api) -> None:

@@ -125,7 +125,8 @@ def test_empty_blob(store: BlobStore) -> None:
 
 
 @pytest.mark.parametrize(
-    ("offset", "length"), [(0, None), (0, 0), (0, 1), (10, None), (10, 5), (99_999, None), (99_999, 10), (100_000, None)]
+    ("offset", "length"),
+    [(0, None), (0, 0), (0, 1), (10, None), (10, 5), (99_999, None), (99_999, 10), (100_000, None)],
 )
 def test_open_with_offset_and_length(store: BlobStore, offset: int, length: int | None) -> None:
     data = bytes(range(256)) * 390 + b"tail"  # 99_844 bytes: not a multiple of any chunk size

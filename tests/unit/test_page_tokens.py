@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelyard.domain.search import CollectionQuery, check_page_size, decode_page_token, encode_page_token, parse_order_by
+from modelyard.domain.search import (
+    CollectionQuery,
+    check_page_size,
+    decode_page_token,
+    encode_page_token,
+    parse_order_by,
+)
 from modelyard.errors import InvalidArgumentError, InvalidPageTokenError
 
 json_values = st.recursive(
@@ -77,7 +83,9 @@ def test_forged_tokens_give_a_position_or_an_invalid_page_token(order_by: str, p
     assert isinstance(value, str if field == "name" else datetime)
 
 
-@pytest.mark.parametrize(("field", "value"), [("name", "fraud-detector"), ("created_at", datetime(2024, 5, 1, tzinfo=UTC))])
+@pytest.mark.parametrize(
+    ("field", "value"), [("name", "fraud-detector"), ("created_at", datetime(2024, 5, 1, tzinfo=UTC))]
+)
 def test_query_token_round_trip(field: str, value: object) -> None:
     query = CollectionQuery(order_by=field, descending=True)
     assert query.position_from_token(query.token_for(value, 42)) == (value, 42)

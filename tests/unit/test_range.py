@@ -62,7 +62,9 @@ def test_no_header_means_the_whole_file() -> None:
     assert parse_range(None, 10) is None
 
 
-@given(header=st.one_of(well_formed, near_miss, noisy, st.text(max_size=20)), size=st.integers(min_value=0, max_value=2000))
+@given(
+    header=st.one_of(well_formed, near_miss, noisy, st.text(max_size=20)), size=st.integers(min_value=0, max_value=2000)
+)
 def test_parse_range_matches_the_reference(header: str, size: int) -> None:
     assert actual(header, size) == reference(header, size)
 
