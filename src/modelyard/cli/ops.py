@@ -174,7 +174,11 @@ def uploads_purge(data_dir: Path | None, dry_run: bool, as_json: bool) -> None:
     """Remove upload sessions past their TTL and orphaned upload data."""
     from modelyard.bootstrap import build_registry
 
-    svc = build_registry(_settings(data_dir), initialize_empty=False)
+    try:
+        svc = build_registry(_settings(data_dir), initialize_empty=False)
+    except Exception as exc:
+        _fail(exc)
+        return
     report = svc.maintenance.purge_uploads(dry_run=dry_run)
     svc.close()
     if as_json:
