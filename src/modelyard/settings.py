@@ -77,7 +77,7 @@ class Settings(BaseSettings):
         5, description="Disable a webhook after this many consecutive failed deliveries (each after all attempts)."
     )
     watch_poll_seconds: float = Field(
-        0.2, description="How often each server process checks the event log for watch streams."
+        0.1, description="How often each server process checks the event log for watch streams."
     )
 
     def resolved_database_url(self) -> str:
