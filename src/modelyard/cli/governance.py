@@ -4,6 +4,7 @@ alias protection, audit ls / verify / export."""
 from __future__ import annotations
 
 import sys
+from itertools import islice
 from pathlib import Path
 
 import click
@@ -68,7 +69,10 @@ def users_list(client: Client, as_json: bool, kind: str | None) -> None:
     items = client.list_principals(kind=kind)
     emit(items) if as_json else table(
         ["name", "kind", "org admin", "disabled", "teams"],
-        [[p.name, p.kind, "yes" if p.org_admin else "", "yes" if p.disabled else "", ", ".join(p.teams)] for p in items],
+        [
+            [p.name, p.kind, "yes" if p.org_admin else "", "yes" if p.disabled else "", ", ".join(p.teams)]
+            for p in items
+        ],
     )
 
 
@@ -79,11 +83,17 @@ def users_list(client: Client, as_json: bool, kind: str | None) -> None:
 @click.option("--email", default="")
 @click.option("--display-name", default="")
 @client_command
-def users_create(client: Client, as_json: bool, name: str, service_account: bool, org_admin: bool, email: str,
-                 display_name: str) -> None:
+def users_create(
+    client: Client, as_json: bool, name: str, service_account: bool, org_admin: bool, email: str, display_name: str
+) -> None:
     """Create a user or service account (org admins)."""
-    p = client.create_principal(name, kind="service_account" if service_account else "user", org_admin=org_admin,
-                                email=email, display_name=display_name)
+    p = client.create_principal(
+        name,
+        kind="service_account" if service_account else "user",
+        org_admin=org_admin,
+        email=email,
+        display_name=display_name,
+    )
     emit(p) if as_json else click.echo(f"created {p.kind} {p.name}")
 
 
@@ -151,16 +161,19 @@ def tokens() -> None:
 @click.option("--for", "principal", help="Create it for another principal (org admins), e.g. a service account.")
 @click.option("--expires-in-days", type=float, help="Lifetime in days (default: no expiry).")
 @client_command
-def tokens_create(client: Client, as_json: bool, name: str, principal: str | None,
-                  expires_in_days: float | None) -> None:
+def tokens_create(
+    client: Client, as_json: bool, name: str, principal: str | None, expires_in_days: float | None
+) -> None:
     """Create an API token and print its secret once."""
     t = client.create_token(name, principal=principal, expires_in_days=expires_in_days)
     if as_json:
         emit(t)
     else:
-        click.echo(f"token '{t.name}' (id {t.id}) for {t.principal}"
-                   + (f", expires {t.expires_at.isoformat(timespec='seconds')}" if t.expires_at else "")
-                   + f":\n{t.token}")
+        click.echo(
+            f"token '{t.name}' (id {t.id}) for {t.principal}"
+            + (f", expires {t.expires_at.isoformat(timespec='seconds')}" if t.expires_at else "")
+            + f":\n{t.token}"
+        )
 
 
 @tokens.command("list")
@@ -171,8 +184,10 @@ def tokens_list(client: Client, as_json: bool, principal: str | None) -> None:
     items = client.list_tokens(principal=principal)
     emit(items) if as_json else table(
         ["id", "name", "principal", "prefix", "expires", "revoked", "last used"],
-        [[t.id, t.name, t.principal, t.prefix + "…", t.expires_at or "", t.revoked_at or "", t.last_used_at or ""]
-         for t in items],
+        [
+            [t.id, t.name, t.principal, t.prefix + "…", t.expires_at or "", t.revoked_at or "", t.last_used_at or ""]
+            for t in items
+        ],
     )
 
 
@@ -203,8 +218,9 @@ def members_list(client: Client, as_json: bool, registry: str) -> None:
 @click.argument("registry")
 @click.argument("subject")
 @click.argument("role", type=click.Choice(["admin", "member", "viewer", "restricted_viewer"]))
-@click.option("--kind", "subject_kind", type=click.Choice(["user", "service_account", "team"]), default="user",
-              show_default=True)
+@click.option(
+    "--kind", "subject_kind", type=click.Choice(["user", "service_account", "team"]), default="user", show_default=True
+)
 @client_command
 def members_grant(client: Client, as_json: bool, registry: str, subject: str, role: str, subject_kind: str) -> None:
     """Give SUBJECT the ROLE on REGISTRY (registry admins)."""
@@ -215,13 +231,16 @@ def members_grant(client: Client, as_json: bool, registry: str, subject: str, ro
 @members.command("revoke")
 @click.argument("registry")
 @click.argument("subject")
-@click.option("--kind", "subject_kind", type=click.Choice(["user", "service_account", "team"]), default="user",
-              show_default=True)
+@click.option(
+    "--kind", "subject_kind", type=click.Choice(["user", "service_account", "team"]), default="user", show_default=True
+)
 @client_command
 def members_revoke(client: Client, as_json: bool, registry: str, subject: str, subject_kind: str) -> None:
     """Remove SUBJECT's role on REGISTRY."""
     client.revoke_grant(registry, subject, subject_kind=subject_kind)
-    emit({"revoked": subject}) if as_json else click.echo(f"{subject_kind} {subject} no longer holds a role on {registry}")
+    emit({"revoked": subject}) if as_json else click.echo(
+        f"{subject_kind} {subject} no longer holds a role on {registry}"
+    )
 
 
 @alias.command("protect")
@@ -232,8 +251,9 @@ def members_revoke(client: Client, as_json: bool, registry: str, subject: str, s
 def alias_protect(client: Client, as_json: bool, registry: str, name: str, collection: str | None) -> None:
     """Protect alias NAME in REGISTRY: only registry admins may set, move or remove it."""
     p = client.protect_alias(registry, name, collection=collection)
-    emit(p) if as_json else click.echo(f"alias '{p.alias}' is protected in {registry}"
-                                       + (f"/{collection}" if collection else ""))
+    emit(p) if as_json else click.echo(
+        f"alias '{p.alias}' is protected in {registry}" + (f"/{collection}" if collection else "")
+    )
 
 
 @alias.command("unprotect")
@@ -253,8 +273,9 @@ def alias_unprotect(client: Client, as_json: bool, registry: str, name: str, col
 def alias_policies(client: Client, as_json: bool, registry: str) -> None:
     """List the alias policies of REGISTRY."""
     items = client.list_alias_policies(registry)
-    emit(items) if as_json else table(["alias", "collection", "protected"],
-                                      [[p.alias, p.collection or "(all)", p.protected] for p in items])
+    emit(items) if as_json else table(
+        ["alias", "collection", "protected"], [[p.alias, p.collection or "(all)", p.protected] for p in items]
+    )
 
 
 @main.group()
@@ -273,21 +294,49 @@ def audit() -> None:
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1_000_000))
 @click.option("--newest-first", is_flag=True)
 @client_command
-def audit_ls(client: Client, as_json: bool, principal: str | None, action: str | None, target: str | None,
-             target_prefix: str | None, registry: str | None, since: str | None, until: str | None, limit: int,
-             newest_first: bool) -> None:
+def audit_ls(
+    client: Client,
+    as_json: bool,
+    principal: str | None,
+    action: str | None,
+    target: str | None,
+    target_prefix: str | None,
+    registry: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    newest_first: bool,
+) -> None:
     """List events."""
-    items = []
-    for e in client.list_events(principal=principal, action=action, target=target, target_prefix=target_prefix,
-                                registry=registry, since=since, until=until, order="desc" if newest_first else "asc",
-                                page_size=min(limit, 1000)):
-        items.append(e)
-        if len(items) >= limit:
-            break
+    items = list(
+        islice(
+            client.list_events(
+                principal=principal,
+                action=action,
+                target=target,
+                target_prefix=target_prefix,
+                registry=registry,
+                since=since,
+                until=until,
+                order="desc" if newest_first else "asc",
+                page_size=min(limit, 1000),
+            ),
+            limit,
+        )
+    )
     emit(items) if as_json else table(
         ["id", "when", "actor", "action", "target", "change"],
-        [[e.id, e.at.isoformat(timespec="seconds"), e.actor + (f" ({e.token_name})" if e.token_name else ""),
-          e.action, e.target, _change(e.before, e.after)] for e in items],
+        [
+            [
+                e.id,
+                e.at.isoformat(timespec="seconds"),
+                e.actor + (f" ({e.token_name})" if e.token_name else ""),
+                e.action,
+                e.target,
+                _change(e.before, e.after),
+            ]
+            for e in items
+        ],
     )
 
 
@@ -298,8 +347,13 @@ def _change(before: dict | None, after: dict | None) -> str:  # type: ignore[typ
 
 
 @audit.command("verify")
-@click.option("--local", "local_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Verify the database of this data folder directly instead of asking the server.")
+@click.option(
+    "--local",
+    "local_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Verify the database of this data folder directly instead of asking the server.",
+)
 @client_command
 def audit_verify(client: Client, as_json: bool, local_dir: Path | None) -> None:
     """Walk the hash chain and report the first broken link. Exit 1 if broken."""
@@ -309,8 +363,14 @@ def audit_verify(client: Client, as_json: bool, local_dir: Path | None) -> None:
         svc = build_registry(_settings(local_dir), initialize_empty=False)
         r = svc.audit.verify_chain()
         svc.close()
-        result = {"ok": r.ok, "checked": r.checked, "head_id": r.head_id, "head_hash": r.head_hash,
-                  "first_broken_id": r.first_broken_id, "reason": r.reason}
+        result = {
+            "ok": r.ok,
+            "checked": r.checked,
+            "head_id": r.head_id,
+            "head_hash": r.head_hash,
+            "first_broken_id": r.first_broken_id,
+            "reason": r.reason,
+        }
     else:
         result = client.verify_audit().model_dump()
     if as_json:
@@ -332,11 +392,21 @@ def audit_verify(client: Client, as_json: bool, local_dir: Path | None) -> None:
 @click.option("--since")
 @click.option("--until")
 @client_command
-def audit_export(client: Client, as_json: bool, output: Path | None, principal: str | None, action: str | None,
-                 target_prefix: str | None, registry: str | None, since: str | None, until: str | None) -> None:
+def audit_export(
+    client: Client,
+    as_json: bool,
+    output: Path | None,
+    principal: str | None,
+    action: str | None,
+    target_prefix: str | None,
+    registry: str | None,
+    since: str | None,
+    until: str | None,
+) -> None:
     """Export events as JSON Lines (for a SIEM)."""
-    lines = client.export_events(principal=principal, action=action, target_prefix=target_prefix, registry=registry,
-                                 since=since, until=until)
+    lines = client.export_events(
+        principal=principal, action=action, target_prefix=target_prefix, registry=registry, since=since, until=until
+    )
     count = 0
     out = open(output, "w") if output else sys.stdout  # noqa: SIM115
     try:

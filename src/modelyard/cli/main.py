@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,8 +27,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 def client_command(fn: F) -> F:
     """Adds ``--url`` (``MODELYARD_URL``) and ``--json``, builds the Client, maps errors to exit 1."""
 
-    @click.option("--url", envvar="MODELYARD_URL", default=DEFAULT_URL, show_default=True,
-                  help="Server URL (env MODELYARD_URL).")
+    @click.option(
+        "--url", envvar="MODELYARD_URL", default=DEFAULT_URL, show_default=True, help="Server URL (env MODELYARD_URL)."
+    )
     @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
     @functools.wraps(fn)
     def wrapper(url: str, as_json: bool, **kwargs: Any) -> Any:
@@ -69,16 +71,28 @@ def main() -> None:
 @click.argument("local", type=click.Path(exists=True, path_type=Path))
 @click.argument("path")
 @click.option("--alias", "aliases", multiple=True, help="Point this alias at the new version (repeatable).")
-@click.option("--metadata", "metadata_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="JSON file: description, tags, run, params, metrics, datasets, framework, flavor, signature "
-                   "(or just a {metric: number} object).")
+@click.option(
+    "--metadata",
+    "metadata_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON file: description, tags, run, params, metrics, datasets, framework, flavor, signature "
+    "(or just a {metric: number} object).",
+)
 @click.option("--description", help="Markdown description of the version.")
 @click.option("--tag", "tags", multiple=True, help="key=value (repeatable).")
 @click.option("--type", "artifact_type", help="Artifact type when the push creates the collection.")
 @client_command
-def push(client: Client, as_json: bool, local: Path, path: str, aliases: tuple[str, ...],
-         metadata_file: Path | None, description: str | None, tags: tuple[str, ...],
-         artifact_type: str | None) -> None:
+def push(
+    client: Client,
+    as_json: bool,
+    local: Path,
+    path: str,
+    aliases: tuple[str, ...],
+    metadata_file: Path | None,
+    description: str | None,
+    tags: tuple[str, ...],
+    artifact_type: str | None,
+) -> None:
     """Upload LOCAL (a file or a directory) as a new version of PATH (registry/collection)."""
     metadata: dict[str, Any] = {}
     if metadata_file:
@@ -98,13 +112,22 @@ def push(client: Client, as_json: bool, local: Path, path: str, aliases: tuple[s
         def on_upload(n: int) -> None:
             bar.update(uploading, advance=n, visible=True)
 
-        version = client.push(local, path, aliases=list(aliases), metadata=metadata, artifact_type=artifact_type,
-                              on_hash=lambda n: bar.update(hashing, advance=n), on_upload=on_upload)
+        version = client.push(
+            local,
+            path,
+            aliases=list(aliases),
+            metadata=metadata,
+            artifact_type=artifact_type,
+            on_hash=lambda n: bar.update(hashing, advance=n),
+            on_upload=on_upload,
+        )
     if as_json:
         emit(version)
     else:
-        click.echo(f"pushed {version.path} ({version.file_count} files, {version.size} bytes, {version.digest})"
-                   + (f" aliases: {', '.join(version.aliases)}" if version.aliases else ""))
+        click.echo(
+            f"pushed {version.path} ({version.file_count} files, {version.size} bytes, {version.digest})"
+            + (f" aliases: {', '.join(version.aliases)}" if version.aliases else "")
+        )
 
 
 @main.command()
@@ -116,8 +139,11 @@ def pull(client: Client, as_json: bool, path: str, dest: Path) -> None:
     version = client.get_version(path)
     with progress_bar(quiet=as_json) as bar:
         task = bar.add_task("downloading", total=version.size)
-        client.pull(f"{version.registry}/{version.collection}:{version.number}", dest,
-                    progress=lambda n: bar.update(task, advance=n))
+        client.pull(
+            f"{version.registry}/{version.collection}:{version.number}",
+            dest,
+            progress=lambda n: bar.update(task, advance=n),
+        )
     if as_json:
         emit(version)
     else:
@@ -134,24 +160,50 @@ def pull(client: Client, as_json: bool, path: str, dest: Path) -> None:
 @click.option("--order-by", default="name", show_default=True, help="name, created_at, updated_at; '-' = descending.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
 @client_command
-def search(client: Client, as_json: bool, query: str | None, match: str, tags: tuple[str, ...],
-           artifact_type: str | None, registries: tuple[str, ...], alias: str | None, order_by: str,
-           limit: int) -> None:
+def search(
+    client: Client,
+    as_json: bool,
+    query: str | None,
+    match: str,
+    tags: tuple[str, ...],
+    artifact_type: str | None,
+    registries: tuple[str, ...],
+    alias: str | None,
+    order_by: str,
+    limit: int,
+) -> None:
     """Search collections across registries."""
-    items = []
-    for c in client.search(query, match=match, tags=list(tags), artifact_type=artifact_type,
-                           registries=list(registries), alias=alias, order_by=order_by,
-                           page_size=min(limit, 1000)):
-        items.append(c)
-        if len(items) >= limit:
-            break
+    items = list(
+        islice(
+            client.search(
+                query,
+                match=match,
+                tags=list(tags),
+                artifact_type=artifact_type,
+                registries=list(registries),
+                alias=alias,
+                order_by=order_by,
+                page_size=min(limit, 1000),
+            ),
+            limit,
+        )
+    )
     if as_json:
         emit(items)
     else:
-        table(["path", "type", "latest", "aliases", "updated"],
-              [[c.path, c.artifact_type, c.latest_version or "-",
-                ", ".join(f"{a}:{v}" for a, v in c.aliases.items()), c.updated_at.isoformat(timespec="seconds")]
-               for c in items])
+        table(
+            ["path", "type", "latest", "aliases", "updated"],
+            [
+                [
+                    c.path,
+                    c.artifact_type,
+                    c.latest_version or "-",
+                    ", ".join(f"{a}:{v}" for a, v in c.aliases.items()),
+                    c.updated_at.isoformat(timespec="seconds"),
+                ]
+                for c in items
+            ],
+        )
 
 
 # -- registries -------------------------------------------------------------------------------------
@@ -170,8 +222,10 @@ def registries_list(client: Client, as_json: bool) -> None:
     if as_json:
         emit(items)
     else:
-        table(["name", "types", "visibility", "description"],
-              [[r.name, ",".join(r.artifact_types), r.visibility, r.description] for r in items])
+        table(
+            ["name", "types", "visibility", "description"],
+            [[r.name, ",".join(r.artifact_types), r.visibility, r.description] for r in items],
+        )
 
 
 @registries.command("create")
@@ -180,11 +234,13 @@ def registries_list(client: Client, as_json: bool) -> None:
 @click.option("--description", default="")
 @click.option("--visibility", type=click.Choice(["organization", "restricted"]), default="organization")
 @client_command
-def registries_create(client: Client, as_json: bool, name: str, types: tuple[str, ...], description: str,
-                      visibility: str) -> None:
+def registries_create(
+    client: Client, as_json: bool, name: str, types: tuple[str, ...], description: str, visibility: str
+) -> None:
     """Create a registry."""
-    r = client.create_registry(name, description=description, artifact_types=list(types) or ["model"],
-                               visibility=visibility)
+    r = client.create_registry(
+        name, description=description, artifact_types=list(types) or ["model"], visibility=visibility
+    )
     emit(r) if as_json else click.echo(f"created registry {r.name} ({', '.join(r.artifact_types)})")
 
 
@@ -211,17 +267,17 @@ def collections() -> None:
 @client_command
 def collections_list(client: Client, as_json: bool, registry: str, limit: int) -> None:
     """List the collections of REGISTRY."""
-    items = []
-    for c in client.search(registries=[registry], page_size=min(limit, 1000)):
-        items.append(c)
-        if len(items) >= limit:
-            break
+    items = list(islice(client.search(registries=[registry], page_size=min(limit, 1000)), limit))
     if as_json:
         emit(items)
     else:
-        table(["path", "type", "latest", "aliases"],
-              [[c.path, c.artifact_type, c.latest_version or "-",
-                ", ".join(f"{a}:{v}" for a, v in c.aliases.items())] for c in items])
+        table(
+            ["path", "type", "latest", "aliases"],
+            [
+                [c.path, c.artifact_type, c.latest_version or "-", ", ".join(f"{a}:{v}" for a, v in c.aliases.items())]
+                for c in items
+            ],
+        )
 
 
 @collections.command("create")
@@ -230,8 +286,9 @@ def collections_list(client: Client, as_json: bool, registry: str, limit: int) -
 @click.option("--description", default="")
 @click.option("--tag", "tags", multiple=True, help="key=value (repeatable).")
 @client_command
-def collections_create(client: Client, as_json: bool, path: str, artifact_type: str | None, description: str,
-                       tags: tuple[str, ...]) -> None:
+def collections_create(
+    client: Client, as_json: bool, path: str, artifact_type: str | None, description: str, tags: tuple[str, ...]
+) -> None:
     """Create collection PATH (registry/collection)."""
     c = client.create_collection(path, artifact_type=artifact_type, description=description, tags=_parse_tags(tags))
     emit(c) if as_json else click.echo(f"created {c.path}")
@@ -246,10 +303,17 @@ def collections_get(client: Client, as_json: bool, path: str) -> None:
     if as_json:
         emit(c)
     else:
-        table(["field", "value"], [["path", c.path], ["type", c.artifact_type], ["latest", c.latest_version or "-"],
-                                   ["aliases", ", ".join(f"{a}:{v}" for a, v in c.aliases.items())],
-                                   ["tags", ", ".join(f"{k}={v}" for k, v in c.tags.items())],
-                                   ["description", c.description]])
+        table(
+            ["field", "value"],
+            [
+                ["path", c.path],
+                ["type", c.artifact_type],
+                ["latest", c.latest_version or "-"],
+                ["aliases", ", ".join(f"{a}:{v}" for a, v in c.aliases.items())],
+                ["tags", ", ".join(f"{k}={v}" for k, v in c.tags.items())],
+                ["description", c.description],
+            ],
+        )
 
 
 @collections.command("delete")
@@ -278,17 +342,25 @@ def versions() -> None:
 @client_command
 def versions_list(client: Client, as_json: bool, path: str, limit: int) -> None:
     """List versions of PATH, newest first."""
-    items = []
-    for v in client.list_versions(path, page_size=min(limit, 1000)):
-        items.append(v)
-        if len(items) >= limit:
-            break
+    items = list(islice(client.list_versions(path, page_size=min(limit, 1000)), limit))
     if as_json:
         emit(items)
     else:
-        table(["version", "aliases", "stage", "files", "size", "created", "by"],
-              [[v.number, ", ".join(v.aliases), v.stage, v.file_count, v.size,
-                v.created_at.isoformat(timespec="seconds"), v.created_by] for v in items])
+        table(
+            ["version", "aliases", "stage", "files", "size", "created", "by"],
+            [
+                [
+                    v.number,
+                    ", ".join(v.aliases),
+                    v.stage,
+                    v.file_count,
+                    v.size,
+                    v.created_at.isoformat(timespec="seconds"),
+                    v.created_by,
+                ]
+                for v in items
+            ],
+        )
 
 
 @versions.command("get")
@@ -300,11 +372,21 @@ def versions_get(client: Client, as_json: bool, path: str) -> None:
     if as_json:
         emit(v)
         return
-    table(["field", "value"], [["path", v.path], ["digest", v.digest], ["size", v.size],
-                               ["aliases", ", ".join(v.aliases)], ["stage", v.stage], ["run", v.run.id],
-                               ["metrics", json.dumps(v.metrics)], ["params", json.dumps(v.params)],
-                               ["tags", ", ".join(f"{k}={x}" for k, x in v.tags.items())],
-                               ["created", f"{v.created_at.isoformat(timespec='seconds')} by {v.created_by}"]])
+    table(
+        ["field", "value"],
+        [
+            ["path", v.path],
+            ["digest", v.digest],
+            ["size", v.size],
+            ["aliases", ", ".join(v.aliases)],
+            ["stage", v.stage],
+            ["run", v.run.id],
+            ["metrics", json.dumps(v.metrics)],
+            ["params", json.dumps(v.params)],
+            ["tags", ", ".join(f"{k}={x}" for k, x in v.tags.items())],
+            ["created", f"{v.created_at.isoformat(timespec='seconds')} by {v.created_by}"],
+        ],
+    )
     table(["file", "size", "digest"], [[f.path, f.size, f.digest] for f in v.files or []])
 
 
@@ -373,19 +455,32 @@ def alias_history(client: Client, as_json: bool, path: str, limit: int, at: str 
         if as_json:
             emit(change)
         else:
-            click.echo(f"at {at}, {path} pointed to version {change.version}, "
-                       f"set by {change.actor} at {change.at.isoformat(timespec='seconds')}")
+            click.echo(
+                f"at {at}, {path} pointed to version {change.version}, "
+                f"set by {change.actor} at {change.at.isoformat(timespec='seconds')}"
+            )
         return
     items = client.alias_history(f"{registry}/{collection}", name, limit=limit)
     if as_json:
         emit(items)
     else:
-        table(["when", "version", "previous", "by"],
-              [[a.at.isoformat(timespec="seconds"), a.version if a.version is not None else "(removed)",
-                a.previous_version or "-", a.actor] for a in items])
+        table(
+            ["when", "version", "previous", "by"],
+            [
+                [
+                    a.at.isoformat(timespec="seconds"),
+                    a.version if a.version is not None else "(removed)",
+                    a.previous_version or "-",
+                    a.actor,
+                ]
+                for a in items
+            ],
+        )
 
 
-from . import governance, ops, promotion  # noqa: E402,F401  (registers the other command groups)
-
-
-from . import automations  # noqa: E402,F401  (webhooks, watch)
+from . import (  # noqa: E402,F401  (registers the other command groups)
+    automations,  # noqa: E402,F401  (webhooks, watch)
+    governance,
+    ops,
+    promotion,
+)
