@@ -70,3 +70,15 @@ def test_import_boundaries_hold() -> None:
         pytest.fail("lint-imports is not installed: python -m pip install --group dev")
     result = subprocess.run([exe, "--no-cache"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def test_metadata_store_protocol_lists_every_store_method() -> None:
+    """storage/interfaces.py's MetadataStore is generated from the SQL store; it must not drift."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, str(root / "scripts" / "gen_store_protocol.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

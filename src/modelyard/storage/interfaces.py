@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from modelyard.domain.digest import Digest
+from modelyard.domain.identity import AliasPolicy, Grant, PrincipalInfo, Team, TokenInfo
 from modelyard.domain.models import (
     AliasChange,
     Collection,
@@ -71,6 +72,7 @@ class BlobStore(Protocol):
 class MetadataStore(Protocol):
     """Reads and writes of metadata inside one transaction. Never commits.
 
+    Generated from ``SqlMetadataStore`` and its mixins by ``scripts/gen_store_protocol.py``.
     Rows returned as ``Any`` are read-only mappings keyed by column name.
     """
 
@@ -93,6 +95,9 @@ class MetadataStore(Protocol):
         ...
 
     def find_collection_row(self, registry_id: int, name_norm: str, *, for_update: bool=False) -> Any | None:
+        ...
+
+    def collection_row_by_id(self, collection_id: int) -> Any:
         ...
 
     def insert_collection(self, *, registry_id: int, name: str, name_norm: str, artifact_type: str, description: str, created_by: str, now: datetime) -> int:
@@ -119,10 +124,6 @@ class MetadataStore(Protocol):
         """One page of collections matching ``query`` (keyset pagination, ``limit + 1`` rows)."""
         ...
 
-    def count_tags(self, owner: str, owner_id: int) -> int:
-        """How many tags a ``collection`` or ``version`` holds."""
-        ...
-
     def set_collection_tag(self, collection_id: int, key: str, value: str, now: datetime) -> str | None:
         ...
 
@@ -133,6 +134,10 @@ class MetadataStore(Protocol):
         ...
 
     def unset_version_tag(self, version_id: int, key: str) -> str | None:
+        ...
+
+    def count_tags(self, owner: str, owner_id: int) -> int:
+        """How many tags a ``collection`` or ``version`` holds."""
         ...
 
     def insert_version(self, *, collection_id: int, number: int, artifact_type: str, metadata: VersionMetadata, files: Sequence[FileEntry], size: int, digest: str, created_by: str, now: datetime) -> int:
@@ -188,21 +193,217 @@ class MetadataStore(Protocol):
         ...
 
     def referenced_digests(self) -> set[str]:
-        """Every digest a live version or an open upload session references (the GC mark set)."""
+        """Every digest anything references (the GC mark set): live versions, open upload
+    sessions, and files stored through the MLflow artifact proxy (whole or in parts)."""
         ...
 
     def append_event(self, *, now: datetime, actor: str, actor_kind: str, token_name: str, action: str, target: str, registry: str | None, collection_id: int | None, before: dict[str, Any] | None, after: dict[str, Any] | None, request_id: str, client_address: str) -> int:
-        """Append one event, chained to the previous one's hash. Serialized across writers."""
+        """Append one event, chained to the previous one's hash."""
         ...
 
-    def list_events(self, *, actor: str | None=None, action: str | None=None, target: str | None=None, target_prefix: str | None=None, registry: str | None=None, collection_id: int | None=None, since: datetime | None=None, until: datetime | None=None, after_id: int | None=None, descending: bool=False, limit: int=100) -> list[Event]:
+    def list_events(self, *, actor: str | None=None, action: str | None=None, target: str | None=None, target_prefix: str | None=None, registry: str | None=None, registry_in: list[str] | None=None, collection_id: int | None=None, since: datetime | None=None, until: datetime | None=None, after_id: int | None=None, descending: bool=False, limit: int=100) -> list[Event]:
         ...
 
     def iter_event_rows(self, batch: int=1000) -> Iterator[dict[str, Any]]:
         """Every event row in id order, for chain verification, in constant memory."""
         ...
 
-    def alias_history(self, collection_id: int, target: str, *, limit: int) -> list[AliasChange]:
+    def chain_head(self) -> tuple[int, str]:
+        ...
+
+    def alias_history(self, collection_id: int, target: str, *, limit: int, at: datetime | None=None) -> list[AliasChange]:
+        """Moves of one alias, newest first; with ``at``, only those at or before that time."""
+        ...
+
+    def insert_principal(self, *, kind: str, name: str, display_name: str, email: str, org_admin: bool, now: datetime) -> int:
+        ...
+
+    def find_principal(self, name: str) -> PrincipalInfo | None:
+        ...
+
+    def find_principal_by_id(self, principal_id: int) -> PrincipalInfo | None:
+        ...
+
+    def list_principals(self, kind: str | None=None) -> list[PrincipalInfo]:
+        ...
+
+    def update_principal(self, principal_id: int, *, now: datetime, **fields: Any) -> None:
+        ...
+
+    def count_principals(self) -> int:
+        ...
+
+    def team_ids_of(self, principal_id: int) -> tuple[int, ...]:
+        ...
+
+    def insert_team(self, *, name: str, description: str, now: datetime) -> int:
+        ...
+
+    def find_team(self, name: str) -> Team | None:
+        ...
+
+    def list_teams(self) -> list[Team]:
+        ...
+
+    def add_team_member(self, team_id: int, principal_id: int, now: datetime) -> bool:
+        ...
+
+    def remove_team_member(self, team_id: int, principal_id: int) -> bool:
+        ...
+
+    def delete_team(self, team_id: int) -> None:
+        ...
+
+    def insert_token(self, *, principal_id: int, name: str, prefix: str, token_hash: str, expires_at: datetime | None, now: datetime) -> int:
+        ...
+
+    def find_token_by_hash(self, token_hash: str) -> tuple[TokenInfo, int] | None:
+        ...
+
+    def find_token(self, token_id: int) -> TokenInfo | None:
+        ...
+
+    def list_tokens(self, principal_id: int | None=None) -> list[TokenInfo]:
+        ...
+
+    def revoke_token(self, token_id: int, now: datetime) -> None:
+        ...
+
+    def touch_token(self, token_id: int, now: datetime) -> None:
+        ...
+
+    def set_grant(self, registry_id: int, *, principal_id: int | None, team_id: int | None, role: str, now: datetime) -> str | None:
+        ...
+
+    def delete_grant(self, registry_id: int, *, principal_id: int | None, team_id: int | None) -> str | None:
+        ...
+
+    def list_grants(self, registry_id: int, registry_name: str) -> list[Grant]:
+        ...
+
+    def granted_roles(self, registry_id: int, principal_id: int | None, team_ids: tuple[int, ...]) -> tuple[str, ...]:
+        ...
+
+    def registries_with_grants(self, principal_id: int | None, team_ids: tuple[int, ...]) -> dict[int, list[str]]:
+        ...
+
+    def set_alias_policy(self, registry_id: int, collection_id: int | None, alias: str, *, protected: bool, requirements: dict[str, Any], actor: str, now: datetime) -> bool:
+        """Create or replace; returns True if it replaced an existing policy."""
+        ...
+
+    def delete_alias_policy(self, registry_id: int, collection_id: int | None, alias_norm: str) -> bool:
+        ...
+
+    def list_alias_policies(self, registry_id: int, registry_name: str) -> list[AliasPolicy]:
+        ...
+
+    def effective_alias_policy(self, registry_id: int, collection_id: int, alias_norm: str, registry_name: str) -> AliasPolicy | None:
+        """The collection's override if there is one, else the registry-wide policy."""
+        ...
+
+    def protected_aliases_on(self, registry_id: int, collection_id: int) -> list[str]:
+        """Aliases currently set on the collection that an effective policy protects."""
+        ...
+
+    def set_check(self, version_id: int, name: str, *, status: str, summary: str, details_url: str, reported_by: str, now: datetime) -> str | None:
+        """Record a check's latest status; returns the previous status (None if first report)."""
+        ...
+
+    def list_checks(self, version_id: int) -> list[Any]:
+        ...
+
+    def insert_request(self, **values: Any) -> int:
+        ...
+
+    def find_request(self, request_id: int, *, for_update: bool=False) -> Any | None:
+        ...
+
+    def update_request(self, request_id: int, **values: Any) -> None:
+        ...
+
+    def list_requests(self, collection_id: int, *, status: str | None, limit: int) -> list[Any]:
+        ...
+
+    def insert_review(self, request_id: int, *, reviewer: str, reviewer_role: str, decision: str, comment: str, now: datetime) -> None:
+        ...
+
+    def list_reviews(self, request_id: int) -> list[Any]:
+        ...
+
+    def insert_webhook(self, *, now: datetime, **values: Any) -> int:
+        ...
+
+    def find_webhook(self, registry_id: int, name: str) -> dict[str, Any] | None:
+        ...
+
+    def find_webhook_by_id(self, webhook_id: int) -> dict[str, Any] | None:
+        ...
+
+    def list_webhooks(self, registry_id: int) -> list[dict[str, Any]]:
+        ...
+
+    def update_webhook(self, webhook_id: int, *, now: datetime, **fields: Any) -> None:
+        ...
+
+    def set_webhook_cursor(self, webhook_id: int, cursor: int) -> None:
+        ...
+
+    def bump_webhook_failures(self, webhook_id: int) -> int:
+        """Count one more failed delivery; returns the new number of consecutive failures."""
+        ...
+
+    def reset_webhook_failures(self, webhook_id: int) -> None:
+        ...
+
+    def delete_webhook(self, webhook_id: int) -> None:
+        ...
+
+    def event_head_id(self) -> int:
+        """The id of the newest event (0 for an empty log)."""
+        ...
+
+    def webhooks_behind(self, head: int) -> list[int]:
+        """Ids of active webhooks whose cursor is before ``head``."""
+        ...
+
+    def lock_webhook(self, webhook_id: int) -> dict[str, Any] | None:
+        """The webhook row, locked for this transaction (None if another process holds it or it is gone)."""
+        ...
+
+    def scoped_events(self, *, registry: str, collection_id: int | None, after_id: int, upto_id: int, limit: int) -> list[dict[str, Any]]:
+        """Events of a registry (or one collection) with ``after_id < id <= upto_id``, oldest first."""
+        ...
+
+    def events_by_ids(self, ids: list[int]) -> dict[int, dict[str, Any]]:
+        ...
+
+    def find_event_row(self, event_id: int) -> dict[str, Any] | None:
+        ...
+
+    def insert_deliveries(self, rows: list[dict[str, Any]]) -> None:
+        ...
+
+    def has_due_work(self, now: datetime) -> bool:
+        ...
+
+    def claim_due_deliveries(self, now: datetime, *, lease_until: datetime, limit: int) -> list[dict[str, Any]]:
+        """Take up to ``limit`` due deliveries, each the oldest pending one of its order key."""
+        ...
+
+    def update_delivery(self, delivery_pk: int, *, now: datetime, **fields: Any) -> None:
+        ...
+
+    def find_delivery(self, webhook_id: int, delivery_id: str) -> dict[str, Any] | None:
+        ...
+
+    def list_deliveries(self, webhook_id: int, *, before_id: int | None, limit: int, status: str | None=None) -> list[dict[str, Any]]:
+        """Deliveries of a webhook, newest first (``limit + 1`` rows, keyset by id)."""
+        ...
+
+    def delivery_counts(self, webhook_id: int) -> dict[str, int]:
+        ...
+
+    def pending_deliveries_exist(self, webhook_id: int) -> bool:
         ...
 
 
