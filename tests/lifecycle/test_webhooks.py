@@ -87,7 +87,7 @@ def test_secret_refused_without_a_configured_key(make_live, receiver: Receiver) 
 
 
 def test_retries_with_backoff_until_the_receiver_recovers(make_live, receiver: Receiver, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    live = make_live(webhook_retry_base_seconds=0.3)
+    live = make_live(webhook_retry_base_seconds=0.3, webhook_retry_max_seconds=5)
     receiver.respond = lambda payload, n: 503 if n < 3 else 200
     _hook(live, receiver, events=["version.created"])
     push_version(live.client, tmp_path, "models/flaky", {"w": 1})
