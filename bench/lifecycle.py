@@ -22,7 +22,6 @@ import os
 import platform
 import queue
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile

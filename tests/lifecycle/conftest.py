@@ -239,7 +239,9 @@ def start_process(database_url: str, data_dir: Path, **env: str) -> Process:
     raise AssertionError(f"server did not start: {log.read_text()[-3000:]}")
 
 
-def push_version(client: Client, tmp: Path, path: str, content: dict[str, Any], aliases: list[str] | None = None) -> int:
+def push_version(
+    client: Client, tmp: Path, path: str, content: dict[str, Any], aliases: list[str] | None = None
+) -> int:
     """Push a one-file version (``model.json``) and return its number."""
     folder = tmp / f"v-{time.monotonic_ns()}"
     folder.mkdir(parents=True)

@@ -132,7 +132,8 @@ def webhooks_ping(client: Client, as_json: bool, registry: str, name: str, wait:
         emit(d)
     else:
         click.echo(f"ping {d.delivery_id}: {d.status}" + (f", HTTP {d.response_code}" if d.response_code else "")
-                   + (f", {d.latency_ms:.0f} ms" if d.latency_ms is not None else "") + (f" ({d.error})" if d.error else ""))
+                   + (f", {d.latency_ms:.0f} ms" if d.latency_ms is not None else "")
+                   + (f" ({d.error})" if d.error else ""))
 
 
 @main.command()

@@ -26,7 +26,9 @@ class WebhookCreate(_In):
     events: list[str] = Field(description="Event actions or patterns: 'version.created', 'alias.*', '*'.")
     collection: str | None = Field(None, description="Only events of this collection (default: the whole registry).")
     filter: WebhookFilter | None = None
-    secret: str | None = Field(None, description="Signs every delivery (HMAC-SHA256). Stored encrypted; never returned.")
+    secret: str | None = Field(
+        None, description="Signs every delivery (HMAC-SHA256). Stored encrypted; never returned."
+    )
     active: bool = True
 
 

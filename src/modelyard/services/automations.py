@@ -288,7 +288,8 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     """A webhook row as recorded in events: never the secret."""
     return {
         "name": row["name"], "url": row["url"], "events": list(row["events"]), "collection": row.get("collection"),
-        "filter": dict(row["filter"] or {}), "has_secret": bool(row["secret_ciphertext"]), "active": bool(row["active"]),
+        "filter": dict(row["filter"] or {}), "has_secret": bool(row["secret_ciphertext"]),
+        "active": bool(row["active"]),
     }
 
 
@@ -305,7 +306,8 @@ def _webhook(row: dict[str, Any]) -> Webhook:
 def _delivery(d: dict[str, Any], webhook: dict[str, Any]) -> Delivery:
     return Delivery(
         delivery_id=d["delivery_id"], webhook=webhook["name"], event_id=d["event_id"],
-        event=d.get("event") or matching.PING, target=d.get("target") or f"webhook:{webhook['registry']}/{webhook['name']}",
+        event=d.get("event") or matching.PING,
+        target=d.get("target") or f"webhook:{webhook['registry']}/{webhook['name']}",
         status=d["status"], attempts=d["attempts"], next_attempt_at=d["next_attempt_at"],
         response_code=d["response_code"], latency_ms=d["latency_ms"], error=d["error"], created_at=d["created_at"],
         updated_at=d["updated_at"],

@@ -50,7 +50,9 @@ def list_webhooks(registry: str, svc: Services = Depends(services), who: Actor =
 
 
 @router.get("/{name}", response_model=sa.WebhookOut)
-def get_webhook(registry: str, name: str, svc: Services = Depends(services), who: Actor = Depends(actor)) -> sa.WebhookOut:
+def get_webhook(
+    registry: str, name: str, svc: Services = Depends(services), who: Actor = Depends(actor)
+) -> sa.WebhookOut:
     return webhook_out(svc.automations.get_webhook(who, registry, name))
 
 
@@ -68,7 +70,9 @@ def update_webhook(
 
 
 @router.delete("/{name}", status_code=204)
-def delete_webhook(registry: str, name: str, svc: Services = Depends(services), who: Actor = Depends(actor)) -> Response:
+def delete_webhook(
+    registry: str, name: str, svc: Services = Depends(services), who: Actor = Depends(actor)
+) -> Response:
     svc.automations.delete_webhook(who, registry, name)
     return Response(status_code=204)
 
