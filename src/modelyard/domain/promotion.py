@@ -30,8 +30,8 @@ from .permissions import ROLES, check_role
 
 CHECK_STATUSES = ("pending", "success", "failure", "error")
 RULE_OPS = (">=", ">", "<=", "<", "==", "!=", "exists")
-_FIELD_RE = re.compile(r"^(metrics|params|tags)\.[A-Za-z0-9_.:/ -]{1,250}$|^(signature|framework|flavor|run\.id)$")
-_CHECK_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$")
+_FIELD_RE = re.compile(r"^(?:(metrics|params|tags)\.[A-Za-z0-9_.:/ -]{1,250}|signature|framework|flavor|run\.id)\Z")
+_CHECK_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}\Z")
 STAGE_POLICY_PREFIX = "stage:"
 
 

@@ -33,7 +33,7 @@ from . import authz
 from .registry import RegistryService, normalize_collection_name, utcnow
 
 TOKEN_PREFIX = "my_"
-_PRINCIPAL_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,127}$")
+_PRINCIPAL_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,127}\Z")
 MAX_TOKEN_LIFETIME = timedelta(days=3650)
 
 

@@ -378,6 +378,8 @@ class RegistryService:
             reg = self._registry(store, registry, actor, Action.WRITE)
             row = self._collection_row(store, reg, name, for_update=True)
             old = store.set_collection_tag(row["id"], key, value, now)
+            if old == value:
+                return  # unchanged: nothing to record
             if old is None:
                 _check_tag_count(store.count_tags("collection", row["id"]))
             store.update_collection(row["id"], now=now)
@@ -475,6 +477,7 @@ class RegistryService:
         alias_names = [validate_alias_name(a) for a in aliases]
         if len({a.lower() for a in alias_names}) != len(alias_names):
             raise InvalidArgumentError("the same alias is given twice", field="aliases")
+        self.check_access(actor, registry, Action.WRITE)  # say "no such registry" before "missing blobs"
         self._check_blobs(files)
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
@@ -623,6 +626,8 @@ class RegistryService:
             crow = self._collection_row(store, reg, collection, for_update=True)
             vrow = self._version_row(store, reg, crow, VersionRef(number=number))
             old = store.set_version_tag(vrow["id"], key, value, now)
+            if old == value:
+                return  # unchanged: nothing to record
             if old is None:
                 _check_tag_count(store.count_tags("version", vrow["id"]))
             store.update_version(vrow["id"], now=now)

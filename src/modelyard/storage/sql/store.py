@@ -219,7 +219,10 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
             if query.name_mode == "exact":
                 q = q.where(c.name_norm == norm)
             elif query.name_mode == "prefix":
-                q = q.where(c.name_norm >= norm, c.name_norm < norm + "\U0010ffff")
+                # A code-point range is a prefix match only in binary order: force it on PostgreSQL,
+                # whose default collation may sort otherwise (SQLite compares binary already).
+                name_col = c.name_norm.collate("C") if self.dialect == "postgresql" else c.name_norm
+                q = q.where(name_col >= norm, name_col < norm + "\U0010ffff")
             else:
                 escaped = norm.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                 q = q.where(c.name_norm.like(f"%{escaped}%", escape="\\"))
