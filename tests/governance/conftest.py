@@ -87,7 +87,8 @@ def world(backend: str, settings: Settings, request: pytest.FixtureRequest) -> I
         template = request.getfixturevalue("sqlite_world")
         shutil.copyfile(template.root / "modelyard.db", settings.data_dir / "modelyard.db")
         shutil.copytree(template.root / "blobs", settings.data_dir / "blobs", dirs_exist_ok=True)
-    svc = build_registry(settings.model_copy(update={"auth": "on"}))
+    # No delivery worker: it would write delivery rows during the "nothing changed" snapshots.
+    svc = build_registry(settings.model_copy(update={"auth": "on", "webhook_delivery": False}))
     try:
         with TestClient(create_app(services=svc), raise_server_exceptions=False) as client:
             if template is None:

@@ -161,6 +161,20 @@ def _champion_on_2(w: World, reg: str, who: str | None, vis: str) -> dict[str, A
     return {}
 
 
+HOOK_URL = "http://93.184.216.34/hook"  # a public address literal: no DNS lookup, passes the SSRF guard
+
+
+def _webhook(w: World, reg: str, who: str | None, vis: str) -> dict[str, Any]:
+    name = w.uid("hook")
+    w.services.automations.create_webhook(SYSTEM, reg, name=name, url=HOOK_URL, events=["alias.*"])
+    return {"hook": name}
+
+
+def _delivery(w: World, reg: str, who: str | None, vis: str) -> dict[str, Any]:
+    hook = _webhook(w, reg, who, vis)["hook"]
+    return {"hook": hook, "delivery": w.services.automations.ping(SYSTEM, reg, hook).delivery_id}
+
+
 FILE_SPEC = {"path": "model.bin", "digest": DIGEST, "size": len(b"weights-of-the-model")}
 
 CASES = [
@@ -293,6 +307,28 @@ CASES = [
          prepare=_request("gate"), events=("promotion.cancelled",)),
     Case("POST /api/v1/promotions/{request_id}/complete", V1 + "/promotions/{rid}/complete", "administer", 200,
          prepare=_request("manual"), events=("alias.set", "promotion.completed")),
+    # webhooks: registry admins only (the delivery worker is off in this world, so nothing is sent)
+    Case("POST /api/v1/registries/{registry}/webhooks", R + "/webhooks", "administer", 201,
+         body={"name": "{new}", "url": HOOK_URL, "events": ["alias.*"]}, prepare=_new("hook"),
+         events=("webhook.created",)),
+    Case("GET /api/v1/registries/{registry}/webhooks", R + "/webhooks", "administer", 200),
+    Case("GET /api/v1/registries/{registry}/webhooks/{name}", R + "/webhooks/{hook}", "administer", 200,
+         prepare=_webhook),
+    Case("PATCH /api/v1/registries/{registry}/webhooks/{name}", R + "/webhooks/{hook}", "administer", 200,
+         body={"events": ["version.*"]}, prepare=_webhook, events=("webhook.updated",)),
+    Case("DELETE /api/v1/registries/{registry}/webhooks/{name}", R + "/webhooks/{hook}", "administer", 204,
+         prepare=_webhook, events=("webhook.deleted",)),
+    Case("GET /api/v1/registries/{registry}/webhooks/{name}/deliveries", R + "/webhooks/{hook}/deliveries",
+         "administer", 200, prepare=_webhook),
+    Case("GET /api/v1/registries/{registry}/webhooks/{name}/deliveries/{delivery_id}",
+         R + "/webhooks/{hook}/deliveries/{delivery}", "administer", 200, prepare=_delivery),
+    # a ping and a redelivery queue a delivery row; they change no registry state, so no event
+    Case("POST /api/v1/registries/{registry}/webhooks/{name}/deliveries/{delivery_id}/redeliver",
+         R + "/webhooks/{hook}/deliveries/{delivery}/redeliver", "administer", 202, prepare=_delivery),
+    Case("POST /api/v1/registries/{registry}/webhooks/{name}/ping", R + "/webhooks/{hook}/ping", "administer", 202,
+         prepare=_webhook),
+    # watch: a bounded stream (max_seconds) so a successful call returns
+    Case("GET /api/v1/watch", V1 + "/watch", "read", 200, params={"target": "{reg}/c@champion", "max_seconds": 0.2}),
 ]
 CASE_BY_ROUTE = {c.route: c for c in CASES}
 

@@ -189,8 +189,10 @@ async def sse_stream(
     last_event_id: int | None,
     is_disconnected: Callable[[], Awaitable[bool]],
     keepalive: float = KEEPALIVE_SECONDS,
+    max_seconds: float | None = None,
 ) -> AsyncIterator[str]:
-    """The SSE text of one watch stream, until the client goes away."""
+    """The SSE text of one watch stream, until the client goes away (or ``max_seconds`` pass)."""
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
     hub.subscribers += 1
     try:
         yield f"retry: {RETRY_MS}\n\n"
@@ -201,7 +203,10 @@ async def sse_stream(
             cursor = last_event_id
         last_write = time.monotonic()
         while True:
-            head = await hub.wait(cursor, timeout=min(keepalive, 2.0))
+            wait = min(keepalive, 2.0)
+            if deadline is not None:
+                wait = max(0.0, min(wait, deadline - time.monotonic()))
+            head = await hub.wait(cursor, timeout=wait)
             if await is_disconnected():
                 return
             while head > cursor:
@@ -209,6 +214,8 @@ async def sse_stream(
                 for m in messages:
                     yield format_sse(m["event_id"], m["event"], m)
                     last_write = time.monotonic()
+            if deadline is not None and time.monotonic() >= deadline:
+                return
             if time.monotonic() - last_write >= keepalive:
                 yield ": keepalive\n\n"
                 last_write = time.monotonic()
