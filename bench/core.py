@@ -44,8 +44,24 @@ from modelyard import Client
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 BLOCK = 8 * MiB
-WORDS = ["fraud", "churn", "ranker", "embed", "vision", "speech", "llm", "forecast", "recsys", "ner",
-         "detector", "classifier", "segmenter", "tagger", "scorer", "encoder"]
+WORDS = [
+    "fraud",
+    "churn",
+    "ranker",
+    "embed",
+    "vision",
+    "speech",
+    "llm",
+    "forecast",
+    "recsys",
+    "ner",
+    "detector",
+    "classifier",
+    "segmenter",
+    "tagger",
+    "scorer",
+    "encoder",
+]
 
 
 # -- helpers ------------------------------------------------------------------------------------------
@@ -133,7 +149,9 @@ def server(data_dir: Path) -> Iterator[tuple[str, int]]:
     log = open(data_dir.parent / f"{data_dir.name}-server.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [*modelyard_command(), "serve", "--port", str(port), "--data-dir", str(data_dir), "--log-level", "warning"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -213,8 +231,10 @@ def bench_transfer(work: Path, size: int) -> None:
             push_s = time.perf_counter() - t0
         hash_s = marks["upload"] - t0
         upload_s = push_s - hash_s
-        print(f"  push                         {mbps(size, push_s)}   ({push_s:6.2f} s: hash {hash_s:.2f} s, "
-              f"upload+verify+commit {upload_s:.2f} s = {mbps(size, upload_s).strip()})")
+        print(
+            f"  push                         {mbps(size, push_s)}   ({push_s:6.2f} s: hash {hash_s:.2f} s, "
+            f"upload+verify+commit {upload_s:.2f} s = {mbps(size, upload_s).strip()})"
+        )
         print(f"    peak RSS  server {mib(srv_rss.peak)}   client {mib(cli_rss.peak)}")
 
         evict(blob_path(data_dir, v.files[0].digest))  # type: ignore[index]
@@ -231,8 +251,10 @@ def bench_transfer(work: Path, size: int) -> None:
         t0 = time.perf_counter()
         v2 = client.push(src, "models/bench-big", on_upload=on_upload)
         repush_s = time.perf_counter() - t0
-        print(f"  re-push identical content    {sent[0]} bytes sent, {repush_s:.2f} s (local hashing), "
-              f"version {v2.number}")
+        print(
+            f"  re-push identical content    {sent[0]} bytes sent, {repush_s:.2f} s (local hashing), "
+            f"version {v2.number}"
+        )
     src.unlink()
     shutil.rmtree(data_dir, ignore_errors=True)
 
@@ -314,10 +336,20 @@ def seed(data_dir: Path, collections: int, versions: int) -> float:
     batch = 20_000
     with engine.begin() as conn:
         for rid, name in ((1, "models"), (2, "datasets")):
-            conn.execute(insert(t.registries), [{"id": rid, "name": name, "description": "",
-                                                  "artifact_types": ["model"] if rid == 1 else ["dataset"],
-                                                  "visibility": "organization", "created_at": base,
-                                                  "updated_at": base}])
+            conn.execute(
+                insert(t.registries),
+                [
+                    {
+                        "id": rid,
+                        "name": name,
+                        "description": "",
+                        "artifact_types": ["model"] if rid == 1 else ["dataset"],
+                        "visibility": "organization",
+                        "created_at": base,
+                        "updated_at": base,
+                    }
+                ],
+            )
 
         def flush(table: Any, rows: list[dict[str, Any]]) -> None:
             if rows:
@@ -329,13 +361,33 @@ def seed(data_dir: Path, collections: int, versions: int) -> float:
         for cid in range(1, collections + 1):
             name = f"{rng.choice(WORDS)}-{rng.choice(WORDS)}-{cid:06d}"
             at = base + timedelta(seconds=cid)
-            cols.append({"id": cid, "registry_id": 1, "name": name, "name_norm": name, "artifact_type": "model",
-                         "description": "", "next_version": per + 1, "latest_version": per, "created_by": "bench",
-                         "created_at": at, "updated_at": at})
-            tags.append({"collection_id": cid, "key": "team", "value": f"team-{cid % 50:02d}",
-                         "created_at": at, "updated_at": at})
-            tags.append({"collection_id": cid, "key": "task", "value": rng.choice(WORDS),
-                         "created_at": at, "updated_at": at})
+            cols.append(
+                {
+                    "id": cid,
+                    "registry_id": 1,
+                    "name": name,
+                    "name_norm": name,
+                    "artifact_type": "model",
+                    "description": "",
+                    "next_version": per + 1,
+                    "latest_version": per,
+                    "created_by": "bench",
+                    "created_at": at,
+                    "updated_at": at,
+                }
+            )
+            tags.append(
+                {
+                    "collection_id": cid,
+                    "key": "team",
+                    "value": f"team-{cid % 50:02d}",
+                    "created_at": at,
+                    "updated_at": at,
+                }
+            )
+            tags.append(
+                {"collection_id": cid, "key": "task", "value": rng.choice(WORDS), "created_at": at, "updated_at": at}
+            )
             if len(cols) >= batch:
                 flush(t.collections, cols)
                 flush(t.collection_tags, tags)
@@ -351,15 +403,44 @@ def seed(data_dir: Path, collections: int, versions: int) -> float:
             for number in range(1, per + 1):
                 vid += 1
                 digest = "sha256:" + hashlib.sha256(vid.to_bytes(8, "big")).hexdigest()
-                vers.append({"id": vid, "collection_id": cid, "number": number, "artifact_type": "model",
-                             "stage": "None", "description": "", "run_id": f"run-{vid}", "run_url": "",
-                             "params": {"lr": 0.001}, "metrics": {"auc": 0.9}, "datasets": [], "framework": "",
-                             "flavor": "", "signature": None, "source": "", "size": 1024, "file_count": 1,
-                             "digest": digest, "created_by": "bench", "created_at": at, "updated_at": at})
+                vers.append(
+                    {
+                        "id": vid,
+                        "collection_id": cid,
+                        "number": number,
+                        "artifact_type": "model",
+                        "stage": "None",
+                        "description": "",
+                        "run_id": f"run-{vid}",
+                        "run_url": "",
+                        "params": {"lr": 0.001},
+                        "metrics": {"auc": 0.9},
+                        "datasets": [],
+                        "framework": "",
+                        "flavor": "",
+                        "signature": None,
+                        "source": "",
+                        "size": 1024,
+                        "file_count": 1,
+                        "digest": digest,
+                        "created_by": "bench",
+                        "created_at": at,
+                        "updated_at": at,
+                    }
+                )
                 files.append({"version_id": vid, "path": "model.bin", "digest": digest, "size": 1024})
             if cid % 3 == 0:
-                aliases.append({"collection_id": cid, "name": "champion", "name_norm": "champion",
-                                "version_id": vid, "created_by": "bench", "created_at": at, "updated_at": at})
+                aliases.append(
+                    {
+                        "collection_id": cid,
+                        "name": "champion",
+                        "name_norm": "champion",
+                        "version_id": vid,
+                        "created_by": "bench",
+                        "created_at": at,
+                        "updated_at": at,
+                    }
+                )
             if len(vers) >= batch:
                 flush(t.versions, vers)
                 flush(t.version_files, files)
@@ -410,12 +491,16 @@ def bench_search(work: Path, scales: list[tuple[int, int]], repeats: int) -> Non
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size-gib", type=float, default=None, help="Large file size in GiB (default 1; --quick 0.25).")
-    ap.add_argument("--quick", action="store_true",
-                    help="Scaled down: 0.25 GiB, 200 ops, search at 1,000 and 10,000 collections (100,000 versions).")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="Scaled down: 0.25 GiB, 200 ops, search at 1,000 and 10,000 collections (100,000 versions).",
+    )
     ap.add_argument("--ops", type=int, default=None, help="Operations per ops run (default 2000; --quick 200).")
     ap.add_argument("--work-dir", type=Path, default=None, help="Scratch folder (default: a temp dir; same disk).")
-    ap.add_argument("--only", choices=["transfer", "ops", "search"], action="append",
-                    help="Run only these parts (repeatable).")
+    ap.add_argument(
+        "--only", choices=["transfer", "ops", "search"], action="append", help="Run only these parts (repeatable)."
+    )
     args = ap.parse_args()
     size = int((args.size_gib if args.size_gib is not None else (0.25 if args.quick else 1.0)) * GiB)
     ops = args.ops or (200 if args.quick else 2000)
@@ -425,8 +510,10 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="modelyard-bench-", dir=args.work_dir))
     vm = psutil.virtual_memory()
     print(f"modelyard core benchmark  {datetime.now(UTC).isoformat(timespec='seconds')}")
-    print(f"  machine: {platform.platform()}, {os.cpu_count()} CPUs, {vm.total / GiB:.1f} GiB RAM, "
-          f"python {platform.python_version()}, load avg {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"  machine: {platform.platform()}, {os.cpu_count()} CPUs, {vm.total / GiB:.1f} GiB RAM, "
+        f"python {platform.python_version()}, load avg {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     print(f"  scratch: {work} (free {shutil.disk_usage(work).free / GiB:.0f} GiB)")
     try:
         if "transfer" in parts:

@@ -47,15 +47,37 @@ def free_port() -> int:
 def start_server(database_url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MODELYARD_")}
-    env.update({"PYTHONPATH": str(SRC), "MODELYARD_DATA_DIR": str(data_dir), "MODELYARD_DATABASE_URL": database_url,
-                "MODELYARD_BLOBS__ROOT": str(data_dir.parent / "blobs"),
-                "MODELYARD_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"})
+    env.update(
+        {
+            "PYTHONPATH": str(SRC),
+            "MODELYARD_DATA_DIR": str(data_dir),
+            "MODELYARD_DATABASE_URL": database_url,
+            "MODELYARD_BLOBS__ROOT": str(data_dir.parent / "blobs"),
+            "MODELYARD_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+        }
+    )
     data_dir.mkdir(parents=True, exist_ok=True)
     log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - lives as long as the process
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "modelyard.api.app:app_from_env",
-                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                             "--timeout-graceful-shutdown", "5"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "modelyard.api.app:app_from_env",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--timeout-graceful-shutdown",
+            "5",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
@@ -105,8 +127,12 @@ def bench_watch(write_url: str, watch_url: str, tmp: Path, moves: int) -> dict[s
         time.sleep(0.02)
     watcher.close()
     client.close()
-    return {"p50_send": pct(from_send, 50), "p99_send": pct(from_send, 99),
-            "p50_commit": pct(from_commit, 50), "p99_commit": pct(from_commit, 99)}
+    return {
+        "p50_send": pct(from_send, 50),
+        "p99_send": pct(from_send, 99),
+        "p50_commit": pct(from_commit, 50),
+        "p99_commit": pct(from_commit, 99),
+    }
 
 
 class Sink:
@@ -164,8 +190,10 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1, choices=(1, 2), help="watch on a second process")
     args = parser.parse_args()
     moves, events = (50, 300) if args.quick else (300, 2000)
-    print(f"modelyard lifecycle bench: {platform.platform()}, python {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
+    print(
+        f"modelyard lifecycle bench: {platform.platform()}, python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}"
+    )
     with tempfile.TemporaryDirectory(prefix="modelyard-bench-") as tmpdir:
         tmp = Path(tmpdir)
         db = args.database_url or f"sqlite:///{tmp / 'modelyard.db'}"
@@ -174,14 +202,18 @@ def main() -> None:
             procs.append(start_server(db, tmp / "b"))
         try:
             w = bench_watch(procs[0][1], procs[-1][1], tmp / "w", moves)
-            print(f"alias move -> watcher ({moves} moves, {args.processes} process(es), "
-                  f"{db.split(':', 1)[0]}): from sending the move p50 {w['p50_send']:.1f} ms, "
-                  f"p99 {w['p99_send']:.1f} ms; after its response p50 {w['p50_commit']:.1f} ms, "
-                  f"p99 {w['p99_commit']:.1f} ms")
+            print(
+                f"alias move -> watcher ({moves} moves, {args.processes} process(es), "
+                f"{db.split(':', 1)[0]}): from sending the move p50 {w['p50_send']:.1f} ms, "
+                f"p99 {w['p99_send']:.1f} ms; after its response p50 {w['p50_commit']:.1f} ms, "
+                f"p99 {w['p99_commit']:.1f} ms"
+            )
             many = bench_webhooks(procs[0][1], tmp / "h1", events, 20, "many")
             one = bench_webhooks(procs[0][1], tmp / "h2", events // 4, 1, "one")
-            print(f"webhook deliveries: {many:.0f}/s over 20 collections ({events} events), "
-                  f"{one:.0f}/s within one collection, in order ({events // 4} events)")
+            print(
+                f"webhook deliveries: {many:.0f}/s over 20 collections ({events} events), "
+                f"{one:.0f}/s within one collection, in order ({events // 4} events)"
+            )
         finally:
             for proc, _ in procs:
                 proc.terminate()

@@ -55,9 +55,18 @@ def seed(settings: Settings, n: int) -> None:
         reg_id = conn.execute(select(t.registries.c.id).where(t.registries.c.name == "models")).scalar_one()
         for lo in range(0, n, 5000):
             rows = [
-                {"registry_id": reg_id, "name": f"seed-{i:06d}", "name_norm": f"seed-{i:06d}", "artifact_type": "model",
-                 "description": "", "next_version": 1, "latest_version": None, "created_by": "bench",
-                 "created_at": now, "updated_at": now}
+                {
+                    "registry_id": reg_id,
+                    "name": f"seed-{i:06d}",
+                    "name_norm": f"seed-{i:06d}",
+                    "artifact_type": "model",
+                    "description": "",
+                    "next_version": 1,
+                    "latest_version": None,
+                    "created_by": "bench",
+                    "created_at": now,
+                    "updated_at": now,
+                }
                 for i in range(lo, min(n, lo + 5000))
             ]
             conn.execute(insert(t.collections), rows)
@@ -65,11 +74,19 @@ def seed(settings: Settings, n: int) -> None:
             select(t.collections.c.id, t.collections.c.name).where(t.collections.c.name.like("seed-%"))
         ).all()
         for lo in range(0, len(ids), 5000):
-            conn.execute(insert(t.collection_tags), [
-                {"collection_id": cid, "key": "team", "value": f"team-{int(name[5:]) % 50}", "created_at": now,
-                 "updated_at": now}
-                for cid, name in ids[lo : lo + 5000]
-            ])
+            conn.execute(
+                insert(t.collection_tags),
+                [
+                    {
+                        "collection_id": cid,
+                        "key": "team",
+                        "value": f"team-{int(name[5:]) % 50}",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for cid, name in ids[lo : lo + 5000]
+                ],
+            )
     svc.close()
     print(f"seeded {n} registered models in {time.perf_counter() - start:.1f}s")
 
@@ -79,8 +96,20 @@ def start_server(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "modelyard.api.app:app_from_env", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "modelyard.api.app:app_from_env",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
         env={**os.environ, "PYTHONPATH": str(ROOT / "src"), **env},
     )
     url = f"http://127.0.0.1:{port}"
@@ -94,8 +123,9 @@ def start_server(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("server did not start")
 
 
-def run(label: str, op: Callable[[httpx.Client, int], httpx.Response], *, url: str, total: int,
-        concurrency: int) -> None:
+def run(
+    label: str, op: Callable[[httpx.Client, int], httpx.Response], *, url: str, total: int, concurrency: int
+) -> None:
     latencies: list[float] = []
     lock = threading.Lock()
     counter = iter(range(total))
@@ -127,8 +157,10 @@ def run(label: str, op: Callable[[httpx.Client, int], httpx.Response], *, url: s
     lat = sorted(latencies)
     p50 = statistics.median(lat) * 1000
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
-    print(f"{label:<28} c={concurrency:<2} {total / wall:>9.1f} ops/s   p50 {p50:>7.2f} ms   p99 {p99:>7.2f} ms"
-          + (f"   ERRORS {errors}" if errors else ""))
+    print(
+        f"{label:<28} c={concurrency:<2} {total / wall:>9.1f} ops/s   p50 {p50:>7.2f} ms   p99 {p99:>7.2f} ms"
+        + (f"   ERRORS {errors}" if errors else "")
+    )
 
 
 def main() -> None:
@@ -152,38 +184,89 @@ def main() -> None:
         with httpx.Client(base_url=url) as c:  # the model the per-version operations work on
             c.post(f"{API}/registered-models/create", json={"name": f"bench-{tag}"}).raise_for_status()
             for _ in range(20):
-                c.post(f"{API}/model-versions/create",
-                       json={"name": f"bench-{tag}", "source": "s3://bucket/model"}).raise_for_status()
+                c.post(
+                    f"{API}/model-versions/create", json={"name": f"bench-{tag}", "source": "s3://bucket/model"}
+                ).raise_for_status()
         target = f"bench-{tag}"
         for conc in (1, 8):
-            run("create registered model", lambda c, i, k=conc: c.post(
-                f"{API}/registered-models/create", json={"name": f"new-{tag}-{k}-{i}"}), url=url, total=args.ops,
-                concurrency=conc)
-            run("create model version", lambda c, i, k=conc: c.post(
-                f"{API}/model-versions/create", json={"name": f"new-{tag}-{k}-{i}", "source": "s3://b/m"}),
-                url=url, total=args.ops, concurrency=conc)
-            run("set alias", lambda c, i: c.post(
-                f"{API}/registered-models/alias", json={"name": target, "alias": f"a{i % 10}",
-                                                        "version": str(1 + i % 20)}),
-                url=url, total=args.ops, concurrency=conc)
-            run("get alias", lambda c, i: c.get(
-                f"{API}/registered-models/alias", params={"name": target, "alias": f"a{i % 10}"}),
-                url=url, total=args.ops, concurrency=conc)
-            run("get model version", lambda c, i: c.get(
-                f"{API}/model-versions/get", params={"name": target, "version": str(1 + i % 20)}),
-                url=url, total=args.ops, concurrency=conc)
-            run("search name prefix", lambda c, i: c.get(
-                f"{API}/registered-models/search",
-                params={"filter": f"name LIKE 'seed-01{i % 100:02d}%' AND tag.`mlflow.prompt.is_prompt` != 'true'",
-                        "max_results": 100}), url=url, total=args.ops, concurrency=conc)
-            run("search by tag", lambda c, i: c.get(
-                f"{API}/registered-models/search",
-                params={"filter": f"tags.team = 'team-{i % 50}'", "max_results": 100}),
-                url=url, total=args.ops, concurrency=conc)
-            run("transition stage", lambda c, i: c.post(
-                f"{API}/model-versions/transition-stage",
-                json={"name": target, "version": str(1 + i % 20), "stage": "Staging" if i % 2 else "Production",
-                      "archive_existing_versions": True}), url=url, total=args.ops, concurrency=conc)
+            run(
+                "create registered model",
+                lambda c, i, k=conc: c.post(f"{API}/registered-models/create", json={"name": f"new-{tag}-{k}-{i}"}),
+                url=url,
+                total=args.ops,
+                concurrency=conc,
+            )
+            run(
+                "create model version",
+                lambda c, i, k=conc: c.post(
+                    f"{API}/model-versions/create", json={"name": f"new-{tag}-{k}-{i}", "source": "s3://b/m"}
+                ),
+                url=url,
+                total=args.ops,
+                concurrency=conc,
+            )
+            run(
+                "set alias",
+                lambda c, i: c.post(
+                    f"{API}/registered-models/alias",
+                    json={"name": target, "alias": f"a{i % 10}", "version": str(1 + i % 20)},
+                ),
+                url=url,
+                total=args.ops,
+                concurrency=conc,
+            )
+            run(
+                "get alias",
+                lambda c, i: c.get(f"{API}/registered-models/alias", params={"name": target, "alias": f"a{i % 10}"}),
+                url=url,
+                total=args.ops,
+                concurrency=conc,
+            )
+            run(
+                "get model version",
+                lambda c, i: c.get(f"{API}/model-versions/get", params={"name": target, "version": str(1 + i % 20)}),
+                url=url,
+                total=args.ops,
+                concurrency=conc,
+            )
+            run(
+                "search name prefix",
+                lambda c, i: c.get(
+                    f"{API}/registered-models/search",
+                    params={
+                        "filter": f"name LIKE 'seed-01{i % 100:02d}%' AND tag.`mlflow.prompt.is_prompt` != 'true'",
+                        "max_results": 100,
+                    },
+                ),
+                url=url,
+                total=args.ops,
+                concurrency=conc,
+            )
+            run(
+                "search by tag",
+                lambda c, i: c.get(
+                    f"{API}/registered-models/search",
+                    params={"filter": f"tags.team = 'team-{i % 50}'", "max_results": 100},
+                ),
+                url=url,
+                total=args.ops,
+                concurrency=conc,
+            )
+            run(
+                "transition stage",
+                lambda c, i: c.post(
+                    f"{API}/model-versions/transition-stage",
+                    json={
+                        "name": target,
+                        "version": str(1 + i % 20),
+                        "stage": "Staging" if i % 2 else "Production",
+                        "archive_existing_versions": True,
+                    },
+                ),
+                url=url,
+                total=args.ops,
+                concurrency=conc,
+            )
     finally:
         proc.terminate()
         proc.wait(timeout=30)

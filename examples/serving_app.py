@@ -80,8 +80,13 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO)
     client = Client.from_env()
     cache = args.cache_dir or tempfile.mkdtemp(prefix="modelyard-serving-")
-    with ModelHandle(client, args.target, cache_dir=cache, loader=load_model,
-                     on_swap=lambda loaded: logging.info("now serving version %s", loaded.version.number)) as handle:
+    with ModelHandle(
+        client,
+        args.target,
+        cache_dir=cache,
+        loader=load_model,
+        on_swap=lambda loaded: logging.info("now serving version %s", loaded.version.number),
+    ) as handle:
         server = make_server(handle, port=args.port)
         logging.info("serving %s (version %s) on http://127.0.0.1:%s", args.target, handle.version, args.port)
         try:

@@ -7,6 +7,7 @@ Services type against the Protocol; the SQL store (with its mixins) is the one i
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -36,8 +37,9 @@ def methods() -> list[str]:
                     body: list[ast.stmt] = [ast.Expr(ast.Constant(...))]
                     if doc:
                         body.insert(0, ast.Expr(ast.Constant(doc.split("\n\n")[0])))
-                    stub = ast.FunctionDef(name=fn.name, args=fn.args, body=body, decorator_list=[],
-                                           returns=fn.returns, type_params=[])
+                    stub = ast.FunctionDef(
+                        name=fn.name, args=fn.args, body=body, decorator_list=[], returns=fn.returns, type_params=[]
+                    )
                     text = ast.unparse(ast.fix_missing_locations(stub)).replace("RowMapping", "Any")
                     out.append("\n".join("    " + line for line in text.splitlines()))
     return out
@@ -46,7 +48,16 @@ def methods() -> list[str]:
 def render(current: str) -> str:
     start = current.index("class MetadataStore(Protocol):")
     end = current.index("\nclass ", start + 1)
-    return current[:start] + HEADER + "\n" + "\n\n".join(methods()) + "\n\n" + current[end:]
+    text = current[:start] + HEADER + "\n" + "\n\n".join(methods()) + "\n\n" + current[end:]
+    formatted = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(INTERFACES), "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return formatted.stdout
 
 
 def main() -> int:

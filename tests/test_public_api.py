@@ -79,6 +79,7 @@ def test_metadata_store_protocol_lists_every_store_method() -> None:
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    result = subprocess.run([sys.executable, str(root / "scripts" / "gen_store_protocol.py"), "--check"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(root / "scripts" / "gen_store_protocol.py"), "--check"], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr

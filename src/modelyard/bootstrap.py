@@ -13,8 +13,8 @@ from modelyard.services.artifacts import ArtifactService
 from modelyard.services.audit import AuditService
 from modelyard.services.automations import AutomationService
 from modelyard.services.identity import IdentityService
-from modelyard.services.promotion import PromotionService
 from modelyard.services.maintenance import MaintenanceService
+from modelyard.services.promotion import PromotionService
 from modelyard.services.registry import RegistryService
 from modelyard.services.watch import WatchService
 from modelyard.settings import Settings
@@ -51,9 +51,13 @@ class Services:
         """A webhook delivery worker configured from the settings (not started)."""
         st = self.settings
         return DeliveryWorker(
-            self.db, box=_secret_box(st), allow_private=st.webhook_allow_private_targets,
-            timeout=st.webhook_timeout_seconds, max_attempts=st.webhook_max_attempts,
-            retry_base=st.webhook_retry_base_seconds, retry_max=st.webhook_retry_max_seconds,
+            self.db,
+            box=_secret_box(st),
+            allow_private=st.webhook_allow_private_targets,
+            timeout=st.webhook_timeout_seconds,
+            max_attempts=st.webhook_max_attempts,
+            retry_base=st.webhook_retry_base_seconds,
+            retry_max=st.webhook_retry_max_seconds,
             disable_after=st.webhook_disable_after_failures,
         )
 
@@ -107,7 +111,8 @@ def build_registry(settings: Settings, *, initialize_empty: bool = True) -> Serv
         identity=IdentityService(db, registry),
         audit=AuditService(db, registry),
         promotion=PromotionService(db, registry),
-        automations=AutomationService(db, registry, _secret_box(settings),
-                                      allow_private_targets=settings.webhook_allow_private_targets),
+        automations=AutomationService(
+            db, registry, _secret_box(settings), allow_private_targets=settings.webhook_allow_private_targets
+        ),
         watch=WatchService(db, registry),
     )

@@ -117,9 +117,7 @@ class RegistryNotFoundError(NotFoundError):
 class CollectionNotFoundError(NotFoundError):
     reason = "collection_not_found"
 
-    def __init__(
-        self, message: str | None = None, *, registry: str = "", collection: str = "", **kw: Any
-    ) -> None:
+    def __init__(self, message: str | None = None, *, registry: str = "", collection: str = "", **kw: Any) -> None:
         super().__init__(
             message or f"collection '{registry}/{collection}' does not exist",
             registry=registry,

@@ -97,8 +97,10 @@ class ModelHandle(Generic[T]):
                 while self._current is None and time.monotonic() < deadline:
                     self._cond.wait(0.1)
             if self._current is None:
-                raise TimeoutError(f"no version of {self.target} loaded within {timeout}s"
-                                   + (f": {self.last_error}" if self.last_error else ""))
+                raise TimeoutError(
+                    f"no version of {self.target} loaded within {timeout}s"
+                    + (f": {self.last_error}" if self.last_error else "")
+                )
         return self
 
     @property
@@ -148,8 +150,12 @@ class ModelHandle(Generic[T]):
                     if self._stop.is_set():
                         return
                     if change.version is None:
-                        log.warning("%s no longer points at a version (%s); keeping version %s",
-                                    self.target, change.event, self.version)
+                        log.warning(
+                            "%s no longer points at a version (%s); keeping version %s",
+                            self.target,
+                            change.event,
+                            self.version,
+                        )
                         continue
                     with self._cond:
                         self._wanted = change.version
@@ -174,8 +180,7 @@ class ModelHandle(Generic[T]):
                 loaded = self._load(wanted)
             except Exception as exc:  # keep serving the old version; retry
                 self.last_error = exc
-                log.error("loading %s version %s failed: %s; still serving %s", self.target, wanted, exc,
-                          self.version)
+                log.error("loading %s version %s failed: %s; still serving %s", self.target, wanted, exc, self.version)
                 self._stop.wait(self.retry_seconds)
                 continue
             with self._cond:
@@ -206,9 +211,10 @@ class ModelHandle(Generic[T]):
     def _prune(self, current: Path) -> None:
         folders = sorted(
             (p for p in self.cache_dir.iterdir() if p.is_dir() and not p.name.startswith(".") and p != current),
-            key=lambda p: p.stat().st_mtime, reverse=True,
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
         )
-        for old in folders[self.keep - 1:]:
+        for old in folders[self.keep - 1 :]:
             shutil.rmtree(old, ignore_errors=True)
 
 

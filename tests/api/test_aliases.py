@@ -22,7 +22,8 @@ def test_set_move_list_and_unset_an_alias(http, api) -> None:
     assert http.put(f"{COLL}/c/aliases/champion", json={"version": 2}).json() == {"alias": "champion", "version": 2}
     http.put(f"{COLL}/c/aliases/canary", json={"version": 1})
     assert http.get(f"{COLL}/c/aliases").json()["items"] == [
-        {"alias": "canary", "version": 1}, {"alias": "champion", "version": 2}
+        {"alias": "canary", "version": 1},
+        {"alias": "champion", "version": 2},
     ]
     assert http.get(f"{COLL}/c/versions/champion").json()["number"] == 2
     assert http.get(f"{COLL}/c/versions/2").json()["aliases"] == ["champion"]
@@ -50,11 +51,22 @@ def test_aliases_are_case_insensitive(http, api) -> None:
 def test_set_invalid_or_reserved_alias(http, api, subtests) -> None:
     api.version("models", "c")
     before = api.snapshot()
-    for alias in ["latest", "LATEST", "v3", "V3", "v0", "9lives", "-x", "has.dot", "a" * (MAX_ALIAS_NAME + 1),
-                  "sp ace"]:
+    for alias in [
+        "latest",
+        "LATEST",
+        "v3",
+        "V3",
+        "v0",
+        "9lives",
+        "-x",
+        "has.dot",
+        "a" * (MAX_ALIAS_NAME + 1),
+        "sp ace",
+    ]:
         with subtests.test(msg=alias):
-            details = api.error(http.put(f"{COLL}/c/aliases/{alias}", json={"version": 1}), 400, "INVALID_ARGUMENT",
-                                "invalid_name")
+            details = api.error(
+                http.put(f"{COLL}/c/aliases/{alias}", json={"version": 1}), 400, "INVALID_ARGUMENT", "invalid_name"
+            )
             assert details["field"] == "alias"
             assert api.snapshot() == before
 
@@ -72,8 +84,12 @@ def test_set_invalid_or_reserved_alias(http, api, subtests) -> None:
 def test_set_alias_with_bad_body(http, api, body, status, reason) -> None:
     api.version("models", "c")
     before = api.snapshot()
-    api.error(http.put(f"{COLL}/c/aliases/champion", json=body), status,
-              "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND", reason)
+    api.error(
+        http.put(f"{COLL}/c/aliases/champion", json=body),
+        status,
+        "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND",
+        reason,
+    )
     assert api.snapshot() == before
 
 
@@ -150,8 +166,9 @@ def test_alias_history_survives_a_collection_rename(http, api) -> None:
 )
 def test_alias_history_with_bad_input(http, api, url, params, status, reason) -> None:
     api.version("models", "c")
-    api.error(http.get(f"{COLL}/{url}", params=params), status,
-              "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND", reason)
+    api.error(
+        http.get(f"{COLL}/{url}", params=params), status, "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND", reason
+    )
 
 
 def test_history_of_an_alias_never_set_is_empty(http, api) -> None:
@@ -167,8 +184,15 @@ def test_history_of_an_alias_never_set_is_empty(http, api) -> None:
 def test_resolve(http, api, subtests) -> None:
     api.version("models", "c", aliases=["champion"])
     api.version("models", "c")
-    for path, number in [("models/c", 2), ("models/c:latest", 2), ("models/c:1", 1), ("models/c:v1", 1),
-                         ("models/c:champion", 1), ("models/c@champion", 1), ("models/C:CHAMPION", 1)]:
+    for path, number in [
+        ("models/c", 2),
+        ("models/c:latest", 2),
+        ("models/c:1", 1),
+        ("models/c:v1", 1),
+        ("models/c:champion", 1),
+        ("models/c@champion", 1),
+        ("models/C:CHAMPION", 1),
+    ]:
         with subtests.test(msg=path):
             r = http.get("/api/v1/resolve", params={"path": path})
             assert r.status_code == 200 and r.json()["number"] == number and r.json()["files"]
@@ -191,8 +215,12 @@ def test_resolve_bad_paths(http, api, subtests) -> None:
     api.version("models", "c")
     for path, status, reason in BAD_PATHS:
         with subtests.test(msg=path):
-            api.error(http.get("/api/v1/resolve", params={"path": path}), status,
-                      "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND", reason)
+            api.error(
+                http.get("/api/v1/resolve", params={"path": path}),
+                status,
+                "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND",
+                reason,
+            )
 
 
 def test_resolve_requires_a_path(http, api) -> None:

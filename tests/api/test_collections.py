@@ -43,8 +43,9 @@ def test_invalid_collection_name(http, api, subtests) -> None:
 
 def test_artifact_type_the_registry_does_not_accept(http, api) -> None:
     before = api.snapshot()
-    details = api.error(http.post(COLL, json={"name": "d", "artifact_type": "dataset"}),
-                        400, "INVALID_ARGUMENT", "invalid_argument")
+    details = api.error(
+        http.post(COLL, json={"name": "d", "artifact_type": "dataset"}), 400, "INVALID_ARGUMENT", "invalid_argument"
+    )
     assert details["field"] == "artifact_type"
     assert api.snapshot() == before
 
@@ -79,8 +80,9 @@ def test_create_collection_with_a_malformed_body(http, api, body) -> None:
 
 def test_create_collection_in_unknown_registry(http, api) -> None:
     before = api.snapshot()
-    api.error(http.post("/api/v1/registries/nope/collections", json={"name": "c"}), 404, "NOT_FOUND",
-              "registry_not_found")
+    api.error(
+        http.post("/api/v1/registries/nope/collections", json={"name": "c"}), 404, "NOT_FOUND", "registry_not_found"
+    )
     assert api.snapshot() == before
 
 
@@ -116,8 +118,12 @@ def test_rename_onto_an_existing_name_is_refused(http, api) -> None:
 
 @pytest.mark.parametrize(
     ("body", "reason"),
-    [({"name": "bad name"}, "invalid_name"), ({"description": "x" * (MAX_DESCRIPTION + 1)}, "limit_exceeded"),
-     ({"artifact_type": "dataset"}, "invalid_request"), ({"name": 1}, "invalid_request")],
+    [
+        ({"name": "bad name"}, "invalid_name"),
+        ({"description": "x" * (MAX_DESCRIPTION + 1)}, "limit_exceeded"),
+        ({"artifact_type": "dataset"}, "invalid_request"),
+        ({"name": 1}, "invalid_request"),
+    ],
 )
 def test_update_collection_with_bad_input(http, api, body, reason) -> None:
     api.collection("models", "c")
@@ -131,8 +137,9 @@ def test_delete_collection_takes_its_versions_and_aliases(http, api) -> None:
     api.version("models", "c", aliases=["champion"])
     assert http.delete(f"{COLL}/c").status_code == 204
     api.error(http.get(f"{COLL}/c"), 404, "NOT_FOUND", "collection_not_found")
-    api.error(http.get("/api/v1/resolve", params={"path": "models/c:champion"}), 404, "NOT_FOUND",
-              "collection_not_found")
+    api.error(
+        http.get("/api/v1/resolve", params={"path": "models/c:champion"}), 404, "NOT_FOUND", "collection_not_found"
+    )
     (event,) = api.events(action="collection.deleted")
     assert event["before"] == {"latest_version": 1, "aliases": {"champion": 1}, "tags": {}}
     # A new collection under the same name starts again from version 1.

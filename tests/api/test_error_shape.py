@@ -15,8 +15,12 @@ def test_method_not_allowed(http, api) -> None:
 
 @pytest.mark.parametrize(
     ("content", "content_type"),
-    [(b"{not json", "application/json"), (b"", "application/json"), (b'{"name": "x"}', "text/plain"),
-     (b"\xff\xfe", "application/json")],
+    [
+        (b"{not json", "application/json"),
+        (b"", "application/json"),
+        (b'{"name": "x"}', "text/plain"),
+        (b"\xff\xfe", "application/json"),
+    ],
 )
 def test_unparseable_bodies(http, api, content, content_type) -> None:
     before = api.snapshot()

@@ -69,9 +69,19 @@ def test_every_mutation_appends_exactly_one_event(http, api) -> None:
 def test_reads_append_no_events(http, api) -> None:
     api.version("models", "c", aliases=["champion"])
     before = api.snapshot()
-    for url in ("/api/v1/registries", "/api/v1/registries/models", f"{COLL}", f"{COLL}/c", f"{COLL}/c/versions",
-                f"{COLL}/c/versions/1", f"{COLL}/c/aliases", f"{COLL}/c/aliases/champion/history",
-                "/api/v1/search", "/api/v1/health", f"{COLL}/c/versions/1/files/model.bin"):
+    for url in (
+        "/api/v1/registries",
+        "/api/v1/registries/models",
+        f"{COLL}",
+        f"{COLL}/c",
+        f"{COLL}/c/versions",
+        f"{COLL}/c/versions/1",
+        f"{COLL}/c/aliases",
+        f"{COLL}/c/aliases/champion/history",
+        "/api/v1/search",
+        "/api/v1/health",
+        f"{COLL}/c/versions/1/files/model.bin",
+    ):
         assert http.get(url).status_code == 200, url
     assert http.get("/api/v1/resolve", params={"path": "models/c:champion"}).status_code == 200
     assert api.snapshot() == before

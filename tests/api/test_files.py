@@ -77,8 +77,12 @@ def test_unsatisfiable_range_is_416_with_the_size(http, api, version, header) ->
         r = http.request(method, _url("weights/model.bin"), headers={"Range": header})
         assert r.status_code == 416
         assert r.headers["Content-Range"] == "bytes */1024"
-    api.error(http.get(_url("weights/model.bin"), headers={"Range": header}), 416, "RANGE_NOT_SATISFIABLE",
-              "range_not_satisfiable")
+    api.error(
+        http.get(_url("weights/model.bin"), headers={"Range": header}),
+        416,
+        "RANGE_NOT_SATISFIABLE",
+        "range_not_satisfiable",
+    )
 
 
 def test_any_range_of_an_empty_file_is_unsatisfiable(http, api, version) -> None:
@@ -87,15 +91,31 @@ def test_any_range_of_an_empty_file_is_unsatisfiable(http, api, version) -> None
     assert r.headers["Content-Range"] == "bytes */0"
 
 
-MALFORMED_RANGES = [b"bytes", b"bytes=", b"bytes=-", b"bytes=a-b", b"bytes=1-2,4-5", b"items=0-1", b"bytes=1-2-3",
-                    b"bytes=+1-2", b"bytes=0x1-2", b"bytes=\xb2-", b"bytes=1-\xb9", b"bytes= 1 - 2 x"]
+MALFORMED_RANGES = [
+    b"bytes",
+    b"bytes=",
+    b"bytes=-",
+    b"bytes=a-b",
+    b"bytes=1-2,4-5",
+    b"items=0-1",
+    b"bytes=1-2-3",
+    b"bytes=+1-2",
+    b"bytes=0x1-2",
+    b"bytes=\xb2-",
+    b"bytes=1-\xb9",
+    b"bytes= 1 - 2 x",
+]
 
 
 def test_malformed_range_is_400(http, api, version, subtests) -> None:
     for header in MALFORMED_RANGES:
         with subtests.test(msg=repr(header)):
-            api.error(http.get(_url("weights/model.bin"), headers={"Range": header}), 400, "INVALID_ARGUMENT",
-                      "invalid_argument")
+            api.error(
+                http.get(_url("weights/model.bin"), headers={"Range": header}),
+                400,
+                "INVALID_ARGUMENT",
+                "invalid_argument",
+            )
 
 
 BAD_TARGETS = [

@@ -20,8 +20,10 @@ def test_default_registries_are_listed(http) -> None:
 
 @pytest.mark.covers("POST /api/v1/registries", "GET /api/v1/registries/{registry}")
 def test_create_registry_then_get_it(http, api) -> None:
-    r = http.post(REG, json={"name": "prompts", "artifact_types": ["prompt", "model"], "description": "d",
-                             "visibility": "restricted"})
+    r = http.post(
+        REG,
+        json={"name": "prompts", "artifact_types": ["prompt", "model"], "description": "d", "visibility": "restricted"},
+    )
     assert r.status_code == 201
     assert r.json()["artifact_types"] == ["prompt", "model"]
     got = http.get(f"{REG}/prompts").json()
@@ -39,8 +41,17 @@ def test_create_registry_twice_is_already_exists(http, api) -> None:
 
 def test_create_registry_with_invalid_name(http, api, subtests) -> None:
     before = api.snapshot()
-    for name in ["", "Upper", "-lead", "has space", "dot.ted", "a/b", "x" * (MAX_REGISTRY_NAME + 1), "ümlaut",
-                 "models\n"]:
+    for name in [
+        "",
+        "Upper",
+        "-lead",
+        "has space",
+        "dot.ted",
+        "a/b",
+        "x" * (MAX_REGISTRY_NAME + 1),
+        "ümlaut",
+        "models\n",
+    ]:
         with subtests.test(msg=repr(name)):
             details = api.error(http.post(REG, json={"name": name}), 400, "INVALID_ARGUMENT", "invalid_name")
             assert details["field"] == "registry"
@@ -87,8 +98,12 @@ def test_description_at_the_limit_is_accepted(http) -> None:
 
 def test_oversize_description_is_limit_exceeded(http, api) -> None:
     before = api.snapshot()
-    api.error(http.post(REG, json={"name": "r", "description": "x" * (MAX_DESCRIPTION + 1)}),
-              400, "INVALID_ARGUMENT", "limit_exceeded")
+    api.error(
+        http.post(REG, json={"name": "r", "description": "x" * (MAX_DESCRIPTION + 1)}),
+        400,
+        "INVALID_ARGUMENT",
+        "limit_exceeded",
+    )
     assert api.snapshot() == before
 
 

@@ -36,13 +36,21 @@ def _names(http, **params) -> list[str]:
 
 
 FILTER_CASES = [
-    ({}, ["models/churn", "models/fraud-detector", "datasets/fraud-events", "prompts/fraud-prompt",
-          "models/fraud_v2", "models/FraudScore"]),
+    (
+        {},
+        [
+            "models/churn",
+            "models/fraud-detector",
+            "datasets/fraud-events",
+            "prompts/fraud-prompt",
+            "models/fraud_v2",
+            "models/FraudScore",
+        ],
+    ),
     ({"q": "fraud-detector", "match": "exact"}, ["models/fraud-detector"]),
     ({"q": "FRAUD-DETECTOR", "match": "exact"}, ["models/fraud-detector"]),
     ({"q": "fraud", "match": "exact"}, []),
-    ({"q": "fraud-", "match": "prefix"}, ["models/fraud-detector", "datasets/fraud-events",
-                                         "prompts/fraud-prompt"]),
+    ({"q": "fraud-", "match": "prefix"}, ["models/fraud-detector", "datasets/fraud-events", "prompts/fraud-prompt"]),
     ({"q": "fraud_", "match": "prefix"}, ["models/fraud_v2"]),
     ({"q": "_v", "match": "substring"}, ["models/fraud_v2"]),
     ({"q": "%", "match": "substring"}, []),
@@ -57,8 +65,10 @@ FILTER_CASES = [
     ({"alias": "champion"}, ["models/fraud-detector"]),
     ({"alias": "CHAMPION"}, ["models/fraud-detector"]),
     ({"alias": "nobody"}, []),
-    ({"order_by": "-name", "type": "model"}, ["models/FraudScore", "models/fraud_v2", "models/fraud-detector",
-                                              "models/churn"]),
+    (
+        {"order_by": "-name", "type": "model"},
+        ["models/FraudScore", "models/fraud_v2", "models/fraud-detector", "models/churn"],
+    ),
 ]
 
 
@@ -101,8 +111,7 @@ def test_pagination_has_no_duplicates_or_gaps(http, api, order_by) -> None:
             break
     assert paged == everything and pages == 3
     if order_by.lstrip("-").startswith("name"):
-        assert everything == sorted(everything, key=lambda p: p.split("/")[1].lower(),
-                                    reverse=order_by.startswith("-"))
+        assert everything == sorted(everything, key=lambda p: p.split("/")[1].lower(), reverse=order_by.startswith("-"))
 
 
 def test_page_token_from_another_ordering_is_refused(http, api) -> None:
@@ -110,8 +119,12 @@ def test_page_token_from_another_ordering_is_refused(http, api) -> None:
         api.collection("models", f"c{i}")
     token = http.get(SEARCH, params={"page_size": 1}).json()["next_page_token"]
     assert token
-    api.error(http.get(SEARCH, params={"page_size": 1, "page_token": token, "order_by": "-name"}), 400,
-              "INVALID_ARGUMENT", "invalid_page_token")
+    api.error(
+        http.get(SEARCH, params={"page_size": 1, "page_token": token, "order_by": "-name"}),
+        400,
+        "INVALID_ARGUMENT",
+        "invalid_page_token",
+    )
 
 
 GARBAGE_TOKENS = {
@@ -162,8 +175,9 @@ BAD_SEARCH = [
 def test_search_with_bad_input(http, api, subtests) -> None:
     for params, status, reason in BAD_SEARCH:
         with subtests.test(msg=str(params)):
-            api.error(http.get(SEARCH, params=params), status, "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND",
-                      reason)
+            api.error(
+                http.get(SEARCH, params=params), status, "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND", reason
+            )
 
 
 def test_list_collections_of_unknown_registry(http, api) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from modelyard import AliasNotFoundError, CollectionNotFoundError, Client
+from modelyard import AliasNotFoundError, Client, CollectionNotFoundError
 
 
 def _tree(root: Path) -> Path:

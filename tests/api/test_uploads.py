@@ -147,8 +147,12 @@ def test_begin_upload_with_bad_input(http, api, body, status, reason) -> None:
 
 def test_begin_upload_in_unknown_registry(http, api) -> None:
     before = api.snapshot()
-    api.error(http.post("/api/v1/registries/nope/uploads", json={"digest": sha(b""), "size": 0}), 404, "NOT_FOUND",
-              "registry_not_found")
+    api.error(
+        http.post("/api/v1/registries/nope/uploads", json={"digest": sha(b""), "size": 0}),
+        404,
+        "NOT_FOUND",
+        "registry_not_found",
+    )
     assert api.snapshot() == before
 
 
@@ -167,7 +171,11 @@ def test_unknown_upload(http, api, uid, subtests) -> None:
     before = api.snapshot()
     for method, suffix in [("GET", ""), ("PATCH", ""), ("DELETE", ""), ("POST", "/commit")]:
         with subtests.test(msg=f"{method} {suffix}"):
-            r = http.request(method, f"{UP}/{uid}{suffix}", content=b"x" if method == "PATCH" else None,
-                             headers={"Upload-Offset": "0"} if method == "PATCH" else None)
+            r = http.request(
+                method,
+                f"{UP}/{uid}{suffix}",
+                content=b"x" if method == "PATCH" else None,
+                headers={"Upload-Offset": "0"} if method == "PATCH" else None,
+            )
             api.error(r, 404, "NOT_FOUND", "upload_unknown")
             assert api.snapshot() == before

@@ -25,9 +25,16 @@ def _commit(http, files, collection: str = "c", registry: str = "models", **body
 )
 def test_commit_a_version_from_uploaded_blobs(http, api) -> None:
     a, b = api.upload(b"aaa"), api.upload(b"bb")
-    r = _commit(http, [{"path": "w/a.bin", "digest": a, "size": 3}, {"path": "b.txt", "digest": b, "size": 2}],
-                description="first", tags={"k": "v"}, metrics={"auc": 0.9}, params={"lr": 0.1},
-                run={"id": "run-1", "url": "http://x"}, aliases=["candidate"])
+    r = _commit(
+        http,
+        [{"path": "w/a.bin", "digest": a, "size": 3}, {"path": "b.txt", "digest": b, "size": 2}],
+        description="first",
+        tags={"k": "v"},
+        metrics={"auc": 0.9},
+        params={"lr": 0.1},
+        run={"id": "run-1", "url": "http://x"},
+        aliases=["candidate"],
+    )
     assert r.status_code == 201
     v = r.json()
     assert v["number"] == 1 and v["path"] == "models/c:1" and v["size"] == 5 and v["file_count"] == 2
@@ -57,8 +64,9 @@ def test_commit_without_create_collection_into_unknown_collection(http, api) -> 
 def test_commit_into_unknown_registry(http, api) -> None:
     d = api.upload(b"x")
     before = api.snapshot()
-    api.error(_commit(http, [{"path": "x", "digest": d, "size": 1}], registry="nope"), 404, "NOT_FOUND",
-              "registry_not_found")
+    api.error(
+        _commit(http, [{"path": "x", "digest": d, "size": 1}], registry="nope"), 404, "NOT_FOUND", "registry_not_found"
+    )
     assert api.snapshot() == before
 
 
@@ -75,16 +83,27 @@ def test_commit_referencing_blobs_never_uploaded(http, api) -> None:
 def test_commit_stating_the_wrong_size_of_a_blob(http, api) -> None:
     d = api.upload(b"four")
     before = api.snapshot()
-    details = api.error(_commit(http, [{"path": "a", "digest": d, "size": 5}]), 400, "INVALID_ARGUMENT",
-                        "missing_blobs")
+    details = api.error(
+        _commit(http, [{"path": "a", "digest": d, "size": 5}]), 400, "INVALID_ARGUMENT", "missing_blobs"
+    )
     assert details["missing"] == [d]
     assert api.snapshot() == before
 
 
 INVALID_PATHS = {
-    "dotdot": ["../x"], "absolute": ["/abs"], "empty-segment": ["a//b"], "backslash": ["a\\b"], "dot": ["./a"],
-    "trailing-dotdot": ["a/.."], "inner-dot": ["a/./b"], "drive": ["C:/win"], "control-char": ["x\ny"],
-    "duplicate": ["a", "a"], "file-vs-dir": ["a", "a/b"], "dir-vs-file": ["d/e/f", "d/e"], "empty": [""],
+    "dotdot": ["../x"],
+    "absolute": ["/abs"],
+    "empty-segment": ["a//b"],
+    "backslash": ["a\\b"],
+    "dot": ["./a"],
+    "trailing-dotdot": ["a/.."],
+    "inner-dot": ["a/./b"],
+    "drive": ["C:/win"],
+    "control-char": ["x\ny"],
+    "duplicate": ["a", "a"],
+    "file-vs-dir": ["a", "a/b"],
+    "dir-vs-file": ["d/e/f", "d/e"],
+    "empty": [""],
 }
 
 
@@ -158,8 +177,12 @@ def test_commit_into_a_collection_of_another_artifact_type(http, api) -> None:
     api.version("models", "c")
     d = api.upload(b"p")
     before = api.snapshot()
-    details = api.error(_commit(http, [{"path": "p", "digest": d, "size": 1}], artifact_type="prompt"),
-                        400, "INVALID_ARGUMENT", "invalid_argument")
+    details = api.error(
+        _commit(http, [{"path": "p", "digest": d, "size": 1}], artifact_type="prompt"),
+        400,
+        "INVALID_ARGUMENT",
+        "invalid_argument",
+    )
     assert details["field"] == "artifact_type"
     assert api.snapshot() == before
 
@@ -252,8 +275,12 @@ def test_update_version_description(http, api) -> None:
 def test_update_version_with_bad_input(http, api, url, body, status, reason) -> None:
     api.version("models", "c")
     before = api.snapshot()
-    api.error(http.patch(f"{COLL}/c/versions/{url}", json=body), status,
-              "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND", reason)
+    api.error(
+        http.patch(f"{COLL}/c/versions/{url}", json=body),
+        status,
+        "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND",
+        reason,
+    )
     assert api.snapshot() == before
 
 
@@ -312,7 +339,8 @@ def test_set_and_unset_version_tags(http, api) -> None:
     assert http.get(f"{COLL}/c/versions/1").json()["tags"] == {"x/y": "z"}
     sets = api.events(action="version.tag_set")
     assert [(e["before"], e["after"]) for e in sets] == [
-        ({"key": "a", "value": "1"}, {"key": "a", "value": "2"}), (None, {"key": "x/y", "value": "z"})
+        ({"key": "a", "value": "1"}, {"key": "a", "value": "2"}),
+        (None, {"key": "x/y", "value": "z"}),
     ]
     (unset,) = api.events(action="version.tag_unset")
     assert unset["before"] == {"key": "a", "value": "2"}
@@ -332,8 +360,12 @@ def test_set_and_unset_version_tags(http, api) -> None:
 def test_version_tags_with_bad_input(http, api, method, url, body, status, reason) -> None:
     api.version("models", "c")
     before = api.snapshot()
-    api.error(http.request(method, f"{COLL}/c/versions/{url}", json=body), status,
-              "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND", reason)
+    api.error(
+        http.request(method, f"{COLL}/c/versions/{url}", json=body),
+        status,
+        "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND",
+        reason,
+    )
     assert api.snapshot() == before
 
 
@@ -373,6 +405,10 @@ def test_stage_transitions_and_archive_existing(http, api) -> None:
 def test_stage_with_bad_input(http, api, url, body, status, reason) -> None:
     api.version("models", "c")
     before = api.snapshot()
-    api.error(http.put(f"{COLL}/c/versions/{url}/stage", json=body), status,
-              "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND", reason)
+    api.error(
+        http.put(f"{COLL}/c/versions/{url}/stage", json=body),
+        status,
+        "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND",
+        reason,
+    )
     assert api.snapshot() == before

@@ -128,7 +128,8 @@ def build_world(services: Services, http: Any) -> World:
         svc.registry.set_version_tag(SYSTEM, reg, "c", 1, "k", "v")
         svc.identity.set_alias_policy(SYSTEM, reg, "guarded")
         svc.promotion.set_policy(SYSTEM, reg, target_kind="alias", target="gate", requirements={"approvals": 20})
-        svc.promotion.set_policy(SYSTEM, reg, target_kind="alias", target="manual",
-                                 requirements={"auto_promote": False})
+        svc.promotion.set_policy(
+            SYSTEM, reg, target_kind="alias", target="manual", requirements={"auto_promote": False}
+        )
         w.open_requests[reg] = svc.promotion.request(SYSTEM, reg, "c", 1, target="gate").id
     return w

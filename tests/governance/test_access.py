@@ -94,8 +94,9 @@ def test_effective_role_is_the_highest_of_direct_team_and_org_admin(world: World
 
 def test_registry_admin_manages_members_visibility_types_and_policies(world: World) -> None:
     base = "/api/v1/registries/secret"
-    r = world.request("PUT", base + "/members", "radmin", json={"subject_kind": "user", "subject": "outsider",
-                                                                 "role": "viewer"})
+    r = world.request(
+        "PUT", base + "/members", "radmin", json={"subject_kind": "user", "subject": "outsider", "role": "viewer"}
+    )
     assert r.status_code == 200
     assert world.request("GET", base, "outsider").status_code == 200
     r = world.request("PATCH", base, "radmin", json={"visibility": "organization", "artifact_types": ["model", "x"]})
@@ -167,8 +168,16 @@ def test_disabled_account_is_refused(world: World) -> None:
     assert r.status_code == 401 and "disabled" in r.json()["message"]
 
 
-@pytest.mark.parametrize("header", ["Bearer my_not-a-real-token", "Bearer ", "Token abc", "Basic !!!notb64",
-                                    "Basic " + base64.b64encode(b"user-without-password").decode()])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer my_not-a-real-token",
+        "Bearer ",
+        "Token abc",
+        "Basic !!!notb64",
+        "Basic " + base64.b64encode(b"user-without-password").decode(),
+    ],
+)
 def test_bad_credentials_are_401(world: World, header: str) -> None:
     r = world.http.get("/api/v1/registries", headers={"Authorization": header})
     assert r.status_code == 401 and r.json()["code"] == "UNAUTHENTICATED"
@@ -226,8 +235,9 @@ def test_collection_holding_a_protected_alias_cannot_be_deleted_by_a_non_admin(w
 
 
 def test_collection_override_can_unprotect_one_collection(world: World) -> None:
-    r = world.request("PUT", "/api/v1/registries/open/alias-policies/guarded", "radmin",
-                      json={"collection": "c", "protected": False})
+    r = world.request(
+        "PUT", "/api/v1/registries/open/alias-policies/guarded", "radmin", json={"collection": "c", "protected": False}
+    )
     assert r.status_code == 200
     assert world.request("PUT", C.format("open") + "/aliases/guarded", "member", json={"version": 1}).status_code == 200
 
@@ -238,16 +248,41 @@ def test_collection_override_can_unprotect_one_collection(world: World) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "reason"),
     [
-        ("PUT", "/api/v1/registries/open/members", {"subject_kind": "user", "subject": "ghost", "role": "viewer"},
-         404, "principal_not_found"),
-        ("PUT", "/api/v1/registries/open/members", {"subject_kind": "team", "subject": "ghosts", "role": "viewer"},
-         404, "principal_not_found"),
-        ("PUT", "/api/v1/registries/open/members", {"subject_kind": "user", "subject": "member", "role": "owner"},
-         400, "invalid_argument"),
-        ("PUT", "/api/v1/registries/open/members", {"subject_kind": "service_account", "subject": "member",
-                                                    "role": "viewer"}, 400, "invalid_argument"),
-        ("PUT", "/api/v1/registries/ghost/members", {"subject_kind": "user", "subject": "member", "role": "viewer"},
-         404, "registry_not_found"),
+        (
+            "PUT",
+            "/api/v1/registries/open/members",
+            {"subject_kind": "user", "subject": "ghost", "role": "viewer"},
+            404,
+            "principal_not_found",
+        ),
+        (
+            "PUT",
+            "/api/v1/registries/open/members",
+            {"subject_kind": "team", "subject": "ghosts", "role": "viewer"},
+            404,
+            "principal_not_found",
+        ),
+        (
+            "PUT",
+            "/api/v1/registries/open/members",
+            {"subject_kind": "user", "subject": "member", "role": "owner"},
+            400,
+            "invalid_argument",
+        ),
+        (
+            "PUT",
+            "/api/v1/registries/open/members",
+            {"subject_kind": "service_account", "subject": "member", "role": "viewer"},
+            400,
+            "invalid_argument",
+        ),
+        (
+            "PUT",
+            "/api/v1/registries/ghost/members",
+            {"subject_kind": "user", "subject": "member", "role": "viewer"},
+            404,
+            "registry_not_found",
+        ),
         ("DELETE", "/api/v1/registries/open/members/user/outsider", None, 404, "not_found"),
         ("POST", "/api/v1/teams/ml/members", {"principal": "ghost"}, 404, "principal_not_found"),
         ("POST", "/api/v1/teams/ghosts/members", {"principal": "member"}, 404, "principal_not_found"),
@@ -256,8 +291,13 @@ def test_collection_override_can_unprotect_one_collection(world: World) -> None:
         ("POST", "/api/v1/principals", {"name": "Not Valid"}, 400, "invalid_name"),
         ("POST", "/api/v1/principals", {"name": "member"}, 409, "already_exists"),
         ("DELETE", "/api/v1/tokens/999999", None, 404, "not_found"),
-        ("PUT", "/api/v1/registries/open/alias-policies/champion", {"collection": "ghost"}, 404,
-         "collection_not_found"),
+        (
+            "PUT",
+            "/api/v1/registries/open/alias-policies/champion",
+            {"collection": "ghost"},
+            404,
+            "collection_not_found",
+        ),
     ],
 )
 def test_bad_governance_input_is_a_clear_4xx_and_changes_nothing(
@@ -281,8 +321,12 @@ def test_serve_refuses_auth_off_on_a_public_address(tmp_path: Any, monkeypatch: 
 
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append(kw))
-    for key in ("MODELYARD_DATA_DIR", "MODELYARD_HOST", "MODELYARD_AUTH",
-                "MODELYARD_INSECURE_ALLOW_NO_AUTH_ON_PUBLIC_ADDRESS"):
+    for key in (
+        "MODELYARD_DATA_DIR",
+        "MODELYARD_HOST",
+        "MODELYARD_AUTH",
+        "MODELYARD_INSECURE_ALLOW_NO_AUTH_ON_PUBLIC_ADDRESS",
+    ):
         monkeypatch.setenv(key, "")  # recorded, so whatever serve writes is undone after the test
         monkeypatch.delenv(key)
     runner = CliRunner()

@@ -36,8 +36,10 @@ def test_create_version_with_aliases_into_a_new_collection(world: World) -> None
     r = world.request("POST", C + "/fresh/versions", "member", json={"files": SPEC, "aliases": ["a", "b"]})
     assert r.status_code == 201
     assert _new_actions(world, n) == [
-        ("collection.created", "open/fresh"), ("version.created", "open/fresh:1"),
-        ("alias.set", "open/fresh@a"), ("alias.set", "open/fresh@b"),
+        ("collection.created", "open/fresh"),
+        ("version.created", "open/fresh:1"),
+        ("alias.set", "open/fresh@a"),
+        ("alias.set", "open/fresh@b"),
     ]
 
 
@@ -54,12 +56,15 @@ def test_delete_version_records_the_aliases_it_drops(world: World) -> None:
 def test_stage_with_archive_existing_records_both_moves(world: World) -> None:
     world.services.registry.set_stage(SYSTEM, "open", "c", 1, "Production")
     n = world.event_count()
-    r = world.request("PUT", C + "/c/versions/2/stage", "member",
-                      json={"stage": "Production", "archive_existing_versions": True})
+    r = world.request(
+        "PUT", C + "/c/versions/2/stage", "member", json={"stage": "Production", "archive_existing_versions": True}
+    )
     assert r.status_code == 200
     assert _new_actions(world, n) == [("version.stage_changed", "open/c:1"), ("version.stage_changed", "open/c:2")]
     assert [(e.before, e.after) for e in world.events()[n:]] == [
-        ({"stage": "Production"}, {"stage": "Archived"}), ({"stage": "None"}, {"stage": "Production"})]
+        ({"stage": "Production"}, {"stage": "Archived"}),
+        ({"stage": "None"}, {"stage": "Production"}),
+    ]
 
 
 def test_no_op_changes_record_nothing(world: World) -> None:
@@ -116,8 +121,19 @@ def test_jsonl_export_has_every_event_with_every_field(world: World) -> None:
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
     lines = [json.loads(line) for line in r.text.splitlines()]
     assert [e["id"] for e in lines] == list(range(1, world.event_count() + 1))
-    assert set(lines[0]) >= {"id", "at", "actor", "action", "target", "registry", "before", "after", "request_id",
-                             "client_address", "token_name"}
+    assert set(lines[0]) >= {
+        "id",
+        "at",
+        "actor",
+        "action",
+        "target",
+        "registry",
+        "before",
+        "after",
+        "request_id",
+        "client_address",
+        "token_name",
+    }
     only = world.request("GET", "/api/v1/events/export", "root", params={"action": "grant.*", "registry": "secret"})
     assert {json.loads(x)["action"] for x in only.text.splitlines()} == {"grant.set"}
 
@@ -175,8 +191,12 @@ def test_verify_detects_every_kind_of_tampering(
         assert code == 1 and json.loads(out)["first_broken_id"] == first
 
     # edit 'before' / 'actor' / 'after' of a middle row
-    for values in ({"before": {"latest_version": 9}}, {"actor": "mallory"}, {"after": {"x": 1}},
-                   {"created_at": mid["created_at"] + timedelta(seconds=1)}):
+    for values in (
+        {"before": {"latest_version": 9}},
+        {"actor": "mallory"},
+        {"after": {"x": 1}},
+        {"created_at": mid["created_at"] + timedelta(seconds=1)},
+    ):
         _exec(services, update(events).where(events.c.id == mid["id"]).values(**values))
         expect_broken(mid["id"], "modified")
         restore(mid)

@@ -87,7 +87,10 @@ class Server:
     def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run a ``modelyard`` command against this server's data (ops) or URL (client commands)."""
         result = subprocess.run(
-            [*modelyard_command(), *args], env=self.env(MODELYARD_URL=self.url), capture_output=True, text=True,
+            [*modelyard_command(), *args],
+            env=self.env(MODELYARD_URL=self.url),
+            capture_output=True,
+            text=True,
             timeout=timeout,
         )
         if check and result.returncode != 0:
@@ -101,7 +104,9 @@ class Server:
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         self.proc = subprocess.Popen(
             [*modelyard_command(), "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
-            env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         log.close()
         self.starts += 1

@@ -16,7 +16,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 def _upload_requests(srv: Server, registry: str) -> int:
     """Upload sessions the server's access log shows for this registry."""
-    return srv.log_path.read_text(errors="replace").count(f"/api/v1/registries/{registry}/uploads HTTP/1.1\" 201")
+    return srv.log_path.read_text(errors="replace").count(f'/api/v1/registries/{registry}/uploads HTTP/1.1" 201')
 
 
 def test_push_alias_metadata_pull_and_repush(shared_server: Server, registry: str, tmp_path: Path) -> None:
@@ -29,8 +29,9 @@ def test_push_alias_metadata_pull_and_repush(shared_server: Server, registry: st
     metrics = tmp_path / "metrics.json"
     metrics.write_text(json.dumps({"accuracy": 0.91, "f1": 0.88}))
 
-    pushed = json.loads(server.cli("push", str(src), x, "--alias", "staging", "--metadata", str(metrics),
-                                   "--json").stdout)
+    pushed = json.loads(
+        server.cli("push", str(src), x, "--alias", "staging", "--metadata", str(metrics), "--json").stdout
+    )
     assert pushed["number"] == 1 and pushed["aliases"] == ["staging"]
     assert pushed["metrics"] == {"accuracy": 0.91, "f1": 0.88}
     assert sorted(f["path"] for f in pushed["files"]) == ["empty.txt", "model.safetensors", "tokenizer/vocab.txt"]

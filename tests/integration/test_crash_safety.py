@@ -82,8 +82,12 @@ def _cleanup_and_check(srv: Server, client: Client, tmp: Path, paths: list[str])
     assert purge["dry_run"] is False
     assert _upload_bytes(srv) == {}
 
-    referenced = {f.digest for p in paths for v in client.list_versions(p)
-                  for f in client.get_version(f"{p}:{v.number}").files or []}
+    referenced = {
+        f.digest
+        for p in paths
+        for v in client.list_versions(p)
+        for f in client.get_version(f"{p}:{v.number}").files or []
+    }
     report = json.loads(srv.cli("gc", "--delete", "--grace-hours", "0", "--json").stdout)
     assert report["dry_run"] is False
     assert not referenced & set(report["swept"])
@@ -222,7 +226,8 @@ def test_sigkill_around_commits(make_server, tmp_path: Path) -> None:  # type: i
                 continue
             full = client.get_version(f"models/busy:{v.number}")
             src = sources.get(v.digest) or next(
-                p for p in attempted.values()
+                p
+                for p in attempted.values()
                 if {f.path: _sha(p / f.path) for f in full.files or []} == {f.path: f.digest for f in full.files or []}
             )
             out = tmp_path / f"pull-{v.number}-{time.monotonic_ns()}"

@@ -26,8 +26,12 @@ def test_server_refuses_a_manifest_with_escaping_paths(shared_server: Server, re
     with Client(server.url) as client:
         client.upload_blob(registry, blob, digest, len(data))  # the blob exists: only the path is wrong
     for evil in EVIL_PATHS:
-        body = {"files": [{"path": "ok.txt", "digest": digest, "size": len(data)},
-                          {"path": evil, "digest": digest, "size": len(data)}]}
+        body = {
+            "files": [
+                {"path": "ok.txt", "digest": digest, "size": len(data)},
+                {"path": evil, "digest": digest, "size": len(data)},
+            ]
+        }
         r = httpx.post(f"{coll}/versions", json=body)
         assert r.status_code == 400, (evil, r.text)
         assert r.json()["code"] == "INVALID_ARGUMENT"
@@ -43,11 +47,29 @@ def _malicious_server(path: str, content: bytes) -> httpx.MockTransport:
     """A server (hostile or compromised) that lists a file path escaping the destination."""
     digest = f"sha256:{hashlib.sha256(content).hexdigest()}"
     version = {
-        "registry": "models", "collection": "m", "number": 1, "path": "models/m:1", "artifact_type": "model",
-        "stage": "None", "description": "", "digest": digest, "size": len(content), "file_count": 1,
-        "aliases": [], "tags": {}, "run": {"id": "", "url": ""}, "params": {}, "metrics": {}, "datasets": [],
-        "framework": "", "flavor": "", "signature": None, "source": "", "created_at": "2026-01-01T00:00:00Z",
-        "updated_at": "2026-01-01T00:00:00Z", "created_by": "mallory",
+        "registry": "models",
+        "collection": "m",
+        "number": 1,
+        "path": "models/m:1",
+        "artifact_type": "model",
+        "stage": "None",
+        "description": "",
+        "digest": digest,
+        "size": len(content),
+        "file_count": 1,
+        "aliases": [],
+        "tags": {},
+        "run": {"id": "", "url": ""},
+        "params": {},
+        "metrics": {},
+        "datasets": [],
+        "framework": "",
+        "flavor": "",
+        "signature": None,
+        "source": "",
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+        "created_by": "mallory",
         "files": [{"path": path, "digest": digest, "size": len(content)}],
     }
 

@@ -145,8 +145,9 @@ class UvicornThread:
 
     def __init__(self, app: Any) -> None:
         self.port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
-                                timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", timeout_graceful_shutdown=1
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -212,17 +213,39 @@ def start_process(database_url: str, data_dir: Path, **env: str) -> Process:
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / f"server-{port}.log"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MODELYARD_")}
-    full_env.update({
-        "PYTHONPATH": str(SRC), "MODELYARD_DATA_DIR": str(data_dir), "MODELYARD_DATABASE_URL": database_url,
-        "MODELYARD_BLOBS__ROOT": str(data_dir.parent / "shared-blobs"),
-        "MODELYARD_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true", "MODELYARD_WEBHOOK_SECRET_KEY": SECRET_KEY,
-        "MODELYARD_WEBHOOK_RETRY_BASE_SECONDS": "0.05", "MODELYARD_WATCH_POLL_SECONDS": "0.05", **env,
-    })
+    full_env.update(
+        {
+            "PYTHONPATH": str(SRC),
+            "MODELYARD_DATA_DIR": str(data_dir),
+            "MODELYARD_DATABASE_URL": database_url,
+            "MODELYARD_BLOBS__ROOT": str(data_dir.parent / "shared-blobs"),
+            "MODELYARD_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+            "MODELYARD_WEBHOOK_SECRET_KEY": SECRET_KEY,
+            "MODELYARD_WEBHOOK_RETRY_BASE_SECONDS": "0.05",
+            "MODELYARD_WATCH_POLL_SECONDS": "0.05",
+            **env,
+        }
+    )
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "modelyard.api.app:app_from_env", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning", "--timeout-graceful-shutdown", "2"],
-            env=full_env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "modelyard.api.app:app_from_env",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--timeout-graceful-shutdown",
+                "2",
+            ],
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

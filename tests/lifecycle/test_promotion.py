@@ -46,12 +46,20 @@ def org(services: Services) -> Org:
     for name, role in (("alice", "member"), ("bob", "member"), ("carol", "member"), ("vera", "viewer")):
         svc.identity.grant(SYSTEM, "models", subject_kind="user", subject=name, role=role)
     svc.identity.grant(SYSTEM, "models", subject_kind="service_account", subject="ci", role="member")
-    o = Org(svc, _actor(svc, "admin"), _actor(svc, "alice"), _actor(svc, "bob"), _actor(svc, "carol"),
-            _actor(svc, "vera"), _actor(svc, "ci"))
+    o = Org(
+        svc,
+        _actor(svc, "admin"),
+        _actor(svc, "alice"),
+        _actor(svc, "bob"),
+        _actor(svc, "carol"),
+        _actor(svc, "vera"),
+        _actor(svc, "ci"),
+    )
     blob = _blob(svc, b"weights")
     for auc in (0.95, 0.85, 0.97):
-        svc.registry.create_version(o.alice, "models", "fraud", files=[blob],
-                                    metadata=VersionMetadata(metrics={"auc": auc}))
+        svc.registry.create_version(
+            o.alice, "models", "fraud", files=[blob], metadata=VersionMetadata(metrics={"auc": auc})
+        )
     return o
 
 
@@ -157,7 +165,9 @@ def test_metric_rule_blocks_a_worse_model(org: Org) -> None:
 
 
 def test_signature_and_tag_rules(org: Org) -> None:
-    _policy(org, rules=[{"field": "signature", "op": "exists"}, {"field": "tags.validated", "op": "==", "value": "true"}])
+    _policy(
+        org, rules=[{"field": "signature", "op": "exists"}, {"field": "tags.validated", "op": "==", "value": "true"}]
+    )
     req = org.svc.promotion.request(org.alice, "models", "fraud", 1, target="production")
     assert [s.met for s in req.evaluation.statuses] == [False, False]
     org.svc.registry.set_version_tag(org.alice, "models", "fraud", 1, "validated", "true")
@@ -169,8 +179,9 @@ def test_direct_moves_of_a_guarded_alias_are_refused_even_for_admins(org: Org) -
     with pytest.raises(PromotionRequiredError):
         org.svc.registry.set_alias(org.admin, "models", "fraud", "production", 1)
     with pytest.raises(PromotionRequiredError):
-        org.svc.registry.create_version(org.admin, "models", "fraud", files=[_blob(org.svc, b"w2")],
-                                        aliases=["production"])
+        org.svc.registry.create_version(
+            org.admin, "models", "fraud", files=[_blob(org.svc, b"w2")], aliases=["production"]
+        )
     assert _alias(org) is None and org.svc.registry.get_collection("models", "fraud").latest_version == 3
 
 
@@ -198,7 +209,11 @@ def test_reject_and_cancel_close_the_request(org: Org) -> None:
     assert org.svc.promotion.cancel(org.alice, r2.id).status == "cancelled"
     assert _alias(org) is None
     assert [e.action for e in _events(org, "promotion.*")] == [
-        "promotion.requested", "promotion.rejected", "promotion.requested", "promotion.cancelled"]
+        "promotion.requested",
+        "promotion.rejected",
+        "promotion.requested",
+        "promotion.cancelled",
+    ]
 
 
 def test_unguarded_alias_request_completes_at_once(org: Org) -> None:
@@ -207,27 +222,37 @@ def test_unguarded_alias_request_completes_at_once(org: Org) -> None:
 
 
 def test_invalid_policies_are_refused_with_what_to_fix(org: Org) -> None:
-    for bad in ({"approvals": -1}, {"approvals": "2"}, {"checks": "x"}, {"rules": [{"field": "metrics.auc", "op": ">="}]},
-                {"rules": [{"field": "nope", "op": "exists"}]}, {"approver_role": "owner"}, {"colour": 1}):
+    for bad in (
+        {"approvals": -1},
+        {"approvals": "2"},
+        {"checks": "x"},
+        {"rules": [{"field": "metrics.auc", "op": ">="}]},
+        {"rules": [{"field": "nope", "op": "exists"}]},
+        {"approver_role": "owner"},
+        {"colour": 1},
+    ):
         with pytest.raises(InvalidArgumentError):
-            org.svc.promotion.set_policy(org.admin, "models", target_kind="alias", target="production",
-                                         requirements=bad)
+            org.svc.promotion.set_policy(
+                org.admin, "models", target_kind="alias", target="production", requirements=bad
+            )
     with pytest.raises(PermissionDeniedError):
         org.svc.promotion.set_policy(org.alice, "models", target_kind="alias", target="production", requirements={})
     assert org.svc.identity.list_alias_policies(org.admin, "models") == []
 
 
 def test_stage_transition_request_with_archiving(org: Org) -> None:
-    org.svc.promotion.set_policy(org.admin, "models", target_kind="stage", target="Production",
-                                 requirements={"approvals": 1})
+    org.svc.promotion.set_policy(
+        org.admin, "models", target_kind="stage", target="Production", requirements={"approvals": 1}
+    )
     org.svc.registry.set_stage(org.alice, "models", "fraud", 1, "Staging")  # unguarded stage
     with pytest.raises(PromotionRequiredError):
         org.svc.registry.set_stage(org.alice, "models", "fraud", 1, "Production")
     r1 = org.svc.promotion.request(org.alice, "models", "fraud", 1, target_kind="stage", target="production")
     org.svc.promotion.review(org.bob, r1.id, approve=True)
     assert org.svc.registry.get_version("models", "fraud", 1).stage == "Production"
-    r3 = org.svc.promotion.request(org.alice, "models", "fraud", 3, target_kind="stage", target="Production",
-                                   archive_existing=True)
+    r3 = org.svc.promotion.request(
+        org.alice, "models", "fraud", 3, target_kind="stage", target="Production", archive_existing=True
+    )
     org.svc.promotion.review(org.carol, r3.id, approve=True)
     stages = {n: org.svc.registry.get_version("models", "fraud", n).stage for n in (1, 2, 3)}
     assert stages == {1: "Archived", 2: "None", 3: "Production"}
@@ -271,28 +296,44 @@ def test_promotion_over_http(org: Org, http) -> None:  # type: ignore[no-untyped
     admin = {"Authorization": "Bearer " + org.svc.identity.create_token(SYSTEM, name="h", principal="admin").secret}
     bob = {"Authorization": "Bearer " + org.svc.identity.create_token(SYSTEM, name="h", principal="bob").secret}
     alice = {"Authorization": "Bearer " + org.svc.identity.create_token(SYSTEM, name="h", principal="alice").secret}
-    r = http.put("/api/v1/registries/models/promotion-policies",
-                 json={"target": "production", "requirements": {"approvals": 1, "checks": ["ci"]}}, headers=admin)
+    r = http.put(
+        "/api/v1/registries/models/promotion-policies",
+        json={"target": "production", "requirements": {"approvals": 1, "checks": ["ci"]}},
+        headers=admin,
+    )
     assert r.status_code == 200 and r.json()["requirements"]["approvals"] == 1
-    r = http.put("/api/v1/registries/models/promotion-policies",
-                 json={"target": "production", "requirements": {"approvals": 99}}, headers=admin)
+    r = http.put(
+        "/api/v1/registries/models/promotion-policies",
+        json={"target": "production", "requirements": {"approvals": 99}},
+        headers=admin,
+    )
     assert r.status_code == 400 and r.json()["code"] == "INVALID_ARGUMENT"
     r = http.put("/api/v1/registries/models/collections/fraud/aliases/production", json={"version": 1}, headers=admin)
     assert r.status_code == 409 and r.json()["details"]["reason"] == "promotion_required"
-    r = http.post("/api/v1/registries/models/collections/fraud/promotions",
-                  json={"version": 1, "target": "production"}, headers=alice)
+    r = http.post(
+        "/api/v1/registries/models/collections/fraud/promotions",
+        json={"version": 1, "target": "production"},
+        headers=alice,
+    )
     assert r.status_code == 201
     rid = r.json()["id"]
     assert [x["met"] for x in r.json()["requirements"]] == [False, False]
     assert http.post(f"/api/v1/promotions/{rid}/approve", json={}, headers=bob).json()["status"] == "open"
-    r = http.post("/api/v1/registries/models/collections/fraud/versions/1/checks",
-                  json={"name": "ci", "status": "success", "details_url": "https://ci.example/1"}, headers=alice)
+    r = http.post(
+        "/api/v1/registries/models/collections/fraud/versions/1/checks",
+        json={"name": "ci", "status": "success", "details_url": "https://ci.example/1"},
+        headers=alice,
+    )
     assert r.status_code == 201
     assert http.get(f"/api/v1/promotions/{rid}", headers=bob).json()["status"] == "completed"
-    r = http.post("/api/v1/registries/models/collections/fraud/versions/1/checks",
-                  json={"name": "ci", "status": "maybe"}, headers=alice)
+    r = http.post(
+        "/api/v1/registries/models/collections/fraud/versions/1/checks",
+        json={"name": "ci", "status": "maybe"},
+        headers=alice,
+    )
     assert r.status_code == 400
-    r = http.post("/api/v1/registries/models/collections/fraud/aliases/production/rollback", json={"to": 3},
-                  headers=admin)
+    r = http.post(
+        "/api/v1/registries/models/collections/fraud/aliases/production/rollback", json={"to": 3}, headers=admin
+    )
     assert r.status_code == 200 and r.json()["number"] == 3
     assert http.get("/api/v1/promotions/999999", headers=admin).status_code == 404

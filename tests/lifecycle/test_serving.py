@@ -32,12 +32,18 @@ def _example() -> ModuleType:
 def test_handle_swaps_under_load_without_a_failed_request(live: Live, tmp_path: Path) -> None:
     app = _example()
     big = "x" * 2_000_000  # a file that takes a moment to download: requests keep coming meanwhile
-    versions = [push_version(live.client, tmp_path, "models/hot", {"weights": [n, n], "bias": 0, "pad": big})
-                for n in (1, 2, 3)]
+    versions = [
+        push_version(live.client, tmp_path, "models/hot", {"weights": [n, n], "bias": 0, "pad": big}) for n in (1, 2, 3)
+    ]
     live.client.set_alias("models/hot", "production", versions[0])
     swaps: list[int] = []
-    handle = ModelHandle(live.client, "models/hot@production", cache_dir=tmp_path / "cache", loader=app.load_model,
-                         on_swap=lambda loaded: swaps.append(loaded.version.number))
+    handle = ModelHandle(
+        live.client,
+        "models/hot@production",
+        cache_dir=tmp_path / "cache",
+        loader=app.load_model,
+        on_swap=lambda loaded: swaps.append(loaded.version.number),
+    )
     with handle:
         assert handle.version == versions[0] and handle.model.predict([1, 1]) == 2
         server = app.make_server(handle)
@@ -81,16 +87,19 @@ def test_handle_swaps_under_load_without_a_failed_request(live: Live, tmp_path: 
     assert {v for answers in seen for v in answers} == set(versions)
     folders = sorted(p.name.split("-")[0] for p in (tmp_path / "cache").iterdir() if not p.name.startswith("."))
     assert folders == [str(versions[1]), str(versions[2])]  # keep=2: older copies are pruned
-    assert all(json.loads((tmp_path / "cache" / f / "model.json").read_text())["weights"][0] == int(f.split("-")[0])
-               for f in (p.name for p in (tmp_path / "cache").iterdir() if not p.name.startswith(".")))
+    assert all(
+        json.loads((tmp_path / "cache" / f / "model.json").read_text())["weights"][0] == int(f.split("-")[0])
+        for f in (p.name for p in (tmp_path / "cache").iterdir() if not p.name.startswith("."))
+    )
 
 
 def test_a_broken_version_keeps_the_old_one_serving(live: Live, tmp_path: Path) -> None:
     app = _example()
     good = push_version(live.client, tmp_path, "models/safe", {"weights": [1], "bias": 0}, aliases=["production"])
     bad = push_version(live.client, tmp_path, "models/safe", {"no-weights": True})  # the loader will fail on it
-    with ModelHandle(live.client, "models/safe@production", cache_dir=tmp_path / "c", loader=app.load_model,
-                     retry_seconds=0.1) as handle:
+    with ModelHandle(
+        live.client, "models/safe@production", cache_dir=tmp_path / "c", loader=app.load_model, retry_seconds=0.1
+    ) as handle:
         live.client.set_alias("models/safe", "production", bad)
         wait_until(lambda: isinstance(handle.last_error, KeyError))
         assert handle.version == good and handle.model.predict([5]) == 5

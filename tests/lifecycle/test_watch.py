@@ -91,8 +91,7 @@ def test_resume_with_last_event_id_loses_nothing(live: Live, tmp_path: Path, wat
 
 def test_raw_sse_wire_format(live: Live, tmp_path: Path) -> None:
     push_version(live.client, tmp_path, "models/wire", {"w": 1}, aliases=["production"])
-    with httpx.stream("GET", f"{live.url}/api/v1/watch", params={"target": "models/wire@production"},
-                      timeout=10) as r:
+    with httpx.stream("GET", f"{live.url}/api/v1/watch", params={"target": "models/wire@production"}, timeout=10) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         assert r.headers["cache-control"] == "no-cache"
         lines = []
@@ -111,7 +110,7 @@ def test_latest_and_collection_targets(live: Live, tmp_path: Path, watchers: lis
     watchers.extend([latest, everything])
     assert latest.next().version == v1 and everything.next().event == "current"
     v2 = push_version(live.client, tmp_path, "models/lat", {"w": 2})
-    assert (latest.next().event, ) == ("version.created",)
+    assert (latest.next().event,) == ("version.created",)
     live.client.delete_version(f"models/lat:{v2}")
     deleted = latest.next()
     assert (deleted.event, deleted.version, deleted.previous_version) == ("version.deleted", v1, v2)

@@ -9,7 +9,9 @@ from modelyard import Client
 
 
 def test_bounded_stream_sends_current_then_closes(
-    sdk: Client, http, tmp_path: Path  # type: ignore[no-untyped-def]
+    sdk: Client,
+    http,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     (tmp_path / "m.bin").write_bytes(b"weights")
     sdk.push(tmp_path / "m.bin", "models/bounded", aliases=["production"])

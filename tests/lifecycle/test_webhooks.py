@@ -55,8 +55,13 @@ def test_deliveries_are_signed_and_verify_at_the_receiver(live: Live, receiver: 
     assert body["actor"] == "local" and body["registry"] == "models" and body["collection"] == "fraud"
     assert body["event_id"] > created.json["event_id"] and body["time"].endswith("+00:00")
     assert created.json["event"] == "version.created" and created.json["target"] == f"models/fraud:{n}"
-    log = wait_until(lambda: (ds := list(live.client.list_deliveries("models", "ci")))
-                     and all(d.status == "succeeded" for d in ds) and ds)
+    log = wait_until(
+        lambda: (
+            (ds := list(live.client.list_deliveries("models", "ci")))
+            and all(d.status == "succeeded" for d in ds)
+            and ds
+        )
+    )
     assert len(log) == 2
     assert all(d.response_code == 200 and d.attempts == 1 and d.latency_ms is not None for d in log)
 
@@ -70,8 +75,9 @@ def test_unsigned_webhook_has_no_signature_header(live: Live, receiver: Receiver
 
 def test_secret_is_stored_encrypted(live: Live, receiver: Receiver, settings: Settings) -> None:
     _hook(live, receiver, secret=SECRET)
-    engine = create_engine(settings.resolved_database_url().replace("postgresql://", "postgresql+psycopg://"),
-                           poolclass=NullPool)
+    engine = create_engine(
+        settings.resolved_database_url().replace("postgresql://", "postgresql+psycopg://"), poolclass=NullPool
+    )
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT secret_ciphertext FROM webhooks")).scalar_one()
     engine.dispose()
@@ -162,8 +168,12 @@ def test_redelivery_and_ping(live: Live, receiver: Receiver, tmp_path: Path) -> 
     last = receiver.ok()[-1]
     assert last.headers["X-Modelyard-Event"] == "ping"
     assert last.json["after"] == {"events": ["version.created", "alias.*"]}
-    assert signing.verify(SECRET, body=last.body, timestamp=last.headers["X-Modelyard-Timestamp"],
-                          signature=last.headers["X-Modelyard-Signature"])
+    assert signing.verify(
+        SECRET,
+        body=last.body,
+        timestamp=last.headers["X-Modelyard-Timestamp"],
+        signature=last.headers["X-Modelyard-Signature"],
+    )
     with pytest.raises(NotFoundError):
         live.client.redeliver("models", "ci", "no-such-delivery")
 
@@ -197,8 +207,10 @@ def test_scope_and_filters(live: Live, receiver: Receiver, tmp_path: Path) -> No
     live.client.unset_alias("models/scoped", "production")  # yes: removed
     wait_until(lambda: len(receiver.ok()) == 3)
     time.sleep(0.3)
-    got = [(r.json["webhook"], r.json["event"], r.json["target"])
-           for r in sorted(receiver.ok(), key=lambda r: r.json["event_id"])]
+    got = [
+        (r.json["webhook"], r.json["event"], r.json["target"])
+        for r in sorted(receiver.ok(), key=lambda r: r.json["event_id"])
+    ]
     assert got == [
         ("prod-only", "alias.set", "models/scoped@Production"),
         ("tags", "version.tag_set", f"models/scoped:{n}"),
@@ -228,11 +240,23 @@ def test_webhook_crud_and_validation(live: Live, receiver: Receiver) -> None:
 # -- SSRF -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:9/x", "http://localhost/x", "http://[::1]/x", "http://10.1.2.3/x", "http://192.168.0.10/",
-    "http://169.254.169.254/latest/meta-data/", "http://[::ffff:169.254.169.254]/", "http://0.0.0.0/",
-    "file:///etc/passwd", "ftp://example.com/", "gopher://127.0.0.1/", "http:///nohost",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/x",
+        "http://localhost/x",
+        "http://[::1]/x",
+        "http://10.1.2.3/x",
+        "http://192.168.0.10/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://0.0.0.0/",
+        "file:///etc/passwd",
+        "ftp://example.com/",
+        "gopher://127.0.0.1/",
+        "http:///nohost",
+    ],
+)
 def test_unsafe_targets_are_refused_by_default(make_live, url: str) -> None:  # type: ignore[no-untyped-def]
     live = make_live(webhook_allow_private_targets=False)
     with pytest.raises(InvalidArgumentError):
@@ -269,8 +293,21 @@ def test_cli_webhook_commands(live: Live, receiver: Receiver, tmp_path: Path) ->
 
     runner = CliRunner()
     base = ["--url", live.url, "--json"]
-    r = runner.invoke(main, ["webhooks", "create", "models", "cli-hook", receiver.url, "--event", "version.created",
-                             "--secret", SECRET, *base])
+    r = runner.invoke(
+        main,
+        [
+            "webhooks",
+            "create",
+            "models",
+            "cli-hook",
+            receiver.url,
+            "--event",
+            "version.created",
+            "--secret",
+            SECRET,
+            *base,
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["has_secret"] is True
     r = runner.invoke(main, ["webhooks", "list", "models", *base])

@@ -59,9 +59,22 @@ def _start(env: dict[str, str], data_dir: Path) -> tuple[subprocess.Popen[bytes]
     port = _free_port()
     log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "modelyard.api.app:app_from_env", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        env={**os.environ, "PYTHONPATH": str(SRC), **env}, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "modelyard.api.app:app_from_env",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env={**os.environ, "PYTHONPATH": str(SRC), **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

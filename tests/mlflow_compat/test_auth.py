@@ -23,9 +23,21 @@ def governed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     """An auth-on SQLite server with an admin, a member of `models`, a viewer and a restricted registry."""
     data_dir = tmp_path_factory.mktemp("governed")
     boot = subprocess.run(
-        [sys.executable, "-c", "from modelyard.cli import main; main()", "admin", "bootstrap", "root", "--json",
-         "--data-dir", str(data_dir)],
-        capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(SRC)},
+        [
+            sys.executable,
+            "-c",
+            "from modelyard.cli import main; main()",
+            "admin",
+            "bootstrap",
+            "root",
+            "--json",
+            "--data-dir",
+            str(data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(SRC)},
     )
     admin_token = json.loads(boot.stdout)["token"]
     proc, url = _start({"MODELYARD_DATA_DIR": str(data_dir)}, data_dir)
@@ -64,8 +76,9 @@ def test_bearer_token_acts_as_the_principal(governed: dict[str, str], monkeypatc
 
 
 def test_basic_auth_with_the_token_as_password(governed: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    client = _client(monkeypatch, governed["url"], MLFLOW_TRACKING_USERNAME="mia",
-                     MLFLOW_TRACKING_PASSWORD=governed["mia"])
+    client = _client(
+        monkeypatch, governed["url"], MLFLOW_TRACKING_USERNAME="mia", MLFLOW_TRACKING_PASSWORD=governed["mia"]
+    )
     client.create_registered_model("auth-basic")
     assert client.get_registered_model("auth-basic").name == "auth-basic"
 
@@ -104,4 +117,3 @@ def test_restricted_registry_is_invisible_to_outsiders(
         outsider.get_registered_model("never-existed")
     assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
     assert str(info.value).replace("hidden-model", "X") == str(missing.value).replace("never-existed", "X")
-

@@ -57,10 +57,18 @@ def test_model_version_lifecycle(server: Server, uri: str) -> None:
     err = _error(client.create_model_version, server.name("missing"), "s3://b/m")
     assert err.error_code == "RESOURCE_DOES_NOT_EXIST"
 
-    v = client.create_model_version(name, "s3://b/m", run_id="r1", tags={"k": "v"}, description="d",
-                                    run_link="http://ci/1")
+    v = client.create_model_version(
+        name, "s3://b/m", run_id="r1", tags={"k": "v"}, description="d", run_link="http://ci/1"
+    )
     assert (v.version, v.source, v.run_id, v.tags, v.description, v.current_stage, v.status) == (
-        "1", "s3://b/m", "r1", {"k": "v"}, "d", "None", "READY")
+        "1",
+        "s3://b/m",
+        "r1",
+        {"k": "v"},
+        "d",
+        "None",
+        "READY",
+    )
     assert v.run_link == "http://ci/1"
     got = client.get_model_version(name, "1")
     assert (got.version, got.tags) == ("1", {"k": "v"})
@@ -114,7 +122,10 @@ def test_stages_and_latest_versions(server: Server, uri: str) -> None:
     assert [v.version for v in client.get_latest_versions(name, stages=["Staging"])] == ["2"]
     rm = client.get_registered_model(name)
     assert sorted((v.current_stage, v.version) for v in rm.latest_versions) == [
-        ("None", "4"), ("Production", "3"), ("Staging", "2")]
+        ("None", "4"),
+        ("Production", "3"),
+        ("Staging", "2"),
+    ]
 
     moved = client.transition_model_version_stage(name, "4", "Staging", archive_existing_versions=True)
     assert moved.current_stage == "Staging"
@@ -134,8 +145,10 @@ def test_search_registered_models(server: Server, uri: str) -> None:
     names = [f"{prefix}-a", f"{prefix}-b", f"{prefix}-c"]
     for i, n in enumerate(names):
         client.create_registered_model(n, tags={"team": "x" if i < 2 else "y", "mlflow.source.k": str(i)})
-    r = httpx.post(f"{uri}/api/2.0/mlflow/registered-models/create",  # the client refuses prompt tags
-                   json={"name": f"{prefix}-prompt", "tags": [{"key": "mlflow.prompt.is_prompt", "value": "true"}]})
+    r = httpx.post(
+        f"{uri}/api/2.0/mlflow/registered-models/create",  # the client refuses prompt tags
+        json={"name": f"{prefix}-prompt", "tags": [{"key": "mlflow.prompt.is_prompt", "value": "true"}]},
+    )
     assert r.status_code == 200
 
     found = [m.name for m in client.search_registered_models(f"name LIKE '{prefix}%'")]
@@ -143,12 +156,13 @@ def test_search_registered_models(server: Server, uri: str) -> None:
     assert [m.name for m in client.search_registered_models(f"name ILIKE '{prefix.upper()}-C'")] == [names[2]]
     assert [m.name for m in client.search_registered_models(f"name LIKE '{prefix}-C'")] == []
     assert [m.name for m in client.search_registered_models(f"name = '{names[1]}'")] == [names[1]]
-    assert [m.name for m in client.search_registered_models(
-        f"name LIKE '{prefix}%' AND tags.team = 'x'")] == names[:2]
-    assert [m.name for m in client.search_registered_models(
-        f"name LIKE '{prefix}%' AND tags.`mlflow.source.k` = '2'")] == [names[2]]
-    assert [m.name for m in client.search_registered_models(
-        f"name LIKE '{prefix}%' AND name != '{names[0]}'")] == names[1:]
+    assert [m.name for m in client.search_registered_models(f"name LIKE '{prefix}%' AND tags.team = 'x'")] == names[:2]
+    assert [
+        m.name for m in client.search_registered_models(f"name LIKE '{prefix}%' AND tags.`mlflow.source.k` = '2'")
+    ] == [names[2]]
+    assert [
+        m.name for m in client.search_registered_models(f"name LIKE '{prefix}%' AND name != '{names[0]}'")
+    ] == names[1:]
     ordered = client.search_registered_models(f"name LIKE '{prefix}%'", order_by=["name DESC"])
     assert [m.name for m in ordered] == sorted(names, reverse=True)
     by_time = client.search_registered_models(f"name LIKE '{prefix}%'", order_by=["creation_timestamp ASC"])
@@ -200,8 +214,7 @@ def test_registry_prefix_selects_another_registry(server: Server, uri: str) -> N
     assert _error(MlflowClient().get_registered_model, name).error_code == "RESOURCE_DOES_NOT_EXIST"
     native = httpx.get(f"{uri}/api/v1/registries/datasets/collections/{name}")
     assert native.status_code == 200 and native.json()["tags"] == {"k": "v"}
-    missing = MlflowClient(tracking_uri=f"{uri}/mlflow/no-such-registry",
-                           registry_uri=f"{uri}/mlflow/no-such-registry")
+    missing = MlflowClient(tracking_uri=f"{uri}/mlflow/no-such-registry", registry_uri=f"{uri}/mlflow/no-such-registry")
     assert _error(missing.search_registered_models).error_code == "RESOURCE_DOES_NOT_EXIST"
 
 

@@ -44,8 +44,12 @@ def test_runs_params_metrics_tags(server: Server, uri: str) -> None:
     eid = client.create_experiment(server.name("runs"))
     run = client.create_run(eid, run_name="first", tags={"purpose": "test"})
     rid = run.info.run_id
-    client.log_batch(rid, metrics=[Metric("loss", 0.5, 1000, 0), Metric("loss", 0.25, 2000, 1)],
-                     params=[Param("lr", "0.1")], tags=[RunTag("k", "v")])
+    client.log_batch(
+        rid,
+        metrics=[Metric("loss", 0.5, 1000, 0), Metric("loss", 0.25, 2000, 1)],
+        params=[Param("lr", "0.1")],
+        tags=[RunTag("k", "v")],
+    )
     client.log_metric(rid, "acc", 0.8, step=3)
     client.log_param(rid, "lr", "0.1")  # the same value again is fine
     with pytest.raises(MlflowException) as exc:
@@ -78,8 +82,9 @@ def test_logged_models_and_run_outputs(server: Server, uri: str) -> None:
     client = MlflowClient()
     eid = client.create_experiment(server.name("lm"))
     rid = client.create_run(eid).info.run_id
-    model = client.create_logged_model(eid, name="clf", source_run_id=rid, params={"depth": "3"},
-                                       tags={"t": "1"}, model_type="sklearn")
+    model = client.create_logged_model(
+        eid, name="clf", source_run_id=rid, params={"depth": "3"}, tags={"t": "1"}, model_type="sklearn"
+    )
     assert model.model_id.startswith("m-") and str(model.status) == "PENDING"
     client.finalize_logged_model(model.model_id, "READY")
     client.set_logged_model_tags(model.model_id, {"u": "2"})
@@ -87,7 +92,12 @@ def test_logged_models_and_run_outputs(server: Server, uri: str) -> None:
     client.log_model_params(model.model_id, {"extra": "x"})
     got = client.get_logged_model(model.model_id)
     assert (got.name, str(got.status), got.source_run_id, got.tags, got.params) == (
-        "clf", "READY", rid, {"u": "2"}, {"depth": "3", "extra": "x"})
+        "clf",
+        "READY",
+        rid,
+        {"u": "2"},
+        {"depth": "3", "extra": "x"},
+    )
     client.log_outputs(rid, [mlflow.entities.LoggedModelOutput(model.model_id, step=5)])
     assert [(o.model_id, o.step) for o in client.get_run(rid).outputs.model_outputs] == [(model.model_id, 5)]
     found = client.search_logged_models(experiment_ids=[eid], filter_string="name = 'clf'")
@@ -109,7 +119,9 @@ def test_artifact_proxy_upload_list_download_delete(server: Server, uri: str, tm
     client = MlflowClient()
     rid = run.info.run_id
     assert sorted((f.path, f.is_dir) for f in client.list_artifacts(rid, "out")) == [
-        ("out/a.txt", False), ("out/sub", True)]
+        ("out/a.txt", False),
+        ("out/sub", True),
+    ]
     assert [f.file_size for f in client.list_artifacts(rid, "out/sub")] == [10240]
     dst = client.download_artifacts(rid, "out", str(tmp_path / "dl"))
     assert (tmp_path / "dl" / "out" / "sub" / "b.bin").read_bytes() == bytes(range(256)) * 40, dst
@@ -142,8 +154,10 @@ def test_multipart_upload(server: Server, uri: str, tmp_path, monkeypatch: pytes
     created = httpx.post(f"{mpu}/create/{directory}", json={"path": "aborted.bin", "num_parts": 1}).json()
     part_url = created["credentials"][0]["url"]
     assert httpx.put(part_url, content=b"abc").status_code == 200
-    r = httpx.post(f"{mpu}/complete/{directory}", json={"path": "aborted.bin", "upload_id": created["upload_id"],
-                                                   "parts": [{"part_number": 1, "etag": "wrong"}]})
+    r = httpx.post(
+        f"{mpu}/complete/{directory}",
+        json={"path": "aborted.bin", "upload_id": created["upload_id"], "parts": [{"part_number": 1, "etag": "wrong"}]},
+    )
     assert (r.status_code, r.json()["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
     r = httpx.post(f"{mpu}/abort/{directory}", json={"path": "aborted.bin", "upload_id": created["upload_id"]})
     assert r.status_code == 200

@@ -33,8 +33,18 @@ def test_parse_accepts_only_the_canonical_form(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "sha256:", "sha256:" + "A" * 64, "SHA256:" + "a" * 64, "sha512:" + "a" * 64, "sha256:" + "a" * 63,
-     "sha256:" + "a" * 65, "sha256: " + "a" * 64, "a" * 64, "sha256:" + "a" * 64 + "\n"],
+    [
+        "",
+        "sha256:",
+        "sha256:" + "A" * 64,
+        "SHA256:" + "a" * 64,
+        "sha512:" + "a" * 64,
+        "sha256:" + "a" * 63,
+        "sha256:" + "a" * 65,
+        "sha256: " + "a" * 64,
+        "a" * 64,
+        "sha256:" + "a" * 64 + "\n",
+    ],
 )
 def test_parse_rejects(text: str) -> None:
     with pytest.raises(InvalidArgumentError):

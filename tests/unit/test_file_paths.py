@@ -33,8 +33,22 @@ def test_accepted_paths_never_escape(path: str) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["../x", "/abs", "a//b", "a\\b", "./a", "a/.", "a/../b", "C:/x", "c:x", "", "a/", "a\x00b", "a\nb",
-     "x" * (MAX_FILE_PATH + 1)],
+    [
+        "../x",
+        "/abs",
+        "a//b",
+        "a\\b",
+        "./a",
+        "a/.",
+        "a/../b",
+        "C:/x",
+        "c:x",
+        "",
+        "a/",
+        "a\x00b",
+        "a\nb",
+        "x" * (MAX_FILE_PATH + 1),
+    ],
 )
 def test_rejected(path: str) -> None:
     with pytest.raises(InvalidPathError):

@@ -29,8 +29,13 @@ def test_digest_from_key_never_raises_and_inverts_blob_key(key: str) -> None:
 
 @pytest.mark.parametrize(
     "key",
-    ["v1/blobs/sha256/ab/" + "cd" * 32, "v1/blobs/sha256/" + "a" * 64, "v2/blobs/sha256/aa/" + "a" * 64,
-     "v1/uploads/session/data", "v1/blobs/sha256/AA/" + "A" * 64],
+    [
+        "v1/blobs/sha256/ab/" + "cd" * 32,
+        "v1/blobs/sha256/" + "a" * 64,
+        "v2/blobs/sha256/aa/" + "a" * 64,
+        "v1/uploads/session/data",
+        "v1/blobs/sha256/AA/" + "A" * 64,
+    ],
 )
 def test_other_keys_name_no_digest(key: str) -> None:
     assert layout.digest_from_key(key) is None

@@ -22,8 +22,10 @@ def test_parse_format_round_trip(registry: str, collection: str, ref: str | None
     assert ArtifactPath.parse(str(path)) == path
 
 
-@pytest.mark.parametrize(("text", "number", "alias"), [("3", 3, None), ("v3", 3, None), ("V12", 12, None),
-                                                        ("champion", None, "champion"), ("latest", None, "latest")])
+@pytest.mark.parametrize(
+    ("text", "number", "alias"),
+    [("3", 3, None), ("v3", 3, None), ("V12", 12, None), ("champion", None, "champion"), ("latest", None, "latest")],
+)
 def test_version_refs(text: str, number: int | None, alias: str | None) -> None:
     ref = VersionRef.parse(text)
     assert (ref.number, ref.alias) == (number, alias)

@@ -78,8 +78,13 @@ def test_json_5xx_without_our_shape_is_unavailable() -> None:
 
 @pytest.mark.parametrize(
     ("status", "cls"),
-    [(404, e.NotFoundError), (401, e.UnauthenticatedError), (403, e.PermissionDeniedError),
-     (400, e.InvalidArgumentError), (413, e.InvalidArgumentError)],
+    [
+        (404, e.NotFoundError),
+        (401, e.UnauthenticatedError),
+        (403, e.PermissionDeniedError),
+        (400, e.InvalidArgumentError),
+        (413, e.InvalidArgumentError),
+    ],
 )
 def test_a_non_json_4xx_maps_by_status(status: int, cls: type[e.ModelyardError]) -> None:
     with _client(lambda request: httpx.Response(status, text="nope")) as client, pytest.raises(cls) as info:

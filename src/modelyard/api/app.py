@@ -42,10 +42,16 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     register_error_handlers(app)
     for r in (
-        health.router, registries.router, versions.router, versions.resolve_router, files.router, governance.router,
+        health.router,
+        registries.router,
+        versions.router,
+        versions.resolve_router,
+        files.router,
+        governance.router,
         audit.router,
         promotion.router,
-        automations.router, watch.router,
+        automations.router,
+        watch.router,
     ):
         app.include_router(r)
     mlflow_adapter.install(app)

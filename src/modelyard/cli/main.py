@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from pydantic import BaseModel
 
 from modelyard._version import __version__
 from modelyard.client import Client

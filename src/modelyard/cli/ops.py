@@ -35,7 +35,9 @@ def _fail(exc: Exception) -> None:
 
 
 data_dir_option = click.option(
-    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
     help="Data folder (env MODELYARD_DATA_DIR; default ./modelyard-data).",
 )
 
@@ -49,12 +51,28 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 @data_dir_option
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes.")
 @click.option("--log-level", default="info", show_default=True)
-@click.option("--auth", type=click.Choice(["auto", "on", "off"]), default=None,
-              help="Require API tokens (default auto: on once 'modelyard admin bootstrap' has run).")
-@click.option("--insecure-no-auth-on-public-address", "insecure", is_flag=True, default=None,
-              help="DANGEROUS: serve without authentication on a non-loopback address.")
-def serve(host: str | None, port: int | None, data_dir: Path | None, workers: int, log_level: str,
-          auth: str | None, insecure: bool | None) -> None:
+@click.option(
+    "--auth",
+    type=click.Choice(["auto", "on", "off"]),
+    default=None,
+    help="Require API tokens (default auto: on once 'modelyard admin bootstrap' has run).",
+)
+@click.option(
+    "--insecure-no-auth-on-public-address",
+    "insecure",
+    is_flag=True,
+    default=None,
+    help="DANGEROUS: serve without authentication on a non-loopback address.",
+)
+def serve(
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    workers: int,
+    log_level: str,
+    auth: str | None,
+    insecure: bool | None,
+) -> None:
     """Run the server (SQLite + local folder unless configured otherwise)."""
     import os
 
@@ -77,22 +95,38 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, workers: in
             click.secho(
                 f"error: refusing to serve on {settings.host} without authentication. Run "
                 "'modelyard admin bootstrap <name>' to create an admin (auth turns on), or bind to 127.0.0.1. "
-                "(--insecure-no-auth-on-public-address overrides this; do not.)", fg="red", err=True)
+                "(--insecure-no-auth-on-public-address overrides this; do not.)",
+                fg="red",
+                err=True,
+            )
             sys.exit(2)
         click.secho(
             "WARNING: authentication is OFF (single-user mode): every request acts as the local admin. "
-            "Run 'modelyard admin bootstrap <name>' to turn it on.", fg="yellow", err=True)
+            "Run 'modelyard admin bootstrap <name>' to turn it on.",
+            fg="yellow",
+            err=True,
+        )
     # The worker processes rebuild Settings from the environment; pass the resolved values down.
     os.environ["MODELYARD_DATA_DIR"] = str(settings.data_dir)
     os.environ["MODELYARD_HOST"] = settings.host
     os.environ["MODELYARD_AUTH"] = settings.auth
     if settings.insecure_allow_no_auth_on_public_address:
         os.environ["MODELYARD_INSECURE_ALLOW_NO_AUTH_ON_PUBLIC_ADDRESS"] = "true"
-    click.echo(f"modelyard serving on http://{settings.host}:{settings.port} "
-               f"(database {settings.resolved_database_url().split('://')[0]}, data {settings.data_dir.resolve()}, "
-               f"auth {'on' if auth_on else 'off'})", err=True)
-    uvicorn.run("modelyard.api.app:app_from_env", factory=True, host=settings.host, port=settings.port,
-                workers=workers, log_level=log_level, timeout_graceful_shutdown=10)
+    click.echo(
+        f"modelyard serving on http://{settings.host}:{settings.port} "
+        f"(database {settings.resolved_database_url().split('://')[0]}, data {settings.data_dir.resolve()}, "
+        f"auth {'on' if auth_on else 'off'})",
+        err=True,
+    )
+    uvicorn.run(
+        "modelyard.api.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level=log_level,
+        timeout_graceful_shutdown=10,
+    )
 
 
 @main.group()
@@ -149,14 +183,23 @@ def gc(data_dir: Path | None, dry_run: bool, grace_hours: float | None, as_json:
     report = svc.maintenance.gc(grace=grace, dry_run=dry_run)
     svc.close()
     if as_json:
-        emit({"dry_run": report.dry_run, "blobs_scanned": report.blobs_scanned,
-              "blobs_referenced": report.blobs_referenced, "blobs_in_grace": report.blobs_in_grace,
-              "swept": report.swept, "bytes_swept": report.bytes_swept})
+        emit(
+            {
+                "dry_run": report.dry_run,
+                "blobs_scanned": report.blobs_scanned,
+                "blobs_referenced": report.blobs_referenced,
+                "blobs_in_grace": report.blobs_in_grace,
+                "swept": report.swept,
+                "bytes_swept": report.bytes_swept,
+            }
+        )
         return
     verb = "would delete" if dry_run else "deleted"
-    click.echo(f"scanned {report.blobs_scanned} blobs: {report.blobs_referenced} referenced, "
-               f"{report.blobs_in_grace} within the grace period; {verb} {len(report.swept)} "
-               f"({report.bytes_swept} bytes)")
+    click.echo(
+        f"scanned {report.blobs_scanned} blobs: {report.blobs_referenced} referenced, "
+        f"{report.blobs_in_grace} within the grace period; {verb} {len(report.swept)} "
+        f"({report.bytes_swept} bytes)"
+    )
     if report.swept:
         table(["digest"], [[d] for d in report.swept])
 

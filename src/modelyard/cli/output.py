@@ -48,8 +48,14 @@ def progress_bar(*, quiet: bool) -> Iterator[Progress]:
     """A byte progress bar on stderr (hidden with ``--json`` or when stderr is not a terminal)."""
     console = Console(stderr=True)
     bar = Progress(
-        TextColumn("{task.description:>11}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-        TimeRemainingColumn(), console=console, disable=quiet or not console.is_terminal, transient=False,
+        TextColumn("{task.description:>11}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=quiet or not console.is_terminal,
+        transient=False,
     )
     with bar:
         yield bar

@@ -36,8 +36,10 @@ def _show(p: s.PromotionOut, as_json: bool) -> None:
     if as_json:
         emit(p)
         return
-    click.echo(f"request {p.id}: {p.registry}/{p.collection}:{p.version} -> {p.target_kind} '{p.target}' "
-               f"[{p.status}] requested by {p.requested_by}")
+    click.echo(
+        f"request {p.id}: {p.registry}/{p.collection}:{p.version} -> {p.target_kind} '{p.target}' "
+        f"[{p.status}] requested by {p.requested_by}"
+    )
     table(["requirement", "met", "detail"], [[r.kind, "yes" if r.met else "NO", r.detail] for r in p.requirements])
     for r in p.reviews:
         click.echo(f"  {r.decision} by {r.reviewer}: {r.comment}")
@@ -59,14 +61,30 @@ def policies() -> None:
 @click.option("--rule", "rules", multiple=True, help="e.g. 'metrics.auc>=0.91', 'tags.validated==true', 'signature'.")
 @click.option("--manual", is_flag=True, help="Do not move automatically; the requester completes the request.")
 @client_command
-def policies_set(client: Client, as_json: bool, registry: str, target: str, is_stage: bool, collection: str | None,
-                 approvals: int, approver_role: str, checks: tuple[str, ...], rules: tuple[str, ...],
-                 manual: bool) -> None:
+def policies_set(
+    client: Client,
+    as_json: bool,
+    registry: str,
+    target: str,
+    is_stage: bool,
+    collection: str | None,
+    approvals: int,
+    approver_role: str,
+    checks: tuple[str, ...],
+    rules: tuple[str, ...],
+    manual: bool,
+) -> None:
     """Protect TARGET in REGISTRY and require approvals, checks and metadata rules."""
-    req = {"approvals": approvals, "approver_role": approver_role, "checks": list(checks),
-           "rules": [parse_rule(r) for r in rules], "auto_promote": not manual}
-    p = client.set_promotion_policy(registry, target, requirements=req, collection=collection,
-                                    target_kind="stage" if is_stage else "alias")
+    req = {
+        "approvals": approvals,
+        "approver_role": approver_role,
+        "checks": list(checks),
+        "rules": [parse_rule(r) for r in rules],
+        "auto_promote": not manual,
+    }
+    p = client.set_promotion_policy(
+        registry, target, requirements=req, collection=collection, target_kind="stage" if is_stage else "alias"
+    )
     emit(p) if as_json else click.echo(f"policy on {target} in {registry}: {p.requirements}")
 
 
@@ -82,8 +100,9 @@ def checks() -> None:
 @click.option("--summary", default="")
 @click.option("--details-url", default="", help="Link to the details (the CI run).")
 @client_command
-def checks_report(client: Client, as_json: bool, path: str, name: str, status: str, summary: str,
-                  details_url: str) -> None:
+def checks_report(
+    client: Client, as_json: bool, path: str, name: str, status: str, summary: str, details_url: str
+) -> None:
     """Report check NAME with STATUS on version PATH (registry/collection:N)."""
     c = client.report_check(path, name, status, summary=summary, details_url=details_url)
     emit(c) if as_json else click.echo(f"{path}: check '{c.name}' is {c.status}")
@@ -95,9 +114,10 @@ def checks_report(client: Client, as_json: bool, path: str, name: str, status: s
 def checks_list(client: Client, as_json: bool, path: str) -> None:
     """The checks reported on version PATH."""
     items = client.list_checks(path)
-    emit(items) if as_json else table(["check", "status", "by", "when", "details"],
-                                      [[c.name, c.status, c.reported_by, c.updated_at.isoformat(timespec="seconds"),
-                                        c.details_url] for c in items])
+    emit(items) if as_json else table(
+        ["check", "status", "by", "when", "details"],
+        [[c.name, c.status, c.reported_by, c.updated_at.isoformat(timespec="seconds"), c.details_url] for c in items],
+    )
 
 
 @main.command()
@@ -107,11 +127,17 @@ def checks_list(client: Client, as_json: bool, path: str) -> None:
 @click.option("--archive-existing", is_flag=True, help="With --stage: archive the versions now in that stage.")
 @click.option("--comment", default="")
 @client_command
-def promote(client: Client, as_json: bool, path: str, target: str, is_stage: bool, archive_existing: bool,
-            comment: str) -> None:
+def promote(
+    client: Client, as_json: bool, path: str, target: str, is_stage: bool, archive_existing: bool, comment: str
+) -> None:
     """Request that alias (or stage) TARGET point at version PATH (registry/collection:N)."""
-    p = client.request_promotion(path, target, target_kind="stage" if is_stage else "alias", comment=comment,
-                                 archive_existing_versions=archive_existing)
+    p = client.request_promotion(
+        path,
+        target,
+        target_kind="stage" if is_stage else "alias",
+        comment=comment,
+        archive_existing_versions=archive_existing,
+    )
     _show(p, as_json)
 
 
@@ -129,8 +155,18 @@ def promotions_list(client: Client, as_json: bool, path: str, status: str | None
     items = client.list_promotions(path, status=status)
     emit(items) if as_json else table(
         ["id", "version", "target", "status", "met", "requested by"],
-        [[p.id, p.version, f"{p.target_kind}:{p.target}", p.status, "yes" if p.requirements_met else "no",
-          p.requested_by] for p in items])
+        [
+            [
+                p.id,
+                p.version,
+                f"{p.target_kind}:{p.target}",
+                p.status,
+                "yes" if p.requirements_met else "no",
+                p.requested_by,
+            ]
+            for p in items
+        ],
+    )
 
 
 @promotions.command("show")

@@ -18,7 +18,6 @@ import httpx
 from pydantic import BaseModel
 
 from modelyard import schemas as s
-from modelyard.schemas import automations as sa
 from modelyard.errors import (
     ConflictError,
     DigestMismatchError,
@@ -26,6 +25,7 @@ from modelyard.errors import (
     InvalidPathError,
     UnavailableError,
 )
+from modelyard.schemas import automations as sa
 
 from ._transport import make_http_client, raise_for_error, translate_transport_errors
 from .pager import Pager
@@ -36,8 +36,18 @@ Progress = Callable[[int], None]
 DEFAULT_URL = "http://127.0.0.1:8080"
 READ_CHUNK = 1024 * 1024
 UPLOAD_REQUEST_BYTES = 256 * 1024 * 1024  # one PATCH carries at most this much; resumable between them
-METADATA_KEYS = ("description", "tags", "run", "params", "metrics", "datasets", "framework", "flavor", "signature",
-                 "source")
+METADATA_KEYS = (
+    "description",
+    "tags",
+    "run",
+    "params",
+    "metrics",
+    "datasets",
+    "framework",
+    "flavor",
+    "signature",
+    "source",
+)
 
 
 def _q(part: str) -> str:
@@ -172,19 +182,34 @@ class Client:
         return self._get(s.RegistryOut, f"/api/v1/registries/{_q(name)}")
 
     def create_registry(
-        self, name: str, *, description: str = "", artifact_types: list[str] | None = None,
+        self,
+        name: str,
+        *,
+        description: str = "",
+        artifact_types: list[str] | None = None,
         visibility: str = "organization",
     ) -> s.RegistryOut:
-        body = {"name": name, "description": description, "artifact_types": artifact_types or ["model"],
-                "visibility": visibility}
+        body = {
+            "name": name,
+            "description": description,
+            "artifact_types": artifact_types or ["model"],
+            "visibility": visibility,
+        }
         return s.RegistryOut.model_validate(self._request("POST", "/api/v1/registries", json=body).json())
 
     def update_registry(
-        self, name: str, *, description: str | None = None, artifact_types: list[str] | None = None,
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        artifact_types: list[str] | None = None,
         visibility: str | None = None,
     ) -> s.RegistryOut:
-        body = {k: v for k, v in {"description": description, "artifact_types": artifact_types,
-                                  "visibility": visibility}.items() if v is not None}
+        body = {
+            k: v
+            for k, v in {"description": description, "artifact_types": artifact_types, "visibility": visibility}.items()
+            if v is not None
+        }
         return s.RegistryOut.model_validate(self._request("PATCH", f"/api/v1/registries/{_q(name)}", json=body).json())
 
     def delete_registry(self, name: str) -> None:
@@ -204,7 +229,9 @@ class Client:
         registry, name, _ = _split(path)
         return self._get(s.CollectionOut, self._coll(registry, name))
 
-    def update_collection(self, path: str, *, description: str | None = None, name: str | None = None) -> s.CollectionOut:
+    def update_collection(
+        self, path: str, *, description: str | None = None, name: str | None = None
+    ) -> s.CollectionOut:
         registry, coll, _ = _split(path)
         body = {k: v for k, v in {"description": description, "name": name}.items() if v is not None}
         return s.CollectionOut.model_validate(self._request("PATCH", self._coll(registry, coll), json=body).json())
@@ -267,8 +294,9 @@ class Client:
 
     def update_version(self, path: str, *, description: str | None = None) -> s.VersionOut:
         registry, name, ref = _split(path)
-        r = self._request("PATCH", f"{self._coll(registry, name)}/versions/{_q(ref or '')}",
-                          json={"description": description})
+        r = self._request(
+            "PATCH", f"{self._coll(registry, name)}/versions/{_q(ref or '')}", json={"description": description}
+        )
         return s.VersionOut.model_validate(r.json())
 
     def delete_version(self, path: str) -> None:
@@ -277,8 +305,9 @@ class Client:
 
     def set_version_tag(self, path: str, key: str, value: str) -> None:
         registry, name, ref = _split(path)
-        self._request("PUT", f"{self._coll(registry, name)}/versions/{_q(ref or '')}/tags/{_q(key)}",
-                      json={"value": value})
+        self._request(
+            "PUT", f"{self._coll(registry, name)}/versions/{_q(ref or '')}/tags/{_q(key)}", json={"value": value}
+        )
 
     def unset_version_tag(self, path: str, key: str) -> None:
         registry, name, ref = _split(path)
@@ -286,8 +315,11 @@ class Client:
 
     def set_stage(self, path: str, stage: str, *, archive_existing_versions: bool = False) -> s.VersionOut:
         registry, name, ref = _split(path)
-        r = self._request("PUT", f"{self._coll(registry, name)}/versions/{_q(ref or '')}/stage",
-                          json={"stage": stage, "archive_existing_versions": archive_existing_versions})
+        r = self._request(
+            "PUT",
+            f"{self._coll(registry, name)}/versions/{_q(ref or '')}/stage",
+            json={"stage": stage, "archive_existing_versions": archive_existing_versions},
+        )
         return s.VersionOut.model_validate(r.json())
 
     # -- aliases ----------------------------------------------------------------------------------
@@ -384,15 +416,21 @@ class Client:
         self._request("DELETE", f"/api/v1/registries/{_q(registry)}/members/{_q(subject_kind)}/{_q(subject)}")
 
     def protect_alias(self, registry: str, alias: str, *, collection: str | None = None) -> s.AliasPolicyOut:
-        r = self._request("PUT", f"/api/v1/registries/{_q(registry)}/alias-policies/{_q(alias)}",
-                          json={"collection": collection, "protected": True})
+        r = self._request(
+            "PUT",
+            f"/api/v1/registries/{_q(registry)}/alias-policies/{_q(alias)}",
+            json={"collection": collection, "protected": True},
+        )
         return s.AliasPolicyOut.model_validate(r.json())
 
     def set_alias_policy(
         self, registry: str, alias: str, *, protected: bool, collection: str | None = None
     ) -> s.AliasPolicyOut:
-        r = self._request("PUT", f"/api/v1/registries/{_q(registry)}/alias-policies/{_q(alias)}",
-                          json={"collection": collection, "protected": protected})
+        r = self._request(
+            "PUT",
+            f"/api/v1/registries/{_q(registry)}/alias-policies/{_q(alias)}",
+            json={"collection": collection, "protected": protected},
+        )
         return s.AliasPolicyOut.model_validate(r.json())
 
     def delete_alias_policy(self, registry: str, alias: str, *, collection: str | None = None) -> None:
@@ -427,7 +465,12 @@ class Client:
     # -- promotion --------------------------------------------------------------------------------------
 
     def set_promotion_policy(
-        self, registry: str, target: str, *, requirements: dict[str, Any], target_kind: str = "alias",
+        self,
+        registry: str,
+        target: str,
+        *,
+        requirements: dict[str, Any],
+        target_kind: str = "alias",
         collection: str | None = None,
     ) -> s.AliasPolicyOut:
         """Protect an alias (or stage) with requirements: approvals, approver_role, checks, rules, auto_promote."""
@@ -449,15 +492,25 @@ class Client:
         return self._get(s.CheckList, f"{self._coll(registry, coll)}/versions/{_q(ref or '')}/checks").items
 
     def request_promotion(
-        self, path: str, target: str, *, target_kind: str = "alias", comment: str = "",
+        self,
+        path: str,
+        target: str,
+        *,
+        target_kind: str = "alias",
+        comment: str = "",
         archive_existing_versions: bool = False,
     ) -> s.PromotionOut:
         """Ask to point ``target`` (an alias, or a stage) at version ``registry/collection:N``."""
         registry, coll, ref = _split(path)
         if not ref or not ref.isdigit():
             raise InvalidArgumentError("give the version number: registry/collection:N")
-        body = {"version": int(ref), "target_kind": target_kind, "target": target, "comment": comment,
-                "archive_existing_versions": archive_existing_versions}
+        body = {
+            "version": int(ref),
+            "target_kind": target_kind,
+            "target": target,
+            "comment": comment,
+            "archive_existing_versions": archive_existing_versions,
+        }
         r = self._request("POST", f"{self._coll(registry, coll)}/promotions", json=body)
         return s.PromotionOut.model_validate(r.json())
 
@@ -497,14 +550,29 @@ class Client:
         return f"{url}/{_q(name)}" if name is not None else url
 
     def create_webhook(
-        self, registry: str, name: str, url: str, *, events: list[str], collection: str | None = None,
-        alias_filter: str | None = None, tag_filter: str | None = None, secret: str | None = None,
+        self,
+        registry: str,
+        name: str,
+        url: str,
+        *,
+        events: list[str],
+        collection: str | None = None,
+        alias_filter: str | None = None,
+        tag_filter: str | None = None,
+        secret: str | None = None,
         active: bool = True,
     ) -> sa.WebhookOut:
         """A webhook POSTing ``events`` (names or patterns like ``alias.*``) of a registry or collection to ``url``."""
         flt = {k: v for k, v in {"alias": alias_filter, "tag": tag_filter}.items() if v}
-        body: dict[str, Any] = {"name": name, "url": url, "events": events, "collection": collection,
-                                "filter": flt or None, "secret": secret, "active": active}
+        body: dict[str, Any] = {
+            "name": name,
+            "url": url,
+            "events": events,
+            "collection": collection,
+            "filter": flt or None,
+            "secret": secret,
+            "active": active,
+        }
         return sa.WebhookOut.model_validate(self._request("POST", self._webhooks(registry), json=body).json())
 
     def list_webhooks(self, registry: str) -> list[sa.WebhookOut]:
@@ -514,13 +582,22 @@ class Client:
         return self._get(sa.WebhookOut, self._webhooks(registry, name))
 
     def update_webhook(
-        self, registry: str, name: str, *, url: str | None = None, events: list[str] | None = None,
-        alias_filter: str | None = None, tag_filter: str | None = None, secret: str | None = None,
-        remove_secret: bool = False, active: bool | None = None,
+        self,
+        registry: str,
+        name: str,
+        *,
+        url: str | None = None,
+        events: list[str] | None = None,
+        alias_filter: str | None = None,
+        tag_filter: str | None = None,
+        secret: str | None = None,
+        remove_secret: bool = False,
+        active: bool | None = None,
     ) -> sa.WebhookOut:
         """Change a webhook; ``active=True`` re-enables one disabled after failures."""
-        body: dict[str, Any] = {k: v for k, v in {"url": url, "events": events, "secret": secret,
-                                                  "active": active}.items() if v is not None}
+        body: dict[str, Any] = {
+            k: v for k, v in {"url": url, "events": events, "secret": secret, "active": active}.items() if v is not None
+        }
         if alias_filter is not None or tag_filter is not None:
             body["filter"] = {"alias": alias_filter, "tag": tag_filter}
         if remove_secret:
@@ -573,8 +650,13 @@ class Client:
             if last is not None:
                 headers["Last-Event-ID"] = str(last)
             try:
-                with self._http.stream("GET", "/api/v1/watch", params={"target": target}, headers=headers,
-                                       timeout=httpx.Timeout(10.0, read=read_timeout)) as r:
+                with self._http.stream(
+                    "GET",
+                    "/api/v1/watch",
+                    params={"target": target},
+                    headers=headers,
+                    timeout=httpx.Timeout(10.0, read=read_timeout),
+                ) as r:
                     if not r.is_success:
                         r.read()
                         raise_for_error(r)
@@ -600,8 +682,11 @@ class Client:
     def missing_blobs(self, registry: str, digests: list[str]) -> list[str]:
         missing: list[str] = []
         for start in range(0, len(digests), 10_000):
-            r = self._request("POST", f"/api/v1/registries/{_q(registry)}/blobs/missing",
-                              json={"digests": digests[start:start + 10_000]})
+            r = self._request(
+                "POST",
+                f"/api/v1/registries/{_q(registry)}/blobs/missing",
+                json={"digests": digests[start : start + 10_000]},
+            )
             missing.extend(s.MissingResponse.model_validate(r.json()).missing)
         return missing
 
@@ -613,8 +698,12 @@ class Client:
         while offset < size or size == 0:
             end = min(size, offset + UPLOAD_REQUEST_BYTES)
             try:
-                r = self._request("PATCH", f"/api/v1/uploads/{upload.id}", headers={"Upload-Offset": str(offset)},
-                                  content=_read_range(file, offset, end, progress))
+                r = self._request(
+                    "PATCH",
+                    f"/api/v1/uploads/{upload.id}",
+                    headers={"Upload-Offset": str(offset)},
+                    content=_read_range(file, offset, end, progress),
+                )
                 offset = s.UploadOut.model_validate(r.json()).offset
             except (ConflictError, httpx.TransportError, OSError):
                 attempts += 1

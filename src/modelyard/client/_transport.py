@@ -27,8 +27,12 @@ def raise_for_error(response: httpx.Response) -> None:
         raise err
     if response.status_code >= 500:
         raise UnavailableError(f"server error {response.status_code}", status=response.status_code)
-    cls = error_class_for({404: "NOT_FOUND", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED"}.get(
-        response.status_code, "INVALID_ARGUMENT"), None)
+    cls = error_class_for(
+        {404: "NOT_FOUND", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED"}.get(
+            response.status_code, "INVALID_ARGUMENT"
+        ),
+        None,
+    )
     raise cls(f"HTTP {response.status_code}: {response.text[:200]}")
 
 

@@ -12,8 +12,19 @@ from typing import Any
 
 GENESIS_HASH = "0" * 64
 HASHED_FIELDS = (
-    "id", "created_at", "actor", "actor_kind", "token_name", "action", "target", "registry", "collection_id",
-    "before", "after", "request_id", "client_address",
+    "id",
+    "created_at",
+    "actor",
+    "actor_kind",
+    "token_name",
+    "action",
+    "target",
+    "registry",
+    "collection_id",
+    "before",
+    "after",
+    "request_id",
+    "client_address",
 )
 
 

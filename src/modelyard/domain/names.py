@@ -46,12 +46,7 @@ def validate_registry_name(name: str) -> str:
 
 def validate_collection_name(name: str) -> str:
     """Collection names: letters, digits, ``.``, ``-``, ``_``; at most 128 characters."""
-    if (
-        not isinstance(name, str)
-        or not name
-        or len(name) > MAX_COLLECTION_NAME
-        or not _COLLECTION_RE.match(name)
-    ):
+    if not isinstance(name, str) or not name or len(name) > MAX_COLLECTION_NAME or not _COLLECTION_RE.match(name):
         raise InvalidNameError(
             f"invalid collection name '{str(name)[:80]}': use 1-{MAX_COLLECTION_NAME} letters, digits, '.', "
             "'-' or '_', starting with a letter or digit",
@@ -77,19 +72,12 @@ def validate_alias_name(name: str) -> str:
             field="alias",
         )
     if name.lower() in RESERVED_ALIASES or _RESERVED_ALIAS_RE.match(name):
-        raise InvalidNameError(
-            f"alias name '{name}' is reserved: 'latest' and 'v<N>' cannot be set", field="alias"
-        )
+        raise InvalidNameError(f"alias name '{name}' is reserved: 'latest' and 'v<N>' cannot be set", field="alias")
     return name
 
 
 def validate_artifact_type(name: str) -> str:
-    if (
-        not isinstance(name, str)
-        or not name
-        or len(name) > MAX_ARTIFACT_TYPE
-        or not _ARTIFACT_TYPE_RE.match(name)
-    ):
+    if not isinstance(name, str) or not name or len(name) > MAX_ARTIFACT_TYPE or not _ARTIFACT_TYPE_RE.match(name):
         raise InvalidNameError(
             f"invalid artifact type '{str(name)[:80]}': use 1-{MAX_ARTIFACT_TYPE} lowercase letters, digits, "
             "'-' or '_', starting with a letter",
@@ -137,6 +125,7 @@ def validate_file_path(path: str) -> str:
 
     The result can be joined under any directory without escaping it.
     """
+
     def bad(why: str) -> InvalidPathError:
         return InvalidPathError(f"invalid file path '{str(path)[:200]}': {why}", file=str(path)[:200])
 

@@ -27,7 +27,7 @@ manage users, teams, service accounts, others' tokens) need org admin.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from modelyard.errors import InvalidArgumentError
 
@@ -35,7 +35,7 @@ ROLES = ("restricted_viewer", "viewer", "member", "admin")
 _RANK = {r: i for i, r in enumerate(ROLES)}
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     READ = "read"
     DOWNLOAD = "download"
     WRITE = "write"

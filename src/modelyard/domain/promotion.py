@@ -99,7 +99,9 @@ class Requirements:
                 raise InvalidArgumentError(f"rule op must be one of {', '.join(RULE_OPS)}", field="rules")
             if op != "exists" and "value" not in r:
                 raise InvalidArgumentError(f"rule '{fld} {op}' needs a value", field="rules")
-            if op in (">=", ">", "<=", "<") and (isinstance(r["value"], bool) or not isinstance(r["value"], (int, float))):
+            if op in (">=", ">", "<=", "<") and (
+                isinstance(r["value"], bool) or not isinstance(r["value"], (int, float))
+            ):
                 raise InvalidArgumentError(f"rule '{fld} {op}' needs a numeric value", field="rules")
             rules.append(Rule(fld, op, r.get("value")))
         auto = data.get("auto_promote", True)
@@ -112,8 +114,9 @@ class Requirements:
             "approvals": self.approvals,
             "approver_role": self.approver_role,
             "checks": list(self.checks),
-            "rules": [{"field": r.field, "op": r.op, **({} if r.op == "exists" else {"value": r.value})}
-                      for r in self.rules],
+            "rules": [
+                {"field": r.field, "op": r.op, **({} if r.op == "exists" else {"value": r.value})} for r in self.rules
+            ],
             "auto_promote": self.auto_promote,
         }
 
@@ -165,19 +168,24 @@ def _compare(op: str, actual: Any, expected: Any) -> bool:
     return {">=": a >= expected, ">": a > expected, "<=": a <= expected, "<": a < expected}[op]
 
 
-def evaluate(
-    req: Requirements, version: Version, checks: dict[str, str], approvers: list[str]
-) -> Evaluation:
+def evaluate(req: Requirements, version: Version, checks: dict[str, str], approvers: list[str]) -> Evaluation:
     """What is met and what is not, for ``version`` given its check results and valid approvers."""
     out = []
     if req.approvals:
         n = len(set(approvers))
-        out.append(RequirementStatus("approvals", "approvals", n >= req.approvals,
-                                     f"{n} of {req.approvals} approvals (role {req.approver_role} or higher)"))
+        out.append(
+            RequirementStatus(
+                "approvals",
+                "approvals",
+                n >= req.approvals,
+                f"{n} of {req.approvals} approvals (role {req.approver_role} or higher)",
+            )
+        )
     for name in req.checks:
         status = checks.get(name)
-        out.append(RequirementStatus("check", name, status == "success",
-                                     f"check '{name}' is {status or 'not reported'}"))
+        out.append(
+            RequirementStatus("check", name, status == "success", f"check '{name}' is {status or 'not reported'}")
+        )
     for rule in req.rules:
         present, actual = _field_value(version, rule.field)
         ok = present if rule.op == "exists" else present and _compare(rule.op, actual, rule.value)

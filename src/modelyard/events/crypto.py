@@ -43,7 +43,8 @@ class SecretBox:
             raise InvalidArgumentError(
                 f"this server has no key to encrypt webhook secrets with, so it will not store one: the operator "
                 f"must set {KEY_SETTING} (or create the webhook without a secret)",
-                field="secret", setting=KEY_SETTING,
+                field="secret",
+                setting=KEY_SETTING,
             )
         return self._fernet.encrypt(secret.encode()).decode()
 
@@ -57,5 +58,6 @@ class SecretBox:
         except InvalidToken as exc:
             raise UnavailableError(
                 f"a webhook secret cannot be decrypted with the configured {KEY_SETTING} (was the key rotated "
-                "without keeping the old one?)", setting=KEY_SETTING,
+                "without keeping the old one?)",
+                setting=KEY_SETTING,
             ) from exc

@@ -75,16 +75,32 @@ def payload(event: dict[str, Any] | None, webhook: dict[str, Any], delivery_id: 
     """The JSON body of a delivery (``event`` None: a ping). docs/webhooks.md documents it."""
     if event is None:
         return {
-            "event": matching.PING, "event_id": 0, "delivery_id": delivery_id, "webhook": webhook["name"],
-            "registry": webhook["registry"], "collection": webhook.get("collection"),
-            "target": f"webhook:{webhook['registry']}/{webhook['name']}", "actor": None, "actor_kind": None,
-            "time": now.isoformat(), "before": None, "after": {"events": list(webhook["events"])},
+            "event": matching.PING,
+            "event_id": 0,
+            "delivery_id": delivery_id,
+            "webhook": webhook["name"],
+            "registry": webhook["registry"],
+            "collection": webhook.get("collection"),
+            "target": f"webhook:{webhook['registry']}/{webhook['name']}",
+            "actor": None,
+            "actor_kind": None,
+            "time": now.isoformat(),
+            "before": None,
+            "after": {"events": list(webhook["events"])},
         }
     return {
-        "event": event["action"], "event_id": event["id"], "delivery_id": delivery_id, "webhook": webhook["name"],
-        "registry": event["registry"], "collection": collection_of(event["target"]), "target": event["target"],
-        "actor": event["actor"], "actor_kind": event["actor_kind"], "time": event["created_at"].isoformat(),
-        "before": event["before"], "after": event["after"],
+        "event": event["action"],
+        "event_id": event["id"],
+        "delivery_id": delivery_id,
+        "webhook": webhook["name"],
+        "registry": event["registry"],
+        "collection": collection_of(event["target"]),
+        "target": event["target"],
+        "actor": event["actor"],
+        "actor_kind": event["actor_kind"],
+        "time": event["created_at"].isoformat(),
+        "before": event["before"],
+        "after": event["after"],
     }
 
 
@@ -189,19 +205,30 @@ class DeliveryWorker:
                     continue
                 full = store.find_webhook_by_id(wid)  # type: ignore[attr-defined]
                 events = store.scoped_events(  # type: ignore[attr-defined]
-                    registry=full["registry"], collection_id=wh["collection_id"], after_id=wh["cursor"],
-                    upto_id=head, limit=FANOUT_BATCH,
+                    registry=full["registry"],
+                    collection_id=wh["collection_id"],
+                    after_id=wh["cursor"],
+                    upto_id=head,
+                    limit=FANOUT_BATCH,
                 )
                 flt = wh["filter"] or {}
                 rows = [
                     {
-                        "webhook_id": wid, "event_id": e["id"], "delivery_id": new_delivery_id(), "status": "pending",
-                        "attempts": 0, "next_attempt_at": now, "error": "",
-                        "order_key": order_key(wid, e["collection_id"]), "created_at": now, "updated_at": now,
+                        "webhook_id": wid,
+                        "event_id": e["id"],
+                        "delivery_id": new_delivery_id(),
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "error": "",
+                        "order_key": order_key(wid, e["collection_id"]),
+                        "created_at": now,
+                        "updated_at": now,
                     }
                     for e in events
-                    if matching.event_matches(wh["events"], flt, action=e["action"], target=e["target"],
-                                              before=e["before"], after=e["after"])
+                    if matching.event_matches(
+                        wh["events"], flt, action=e["action"], target=e["target"], before=e["before"], after=e["after"]
+                    )
                 ]
                 store.insert_deliveries(rows)  # type: ignore[attr-defined]
                 cursor = events[-1]["id"] if len(events) == FANOUT_BATCH else head
@@ -229,8 +256,9 @@ class DeliveryWorker:
         now = self._clock()
         if delivery["event_id"] and event is None:
             return Outcome(False, None, 0.0, f"event {delivery['event_id']} is no longer in the event log")
-        body = json.dumps(payload(event, webhook, delivery["delivery_id"], now), separators=(",", ":"),
-                          default=str).encode()
+        body = json.dumps(
+            payload(event, webhook, delivery["delivery_id"], now), separators=(",", ":"), default=str
+        ).encode()
         ts = str(int(time.time()))
         headers = {
             EVENT_HEADER: event["action"] if event else matching.PING,
@@ -267,8 +295,11 @@ class DeliveryWorker:
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
             for (d, wh, _event), out in zip(jobs, outcomes, strict=True):
-                fields: dict[str, Any] = {"response_code": out.response_code, "latency_ms": round(out.latency_ms, 2),
-                                          "error": out.error}
+                fields: dict[str, Any] = {
+                    "response_code": out.response_code,
+                    "latency_ms": round(out.latency_ms, 2),
+                    "error": out.error,
+                }
                 if out.ok:
                     store.update_delivery(d["id"], now=now, status="succeeded", next_attempt_at=None, **fields)  # type: ignore[attr-defined]
                     store.reset_webhook_failures(wh["id"])  # type: ignore[attr-defined]
@@ -294,10 +325,17 @@ class DeliveryWorker:
         reason = f"disabled after {failures} consecutive failed deliveries; last error: {error}"[:1000]
         store.update_webhook(wh["id"], now=now, active=False, disabled_reason=reason)
         store.append_event(
-            now=now, actor="system", actor_kind="system", token_name="", action=ev.WEBHOOK_DISABLED,
-            target=f"webhook:{wh['registry']}/{wh['name']}", registry=wh["registry"], collection_id=None,
-            before={"active": True}, after={"active": False, "reason": reason}, request_id="", client_address="",
+            now=now,
+            actor="system",
+            actor_kind="system",
+            token_name="",
+            action=ev.WEBHOOK_DISABLED,
+            target=f"webhook:{wh['registry']}/{wh['name']}",
+            registry=wh["registry"],
+            collection_id=None,
+            before={"active": True},
+            after={"active": False, "reason": reason},
+            request_id="",
+            client_address="",
         )
         log.warning("webhook %s/%s %s", wh["registry"], wh["name"], reason)
-
-

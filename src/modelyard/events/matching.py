@@ -53,8 +53,9 @@ def validate_patterns(patterns: Sequence[str]) -> list[str]:
     out: list[str] = []
     for p in patterns:
         if not isinstance(p, str) or not p or len(p) > 64:
-            raise InvalidArgumentError("each event pattern is a non-empty string of at most 64 characters",
-                                       field="events")
+            raise InvalidArgumentError(
+                "each event pattern is a non-empty string of at most 64 characters", field="events"
+            )
         if not any(fnmatch.fnmatchcase(t, p) for t in TRIGGERS):
             raise InvalidArgumentError(
                 f"'{p}' matches no webhook trigger; use one of {', '.join(TRIGGERS)} or a pattern like 'alias.*'",
@@ -99,8 +100,13 @@ def alias_of(target: str, before: Mapping[str, Any] | None, after: Mapping[str, 
 
 
 def event_matches(
-    patterns: Sequence[str], flt: Mapping[str, str], *, action: str, target: str,
-    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,
+    patterns: Sequence[str],
+    flt: Mapping[str, str],
+    *,
+    action: str,
+    target: str,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
 ) -> bool:
     """Whether a webhook with ``patterns`` and filter ``flt`` fires on this event (scope aside)."""
     if not action_matches(patterns, action):

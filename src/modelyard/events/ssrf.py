@@ -80,12 +80,15 @@ def check_addresses(host: str, addrs: Iterable[IPAddress], *, allow_private: boo
     for addr in addrs:
         why = address_refusal(addr, allow_private=allow_private)
         if why:
-            hint = "" if allow_private or "link-local" in why or "metadata" in why else (
-                " (an operator can allow private targets with MODELYARD_WEBHOOK_ALLOW_PRIVATE_TARGETS=true)"
+            hint = (
+                ""
+                if allow_private or "link-local" in why or "metadata" in why
+                else (" (an operator can allow private targets with MODELYARD_WEBHOOK_ALLOW_PRIVATE_TARGETS=true)")
             )
             raise UnsafeTargetError(
                 f"refusing to send webhooks to '{host}': it resolves to {addr}, {why}{hint}",
-                field="url", address=str(addr),
+                field="url",
+                address=str(addr),
             )
 
 
@@ -116,7 +119,11 @@ class GuardedBackend(httpcore.SyncBackend):
         self.allow_private = allow_private
 
     def connect_tcp(
-        self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
         try:
@@ -140,6 +147,9 @@ def guarded_client(*, allow_private: bool, timeout: float, max_connections: int 
     assert hasattr(pool, "_network_backend"), "httpcore changed: the SSRF guard cannot be installed"
     pool._network_backend = GuardedBackend(allow_private=allow_private)
     return httpx.Client(
-        transport=transport, timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)), follow_redirects=False,
-        trust_env=False, headers={"Content-Type": "application/json"},
+        transport=transport,
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+        follow_redirects=False,
+        trust_env=False,
+        headers={"Content-Type": "application/json"},
     )

@@ -87,15 +87,25 @@ def snapshot(db: Database, spec: WatchSpec) -> tuple[int, dict[str, Any]]:
         else:
             c = store.get_collection_by_id(spec.collection_id)
             version = c.latest_version
-    return head, {"event_id": head, "event": "current", "target": spec.target, "version": version,
-                  "previous_version": None, "actor": None, "time": _now()}
+    return head, {
+        "event_id": head,
+        "event": "current",
+        "target": spec.target,
+        "version": version,
+        "previous_version": None,
+        "actor": None,
+        "time": _now(),
+    }
 
 
 def changes(db: Database, spec: WatchSpec, after_id: int, upto_id: int) -> tuple[list[dict[str, Any]], int]:
     """Messages for events of the spec in ``(after_id, upto_id]``, and the new cursor."""
     with db.unit_of_work(write=False) as store:
         rows = store.scoped_events(  # type: ignore[attr-defined]
-            registry=spec.registry, collection_id=spec.collection_id, after_id=after_id, upto_id=upto_id,
+            registry=spec.registry,
+            collection_id=spec.collection_id,
+            after_id=after_id,
+            upto_id=upto_id,
             limit=REPLAY_BATCH,
         )
         cursor = rows[-1]["id"] if len(rows) == REPLAY_BATCH else upto_id
@@ -113,10 +123,17 @@ def changes(db: Database, spec: WatchSpec, after_id: int, upto_id: int) -> tuple
             version, previous = None, None
         else:
             version, previous = after.get("version"), before.get("version")
-        out.append({
-            "event_id": eid, "event": e["action"], "target": spec.target if spec.kind != "collection" else e["target"],
-            "version": version, "previous_version": previous, "actor": e["actor"], "time": e["created_at"].isoformat(),
-        })
+        out.append(
+            {
+                "event_id": eid,
+                "event": e["action"],
+                "target": spec.target if spec.kind != "collection" else e["target"],
+                "version": version,
+                "previous_version": previous,
+                "actor": e["actor"],
+                "time": e["created_at"].isoformat(),
+            }
+        )
     return out, cursor
 
 

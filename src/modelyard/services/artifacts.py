@@ -116,8 +116,13 @@ class ArtifactService:
         self._registry.check_access(actor, registry, Action.WRITE)
         now = self._clock()
         session = UploadSession(
-            id=secrets.token_urlsafe(24), digest=str(d), size=size, offset=0, registry=registry,
-            created_at=now, expires_at=now + self._ttl,
+            id=secrets.token_urlsafe(24),
+            digest=str(d),
+            size=size,
+            offset=0,
+            registry=registry,
+            created_at=now,
+            expires_at=now + self._ttl,
         )
         with self._db.unit_of_work(write=True) as store:
             store.insert_upload(session, created_by=actor.name)
@@ -139,9 +144,7 @@ class ArtifactService:
             session.id, session.digest, session.size, offset, session.registry, session.created_at, session.expires_at
         )
 
-    def write_upload(
-        self, upload_id: str, *, offset: int, chunks: Iterable[bytes], actor: Actor | None = None
-    ) -> int:
+    def write_upload(self, upload_id: str, *, offset: int, chunks: Iterable[bytes], actor: Actor | None = None) -> int:
         """Append bytes at ``offset``; refuses to grow past the promised size."""
         session = self._session(upload_id, actor)
         limit = session.size
@@ -162,7 +165,9 @@ class ArtifactService:
         """Verify size and digest, make the blob visible, and close the session."""
         session = self._session(upload_id, actor)
         try:
-            info = self._blobs.commit(upload_id, expected_digest=Digest.parse(session.digest), expected_size=session.size)
+            info = self._blobs.commit(
+                upload_id, expected_digest=Digest.parse(session.digest), expected_size=session.size
+            )
         finally:
             if self._blobs_session_gone(upload_id):
                 with self._db.unit_of_work(write=True) as store:

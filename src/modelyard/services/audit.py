@@ -61,8 +61,16 @@ class AuditService:
             if visible is not None:
                 registry_in = [r.name for r in store.list_registries() if r.id in visible]
             items = store.list_events(
-                actor=principal, action=action, target=target, target_prefix=target_prefix, registry=registry,
-                registry_in=registry_in, since=since, until=until, after_id=after, descending=descending,
+                actor=principal,
+                action=action,
+                target=target,
+                target_prefix=target_prefix,
+                registry=registry,
+                registry_in=registry_in,
+                since=since,
+                until=until,
+                after_id=after,
+                descending=descending,
                 limit=page_size,
             )
         token = None
@@ -105,25 +113,60 @@ class AuditService:
             prev_hash, expected_id, checked = GENESIS_HASH, 1, 0
             for row in store.iter_event_rows():
                 if row["id"] != expected_id:
-                    return ChainReport(False, checked, expected_id - 1, prev_hash, expected_id,
-                                       f"event {expected_id} is missing (next is {row['id']})")
+                    return ChainReport(
+                        False,
+                        checked,
+                        expected_id - 1,
+                        prev_hash,
+                        expected_id,
+                        f"event {expected_id} is missing (next is {row['id']})",
+                    )
                 if row["prev_hash"] != prev_hash:
-                    return ChainReport(False, checked, row["id"], prev_hash, row["id"],
-                                       f"event {row['id']} does not link to event {row['id'] - 1}")
+                    return ChainReport(
+                        False,
+                        checked,
+                        row["id"],
+                        prev_hash,
+                        row["id"],
+                        f"event {row['id']} does not link to event {row['id'] - 1}",
+                    )
                 if event_hash(prev_hash, row) != row["hash"]:
-                    return ChainReport(False, checked, row["id"], prev_hash, row["id"],
-                                       f"event {row['id']} was modified after it was written")
+                    return ChainReport(
+                        False,
+                        checked,
+                        row["id"],
+                        prev_hash,
+                        row["id"],
+                        f"event {row['id']} was modified after it was written",
+                    )
                 prev_hash, expected_id, checked = row["hash"], expected_id + 1, checked + 1
             head_id, head_hash = store.chain_head()
         if head_id > checked:
-            return ChainReport(False, checked, checked, prev_hash, checked + 1,
-                               f"the chain head records event {head_id} but the log ends at {checked}: "
-                               "events were deleted from the end")
+            return ChainReport(
+                False,
+                checked,
+                checked,
+                prev_hash,
+                checked + 1,
+                f"the chain head records event {head_id} but the log ends at {checked}: "
+                "events were deleted from the end",
+            )
         if head_id < checked:
-            return ChainReport(False, checked, checked, prev_hash, head_id + 1,
-                               f"event {head_id + 1} was added after the chain head (event {head_id}) "
-                               "without going through the log")
+            return ChainReport(
+                False,
+                checked,
+                checked,
+                prev_hash,
+                head_id + 1,
+                f"event {head_id + 1} was added after the chain head (event {head_id}) without going through the log",
+            )
         if head_hash != prev_hash:
-            return ChainReport(False, checked, checked, prev_hash, checked,
-                               f"event {checked} was rewritten: its hash does not match the chain head")
+            return ChainReport(
+                False,
+                checked,
+                checked,
+                prev_hash,
+                checked,
+                f"event {checked} was rewritten: its hash does not match the chain head",
+            )
         return ChainReport(True, checked, head_id, head_hash)

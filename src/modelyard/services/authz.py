@@ -22,7 +22,9 @@ _VERBS = {
 }
 
 
-def resource_for(store: MetadataStore, actor: Actor, reg: Registry, *, holds_protected_alias: bool = False) -> RegistryResource:
+def resource_for(
+    store: MetadataStore, actor: Actor, reg: Registry, *, holds_protected_alias: bool = False
+) -> RegistryResource:
     roles = store.granted_roles(reg.id, actor.id, actor.team_ids) if actor.id is not None else ()
     return RegistryResource(reg.visibility, tuple(roles), holds_protected_alias)
 

@@ -87,14 +87,26 @@ class AutomationService:
     def _row(store: Any, reg: Registry, name: str) -> dict[str, Any]:
         row: dict[str, Any] | None = store.find_webhook(reg.id, name)
         if row is None:
-            raise WebhookNotFoundError(f"registry '{reg.name}' has no webhook '{name[:80]}'", registry=reg.name,
-                                       webhook=name[:80])
+            raise WebhookNotFoundError(
+                f"registry '{reg.name}' has no webhook '{name[:80]}'", registry=reg.name, webhook=name[:80]
+            )
         return row
 
-    def _event(self, store: MetadataStore, actor: Actor, action: str, reg: Registry, name: str, *,
-               before: dict[str, Any] | None = None, after: dict[str, Any] | None = None, now: datetime) -> None:
-        self._registry._event(store, actor, action, f"webhook:{reg.name}/{name}", registry=reg.name,
-                              before=before, after=after, now=now)
+    def _event(
+        self,
+        store: MetadataStore,
+        actor: Actor,
+        action: str,
+        reg: Registry,
+        name: str,
+        *,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+        now: datetime,
+    ) -> None:
+        self._registry._event(
+            store, actor, action, f"webhook:{reg.name}/{name}", registry=reg.name, before=before, after=after, now=now
+        )
 
     # -- webhooks -------------------------------------------------------------------------------------
 
@@ -126,9 +138,19 @@ class AutomationService:
             ciphertext = self._box.encrypt(secret) if secret is not None else None
             s: Any = store
             wid = s.insert_webhook(
-                now=now, name=name, registry_id=reg.id, collection_id=collection_id, url=url, events=patterns,
-                filter=flt, secret_ciphertext=ciphertext, active=active, disabled_reason="", consecutive_failures=0,
-                cursor=s.event_head_id(), created_by=actor.name,
+                now=now,
+                name=name,
+                registry_id=reg.id,
+                collection_id=collection_id,
+                url=url,
+                events=patterns,
+                filter=flt,
+                secret_ciphertext=ciphertext,
+                active=active,
+                disabled_reason="",
+                consecutive_failures=0,
+                cursor=s.event_head_id(),
+                created_by=actor.name,
             )
             row = s.find_webhook_by_id(wid)
             self._event(store, actor, ev.WEBHOOK_CREATED, reg, name, after=_public(row), now=now)
@@ -191,9 +213,16 @@ class AutomationService:
                 changed = [k for k in after if before.get(k) != after.get(k)]
                 if secret is not None:
                     changed.append("secret")
-                self._event(store, actor, ev.WEBHOOK_UPDATED, reg, name, now=now,
-                            before={k: before.get(k) for k in changed if k != "secret"},
-                            after={k: after.get(k) if k != "secret" else "(changed)" for k in changed})
+                self._event(
+                    store,
+                    actor,
+                    ev.WEBHOOK_UPDATED,
+                    reg,
+                    name,
+                    now=now,
+                    before={k: before.get(k) for k in changed if k != "secret"},
+                    after={k: after.get(k) if k != "secret" else "(changed)" for k in changed},
+                )
                 row = new
         self._notify()
         return _webhook(row)
@@ -209,7 +238,13 @@ class AutomationService:
     # -- deliveries -----------------------------------------------------------------------------------
 
     def list_deliveries(
-        self, actor: Actor | None, registry: str, name: str, *, status: str | None = None, page_size: int = 50,
+        self,
+        actor: Actor | None,
+        registry: str,
+        name: str,
+        *,
+        status: str | None = None,
+        page_size: int = 50,
         page_token: str | None = None,
     ) -> Page[Delivery]:
         """The delivery log of a webhook, newest first."""
@@ -243,8 +278,9 @@ class AutomationService:
     def _delivery_row(store: Any, webhook: dict[str, Any], delivery_id: str) -> dict[str, Any]:
         d: dict[str, Any] | None = store.find_delivery(webhook["id"], delivery_id)
         if d is None:
-            raise NotFoundError(f"webhook '{webhook['name']}' has no delivery '{delivery_id[:80]}'",
-                                delivery=delivery_id[:80])
+            raise NotFoundError(
+                f"webhook '{webhook['name']}' has no delivery '{delivery_id[:80]}'", delivery=delivery_id[:80]
+            )
         ev_row = store.find_event_row(d["event_id"]) if d["event_id"] else None
         d["event"] = ev_row["action"] if ev_row else None
         d["target"] = ev_row["target"] if ev_row else None
@@ -273,42 +309,75 @@ class AutomationService:
         if not webhook["active"]:
             raise ConflictError(
                 f"webhook '{webhook['name']}' is disabled ({webhook['disabled_reason'] or 'inactive'}); "
-                "enable it first", webhook=webhook["name"],
+                "enable it first",
+                webhook=webhook["name"],
             )
         now = self._clock()
         did = new_delivery_id()
-        store.insert_deliveries([{
-            "webhook_id": webhook["id"], "event_id": event_id, "delivery_id": did, "status": "pending",
-            "attempts": 0, "next_attempt_at": now, "error": "", "order_key": key, "created_at": now, "updated_at": now,
-        }])
+        store.insert_deliveries(
+            [
+                {
+                    "webhook_id": webhook["id"],
+                    "event_id": event_id,
+                    "delivery_id": did,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "error": "",
+                    "order_key": key,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            ]
+        )
         return _delivery(self._delivery_row(store, webhook, did), webhook)
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:
     """A webhook row as recorded in events: never the secret."""
     return {
-        "name": row["name"], "url": row["url"], "events": list(row["events"]), "collection": row.get("collection"),
-        "filter": dict(row["filter"] or {}), "has_secret": bool(row["secret_ciphertext"]),
+        "name": row["name"],
+        "url": row["url"],
+        "events": list(row["events"]),
+        "collection": row.get("collection"),
+        "filter": dict(row["filter"] or {}),
+        "has_secret": bool(row["secret_ciphertext"]),
         "active": bool(row["active"]),
     }
 
 
 def _webhook(row: dict[str, Any]) -> Webhook:
     return Webhook(
-        id=row["id"], registry=row["registry"], name=row["name"], url=row["url"], events=tuple(row["events"]),
-        collection=row.get("collection"), filter=dict(row["filter"] or {}), has_secret=bool(row["secret_ciphertext"]),
-        active=bool(row["active"]), disabled_reason=row["disabled_reason"],
-        consecutive_failures=row["consecutive_failures"], created_by=row["created_by"], created_at=row["created_at"],
+        id=row["id"],
+        registry=row["registry"],
+        name=row["name"],
+        url=row["url"],
+        events=tuple(row["events"]),
+        collection=row.get("collection"),
+        filter=dict(row["filter"] or {}),
+        has_secret=bool(row["secret_ciphertext"]),
+        active=bool(row["active"]),
+        disabled_reason=row["disabled_reason"],
+        consecutive_failures=row["consecutive_failures"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
 
 
 def _delivery(d: dict[str, Any], webhook: dict[str, Any]) -> Delivery:
     return Delivery(
-        delivery_id=d["delivery_id"], webhook=webhook["name"], event_id=d["event_id"],
+        delivery_id=d["delivery_id"],
+        webhook=webhook["name"],
+        event_id=d["event_id"],
         event=d.get("event") or matching.PING,
         target=d.get("target") or f"webhook:{webhook['registry']}/{webhook['name']}",
-        status=d["status"], attempts=d["attempts"], next_attempt_at=d["next_attempt_at"],
-        response_code=d["response_code"], latency_ms=d["latency_ms"], error=d["error"], created_at=d["created_at"],
+        status=d["status"],
+        attempts=d["attempts"],
+        next_attempt_at=d["next_attempt_at"],
+        response_code=d["response_code"],
+        latency_ms=d["latency_ms"],
+        error=d["error"],
+        created_at=d["created_at"],
         updated_at=d["updated_at"],
     )

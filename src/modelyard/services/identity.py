@@ -56,8 +56,18 @@ class IdentityService:
         self._registry = registry
         self._clock = clock
 
-    def _event(self, store: MetadataStore, actor: Actor, action: str, target: str, *, registry: str | None = None,
-               before: dict | None = None, after: dict | None = None, now: datetime) -> None:  # type: ignore[type-arg]
+    def _event(
+        self,
+        store: MetadataStore,
+        actor: Actor,
+        action: str,
+        target: str,
+        *,
+        registry: str | None = None,
+        before: dict | None = None,
+        after: dict | None = None,
+        now: datetime,
+    ) -> None:  # type: ignore[type-arg]
         self._registry._event(store, actor, action, target, registry=registry, before=before, after=after, now=now)
 
     @staticmethod
@@ -101,8 +111,14 @@ class IdentityService:
             with self._db.unit_of_work(write=True) as store:
                 store.touch_token(token.id, now)
         return Actor(
-            name=p.name, kind=p.kind, token_name=token.name, request_id=request_id, client_address=client_address,
-            id=p.id, org_admin=p.org_admin, team_ids=team_ids,
+            name=p.name,
+            kind=p.kind,
+            token_name=token.name,
+            request_id=request_id,
+            client_address=client_address,
+            id=p.id,
+            org_admin=p.org_admin,
+            team_ids=team_ids,
         )
 
     # -- principals -------------------------------------------------------------------------------
@@ -115,12 +131,24 @@ class IdentityService:
             if store.count_principals() > 0:
                 raise ConflictError("an admin already exists; use 'modelyard users create' with an admin token")
             pid = store.insert_principal(kind="user", name=name, display_name=name, email="", org_admin=True, now=now)
-            self._event(store, actor, ev.PRINCIPAL_CREATED, f"principal:{name}", now=now,
-                        after={"kind": "user", "org_admin": True})
+            self._event(
+                store,
+                actor,
+                ev.PRINCIPAL_CREATED,
+                f"principal:{name}",
+                now=now,
+                after={"kind": "user", "org_admin": True},
+            )
             return self._new_token(store, actor, pid, name, token_name, None, now)
 
     def create_principal(
-        self, actor: Actor, name: str, *, kind: str = "user", display_name: str = "", email: str = "",
+        self,
+        actor: Actor,
+        name: str,
+        *,
+        kind: str = "user",
+        display_name: str = "",
+        email: str = "",
         org_admin: bool = False,
     ) -> PrincipalInfo:
         validate_principal_name(name)
@@ -131,10 +159,17 @@ class IdentityService:
         authz.require_org(actor, Action.MANAGE_ORG)
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            store.insert_principal(kind=kind, name=name, display_name=display_name[:255], email=email[:255],
-                                   org_admin=org_admin, now=now)
-            self._event(store, actor, ev.PRINCIPAL_CREATED, f"principal:{name}", now=now,
-                        after={"kind": kind, "org_admin": org_admin})
+            store.insert_principal(
+                kind=kind, name=name, display_name=display_name[:255], email=email[:255], org_admin=org_admin, now=now
+            )
+            self._event(
+                store,
+                actor,
+                ev.PRINCIPAL_CREATED,
+                f"principal:{name}",
+                now=now,
+                after={"kind": kind, "org_admin": org_admin},
+            )
             return self._principal(store, name)
 
     def list_principals(self, actor: Actor, *, kind: str | None = None) -> list[PrincipalInfo]:
@@ -157,8 +192,15 @@ class IdentityService:
                 raise InvalidArgumentError("service accounts cannot be org admins", field="org_admin")
             if fields:
                 store.update_principal(p.id, now=now, **fields)
-                self._event(store, actor, ev.PRINCIPAL_UPDATED, f"principal:{name}", now=now,
-                            before={k: getattr(p, k) for k in fields}, after=fields)
+                self._event(
+                    store,
+                    actor,
+                    ev.PRINCIPAL_UPDATED,
+                    f"principal:{name}",
+                    now=now,
+                    before={k: getattr(p, k) for k in fields},
+                    after=fields,
+                )
             return self._principal(store, name)
 
     # -- teams --------------------------------------------------------------------------------------
@@ -205,14 +247,32 @@ class IdentityService:
     # -- tokens -------------------------------------------------------------------------------------
 
     def _new_token(
-        self, store: MetadataStore, actor: Actor, principal_id: int, principal: str, name: str,
-        expires_at: datetime | None, now: datetime,
+        self,
+        store: MetadataStore,
+        actor: Actor,
+        principal_id: int,
+        principal: str,
+        name: str,
+        expires_at: datetime | None,
+        now: datetime,
     ) -> NewToken:
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        tid = store.insert_token(principal_id=principal_id, name=name, prefix=secret[:10], token_hash=hash_token(secret),
-                                 expires_at=expires_at, now=now)
-        self._event(store, actor, ev.TOKEN_CREATED, f"principal:{principal}", now=now,
-                    after={"token": name, "expires_at": expires_at.isoformat() if expires_at else None})
+        tid = store.insert_token(
+            principal_id=principal_id,
+            name=name,
+            prefix=secret[:10],
+            token_hash=hash_token(secret),
+            expires_at=expires_at,
+            now=now,
+        )
+        self._event(
+            store,
+            actor,
+            ev.TOKEN_CREATED,
+            f"principal:{principal}",
+            now=now,
+            after={"token": name, "expires_at": expires_at.isoformat() if expires_at else None},
+        )
         info = store.find_token(tid)
         assert info is not None
         return NewToken(info, secret)
@@ -251,8 +311,14 @@ class IdentityService:
                 raise NotFoundError(f"no token with id {token_id}", token_id=token_id)
             if token.revoked_at is None:
                 store.revoke_token(token_id, now)
-                self._event(store, actor, ev.TOKEN_REVOKED, f"principal:{token.principal}", now=now,
-                            before={"token": token.name})
+                self._event(
+                    store,
+                    actor,
+                    ev.TOKEN_REVOKED,
+                    f"principal:{token.principal}",
+                    now=now,
+                    before={"token": token.name},
+                )
             revoked = store.find_token(token_id)
             assert revoked is not None
             return revoked
@@ -277,9 +343,16 @@ class IdentityService:
             pid, tid = self._subject(store, subject_kind, subject)
             old = store.set_grant(reg.id, principal_id=pid, team_id=tid, role=role, now=now)
             if old != role:
-                self._event(store, actor, ev.GRANT_SET, f"{registry}", registry=registry, now=now,
-                            before=None if old is None else {"subject": f"{subject_kind}:{subject}", "role": old},
-                            after={"subject": f"{subject_kind}:{subject}", "role": role})
+                self._event(
+                    store,
+                    actor,
+                    ev.GRANT_SET,
+                    f"{registry}",
+                    registry=registry,
+                    now=now,
+                    before=None if old is None else {"subject": f"{subject_kind}:{subject}", "role": old},
+                    after={"subject": f"{subject_kind}:{subject}", "role": role},
+                )
             return Grant(registry, subject_kind, subject, role)
 
     def revoke_grant(self, actor: Actor, registry: str, *, subject_kind: str, subject: str) -> None:
@@ -289,10 +362,20 @@ class IdentityService:
             pid, tid = self._subject(store, subject_kind, subject)
             old = store.delete_grant(reg.id, principal_id=pid, team_id=tid)
             if old is None:
-                raise NotFoundError(f"{subject_kind} '{subject}' holds no role on registry '{registry}'",
-                                    registry=registry, subject=subject)
-            self._event(store, actor, ev.GRANT_REMOVED, f"{registry}", registry=registry, now=now,
-                        before={"subject": f"{subject_kind}:{subject}", "role": old})
+                raise NotFoundError(
+                    f"{subject_kind} '{subject}' holds no role on registry '{registry}'",
+                    registry=registry,
+                    subject=subject,
+                )
+            self._event(
+                store,
+                actor,
+                ev.GRANT_REMOVED,
+                f"{registry}",
+                registry=registry,
+                now=now,
+                before={"subject": f"{subject_kind}:{subject}", "role": old},
+            )
 
     def list_grants(self, actor: Actor, registry: str) -> list[Grant]:
         with self._db.unit_of_work(write=False) as store:
@@ -310,11 +393,19 @@ class IdentityService:
         with self._db.unit_of_work(write=True) as store:
             reg = self._registry._registry(store, registry, actor, Action.ADMINISTER)
             cid = self._collection_id(store, reg.id, registry, collection)
-            replaced = store.set_alias_policy(reg.id, cid, alias, protected=protected, requirements={},
-                                              actor=actor.name, now=now)
+            replaced = store.set_alias_policy(
+                reg.id, cid, alias, protected=protected, requirements={}, actor=actor.name, now=now
+            )
             target = f"{registry}/{collection}@{alias}" if collection else f"{registry}@{alias}"
-            self._event(store, actor, ev.ALIAS_POLICY_SET, target, registry=registry, now=now,
-                        after={"protected": protected, "replaced": replaced})
+            self._event(
+                store,
+                actor,
+                ev.ALIAS_POLICY_SET,
+                target,
+                registry=registry,
+                now=now,
+                after={"protected": protected, "replaced": replaced},
+            )
             return AliasPolicy(registry, alias, collection, protected, {})
 
     def delete_alias_policy(self, actor: Actor, registry: str, alias: str, *, collection: str | None = None) -> None:
@@ -325,8 +416,9 @@ class IdentityService:
             if not store.delete_alias_policy(reg.id, cid, alias.lower()):
                 raise NotFoundError(f"no policy for alias '{alias}' in '{registry}'", registry=registry, alias=alias)
             target = f"{registry}/{collection}@{alias}" if collection else f"{registry}@{alias}"
-            self._event(store, actor, ev.ALIAS_POLICY_REMOVED, target, registry=registry, now=now,
-                        before={"alias": alias})
+            self._event(
+                store, actor, ev.ALIAS_POLICY_REMOVED, target, registry=registry, now=now, before={"alias": alias}
+            )
 
     def list_alias_policies(self, actor: Actor, registry: str) -> list[AliasPolicy]:
         with self._db.unit_of_work(write=False) as store:
@@ -342,4 +434,3 @@ class IdentityService:
         if row is None:
             raise CollectionNotFoundError(registry=registry, collection=collection)
         return int(row["id"])
-

@@ -74,7 +74,11 @@ def version_prefix(registry: str, collection: str, number: int) -> str:
 
 class MlflowArtifactService:
     def __init__(
-        self, db: TrackingDatabase, blobs: BlobStore, registry: RegistryService, *,
+        self,
+        db: TrackingDatabase,
+        blobs: BlobStore,
+        registry: RegistryService,
+        *,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = db
@@ -116,9 +120,7 @@ class MlflowArtifactService:
     def _writable(path: str) -> str:
         path = clean_path(path)
         if path == VERSIONS_PREFIX or path.startswith(VERSIONS_PREFIX + "/"):
-            raise ConflictError(
-                f"'{VERSIONS_PREFIX}/' holds registered versions, which are immutable", path=path[:200]
-            )
+            raise ConflictError(f"'{VERSIONS_PREFIX}/' holds registered versions, which are immutable", path=path[:200])
         return path
 
     def upload(self, actor: Actor, path: str, chunks: Iterable[bytes]) -> None:
@@ -155,8 +157,9 @@ class MlflowArtifactService:
                 exact = store.find_artifact(path) if path else None
                 if exact is not None:
                     return [ArtifactEntry(posixpath.basename(path), False, exact["size"])]
-                files = [(r["path"][len(path) + 1 :] if path else r["path"], r["size"])
-                         for r in store.artifacts_under(path)]
+                files = [
+                    (r["path"][len(path) + 1 :] if path else r["path"], r["size"]) for r in store.artifacts_under(path)
+                ]
             inner = ""
         if inner:
             matching = [(p, s) for p, s in files if p == inner]
@@ -195,7 +198,8 @@ class MlflowArtifactService:
             exact = [FileEntry(posixpath.basename(f.path), f.digest, f.size) for f in version_files if f.path == inner]
             return exact or [
                 FileEntry(f.path[len(inner) + 1 :], f.digest, f.size)
-                for f in version_files if f.path.startswith(inner + "/")
+                for f in version_files
+                if f.path.startswith(inner + "/")
             ]
         with self._db.unit_of_work(write=False) as store:
             exact_row = store.find_artifact(path) if path else None

@@ -58,8 +58,14 @@ def canonical_stage(stage: str) -> str:
 
 class MlflowRegistryService:
     def __init__(
-        self, db: TrackingDatabase, blobs: BlobStore, registry: RegistryService, tracking: TrackingService,
-        artifacts: MlflowArtifactService, *, file_source_roots: Sequence[Path] | None = None,
+        self,
+        db: TrackingDatabase,
+        blobs: BlobStore,
+        registry: RegistryService,
+        tracking: TrackingService,
+        artifacts: MlflowArtifactService,
+        *,
+        file_source_roots: Sequence[Path] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         """``file_source_roots``: local folders a ``file:`` source may be read from (None: any)."""
@@ -80,8 +86,14 @@ class MlflowRegistryService:
         return RegisteredModel(collection, latest[collection.id])
 
     def search_registered_models(
-        self, actor: Actor, registry: str, *, clauses: Sequence[Clause], order_by: Sequence[tuple[str, bool]],
-        offset: int, limit: int,
+        self,
+        actor: Actor,
+        registry: str,
+        *,
+        clauses: Sequence[Clause],
+        order_by: Sequence[tuple[str, bool]],
+        offset: int,
+        limit: int,
     ) -> tuple[list[RegisteredModel], int | None]:
         reg = self._registry.get_registry(registry, actor=actor)
         with self._db.unit_of_work(write=False) as store:
@@ -90,17 +102,21 @@ class MlflowRegistryService:
             latest = store.latest_versions_by_stage([c.id for c in page])
         return [RegisteredModel(c, latest[c.id]) for c in page], (offset + limit if len(found) > limit else None)
 
-    def latest_versions(
-        self, actor: Actor, registry: str, name: str, stages: Sequence[str] = ()
-    ) -> list[Version]:
+    def latest_versions(self, actor: Actor, registry: str, name: str, stages: Sequence[str] = ()) -> list[Version]:
         """The latest version per requested stage (every stage when none are given), by number."""
         wanted = {canonical_stage(s) for s in stages}
         model = self.get_registered_model(actor, registry, name)
         return [v for v in model.latest_versions if not wanted or v.stage in wanted]
 
     def search_versions(
-        self, actor: Actor, registry: str, *, clauses: Sequence[Clause], order_by: Sequence[tuple[str, bool]],
-        offset: int, limit: int,
+        self,
+        actor: Actor,
+        registry: str,
+        *,
+        clauses: Sequence[Clause],
+        order_by: Sequence[tuple[str, bool]],
+        offset: int,
+        limit: int,
     ) -> tuple[list[Version], int | None]:
         reg = self._registry.get_registry(registry, actor=actor)
         with self._db.unit_of_work(write=False) as store:
@@ -140,8 +156,17 @@ class MlflowRegistryService:
     # -- registration ------------------------------------------------------------------------------
 
     def create_version(
-        self, actor: Actor, registry: str, name: str, *, source: str, run_id: str = "", run_link: str = "",
-        description: str = "", tags: dict[str, str] | None = None, model_id: str = "",
+        self,
+        actor: Actor,
+        registry: str,
+        name: str,
+        *,
+        source: str,
+        run_id: str = "",
+        run_link: str = "",
+        description: str = "",
+        tags: dict[str, str] | None = None,
+        model_id: str = "",
     ) -> Version:
         """Register ``source`` as the next version of an existing collection, copying its files.
 
@@ -154,9 +179,13 @@ class MlflowRegistryService:
         self._registry.get_collection(registry, name, actor=actor)
         resolved = self._resolve(actor, registry, source, model_id)
         metadata = VersionMetadata(
-            description=description or "", tags=dict(tags or {}),
+            description=description or "",
+            tags=dict(tags or {}),
             run=RunRef(run_id or resolved.run_id, run_link or ""),
-            params=resolved.params, metrics=resolved.metrics, source=source, flavor=resolved.flavor,
+            params=resolved.params,
+            metrics=resolved.metrics,
+            source=source,
+            flavor=resolved.flavor,
         )
         version = self._registry.create_version(
             actor, registry, name, files=resolved.files, metadata=metadata, create_collection=False
@@ -194,8 +223,9 @@ class MlflowRegistryService:
             try:
                 run = self._tracking.get_run(run_id)
             except RunNotFoundError as exc:
-                raise InvalidArgumentError(f"source '{source}' names run '{run_id}', which does not exist",
-                                           field="source") from exc
+                raise InvalidArgumentError(
+                    f"source '{source}' names run '{run_id}', which does not exist", field="source"
+                ) from exc
             return self._from_proxy(actor, source, _join(run.artifact_uri, sub), params, metrics)
         if scheme == "mlflow-artifacts":
             return self._from_proxy(actor, source, source, params, metrics)
@@ -212,14 +242,16 @@ class MlflowRegistryService:
             try:
                 lm = self._tracking.get_logged_model(parts[0])
             except LoggedModelNotFoundError as exc:
-                raise InvalidArgumentError(f"source '{source}' names a logged model that does not exist",
-                                           field="source") from exc
+                raise InvalidArgumentError(
+                    f"source '{source}' names a logged model that does not exist", field="source"
+                ) from exc
             if not params:
                 params = dict(lm.params)
             if not metrics:
                 metrics = {m.key: m.value for m in latest_metrics(lm.metrics) if m.value == m.value}
-            return replace(self._from_proxy(actor, source, lm.artifact_location, params, metrics),
-                           run_id=lm.source_run_id or "")
+            return replace(
+                self._from_proxy(actor, source, lm.artifact_location, params, metrics), run_id=lm.source_run_id or ""
+            )
         if len(parts) == 1:
             name, _, alias = parts[0].rpartition("@")
             ref = VersionRef(alias=alias)
@@ -239,11 +271,13 @@ class MlflowRegistryService:
         try:
             src = self._registry.get_version(registry, name, ref, actor=actor)
         except NotFoundError as exc:
-            raise InvalidArgumentError(f"source '{source[:200]}' does not name an existing version: {exc}",
-                                       field="source") from exc
+            raise InvalidArgumentError(
+                f"source '{source[:200]}' does not name an existing version: {exc}", field="source"
+            ) from exc
         md = src.metadata
-        return ResolvedSource(list(src.files), params or {k: str(v) for k, v in md.params.items()},
-                              metrics or dict(md.metrics), md.flavor)
+        return ResolvedSource(
+            list(src.files), params or {k: str(v) for k, v in md.params.items()}, metrics or dict(md.metrics), md.flavor
+        )
 
     def _from_proxy(
         self, actor: Actor, source: str, uri: str, params: dict[str, str], metrics: dict[str, float]
@@ -259,8 +293,9 @@ class MlflowRegistryService:
     def _from_local(self, path: str) -> list[FileEntry]:
         root = Path(path).resolve()
         if self._file_roots is not None and not any(root == r or r in root.parents for r in self._file_roots):
-            raise InvalidArgumentError(f"this server does not read local sources outside its allowed roots: {path}",
-                                       field="source")
+            raise InvalidArgumentError(
+                f"this server does not read local sources outside its allowed roots: {path}", field="source"
+            )
         if root.is_file():
             candidates = [(root.name, root)]
         elif root.is_dir():

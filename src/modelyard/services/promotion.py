@@ -92,10 +92,21 @@ class PromotionService:
         self._registry = registry
         self._clock = clock
 
-    def _event(self, store: MetadataStore, actor: Actor, action: str, target: str, *, reg: Registry,
-               collection_id: int | None, after: dict[str, Any], now: datetime) -> None:
-        self._registry._event(store, actor, action, target, registry=reg.name, collection_id=collection_id,
-                              after=after, now=now)
+    def _event(
+        self,
+        store: MetadataStore,
+        actor: Actor,
+        action: str,
+        target: str,
+        *,
+        reg: Registry,
+        collection_id: int | None,
+        after: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        self._registry._event(
+            store, actor, action, target, registry=reg.name, collection_id=collection_id, after=after, now=now
+        )
 
     # -- policies -----------------------------------------------------------------------------------
 
@@ -118,11 +129,19 @@ class PromotionService:
             cid = None
             if collection is not None:
                 cid = int(self._registry._collection_row(store, reg, collection)["id"])
-            store.set_alias_policy(reg.id, cid, key, protected=True, requirements=req.to_dict(), actor=actor.name,
-                                   now=now)
+            store.set_alias_policy(
+                reg.id, cid, key, protected=True, requirements=req.to_dict(), actor=actor.name, now=now
+            )
             where = f"{registry}/{collection}" if collection else registry
-            self._registry._event(store, actor, ev.ALIAS_POLICY_SET, f"{where}@{key}", registry=registry, now=now,
-                                  after={"protected": True, "requirements": req.to_dict()})
+            self._registry._event(
+                store,
+                actor,
+                ev.ALIAS_POLICY_SET,
+                f"{where}@{key}",
+                registry=registry,
+                now=now,
+                after={"protected": True, "requirements": req.to_dict()},
+            )
             return AliasPolicy(registry, key, collection, True, req.to_dict())
 
     def _requirements(self, store: MetadataStore, reg: Registry, crow: Any, key: str) -> Requirements | None:
@@ -157,11 +176,24 @@ class PromotionService:
             reg = self._registry._registry(store, registry, actor, Action.WRITE)
             crow = self._registry._collection_row(store, reg, collection, for_update=True)
             vrow = self._registry._version_row(store, reg, crow, VersionRef(number=number))
-            old = store.set_check(vrow["id"], name, status=status, summary=summary, details_url=details_url,
-                                  reported_by=actor.name, now=now)
+            old = store.set_check(
+                vrow["id"],
+                name,
+                status=status,
+                summary=summary,
+                details_url=details_url,
+                reported_by=actor.name,
+                now=now,
+            )
             self._registry._event(
-                store, actor, ev.CHECK_REPORTED, f"{registry}/{crow['name']}:{number}", registry=registry,
-                collection_id=crow["id"], now=now, before=None if old is None else {"check": name, "status": old},
+                store,
+                actor,
+                ev.CHECK_REPORTED,
+                f"{registry}/{crow['name']}:{number}",
+                registry=registry,
+                collection_id=crow["id"],
+                now=now,
+                before=None if old is None else {"check": name, "status": old},
                 after={"check": name, "status": status, "details_url": details_url},
             )
             for req_row in store.list_requests(crow["id"], status="open", limit=1000):
@@ -174,8 +206,10 @@ class PromotionService:
             reg = self._registry._registry(store, registry, actor, Action.READ)
             crow = self._registry._collection_row(store, reg, collection)
             vrow = self._registry._version_row(store, reg, crow, VersionRef(number=number))
-            return [CheckResult(r["name"], r["status"], r["summary"], r["details_url"], r["reported_by"],
-                                r["updated_at"]) for r in store.list_checks(vrow["id"])]
+            return [
+                CheckResult(r["name"], r["status"], r["summary"], r["details_url"], r["reported_by"], r["updated_at"])
+                for r in store.list_checks(vrow["id"])
+            ]
 
     # -- requests -----------------------------------------------------------------------------------
 
@@ -199,21 +233,38 @@ class PromotionService:
             reg = self._registry._registry(store, registry, actor, Action.WRITE)
             crow = self._registry._collection_row(store, reg, collection, for_update=True)
             vrow = self._registry._version_row(store, reg, crow, VersionRef(number=number))
-            normalized = key[len(STAGE_POLICY_PREFIX):] if target_kind == "stage" else target
+            normalized = key[len(STAGE_POLICY_PREFIX) :] if target_kind == "stage" else target
             for other in store.list_requests(crow["id"], status="open", limit=1000):
-                if other["target_kind"] == target_kind and other["target"].lower() == normalized.lower() \
-                        and other["version_id"] == vrow["id"]:
+                if (
+                    other["target_kind"] == target_kind
+                    and other["target"].lower() == normalized.lower()
+                    and other["version_id"] == vrow["id"]
+                ):
                     raise ConflictError(
                         f"request {other['id']} already asks for this; approve or cancel it", request_id=other["id"]
                     )
             rid = store.insert_request(
-                collection_id=crow["id"], version_id=vrow["id"], target_kind=target_kind, target=normalized,
-                archive_existing=archive_existing, status="open", requested_by=actor.name, comment=comment,
-                created_at=now, updated_at=now,
+                collection_id=crow["id"],
+                version_id=vrow["id"],
+                target_kind=target_kind,
+                target=normalized,
+                archive_existing=archive_existing,
+                status="open",
+                requested_by=actor.name,
+                comment=comment,
+                created_at=now,
+                updated_at=now,
             )
-            self._event(store, actor, ev.PROMOTION_REQUESTED, f"{registry}/{crow['name']}:{number}", reg=reg,
-                        collection_id=crow["id"], now=now,
-                        after={"request_id": rid, "target_kind": target_kind, "target": normalized, "version": number})
+            self._event(
+                store,
+                actor,
+                ev.PROMOTION_REQUESTED,
+                f"{registry}/{crow['name']}:{number}",
+                reg=reg,
+                collection_id=crow["id"],
+                now=now,
+                after={"request_id": rid, "target_kind": target_kind, "target": normalized, "version": number},
+            )
             row = store.find_request(rid)
             self._try_complete(store, actor, reg, crow, row, now)
             return self._load(store, reg, crow, rid)
@@ -239,18 +290,41 @@ class PromotionService:
                 raise PermissionDeniedError(
                     "you cannot approve a promotion of your own version or your own request", request_id=request_id
                 )
-            store.insert_review(request_id, reviewer=actor.name, reviewer_role=role or "", comment=comment,
-                                decision="approve" if approve else "reject", now=now)
+            store.insert_review(
+                request_id,
+                reviewer=actor.name,
+                reviewer_role=role or "",
+                comment=comment,
+                decision="approve" if approve else "reject",
+                now=now,
+            )
             target = f"{reg.name}/{crow['name']}:{vrow['number']}"
             if approve:
-                self._event(store, actor, ev.PROMOTION_APPROVED, target, reg=reg, collection_id=crow["id"], now=now,
-                            after={"request_id": request_id, "comment": comment})
+                self._event(
+                    store,
+                    actor,
+                    ev.PROMOTION_APPROVED,
+                    target,
+                    reg=reg,
+                    collection_id=crow["id"],
+                    now=now,
+                    after={"request_id": request_id, "comment": comment},
+                )
                 self._try_complete(store, actor, reg, crow, store.find_request(request_id), now)
             else:
-                store.update_request(request_id, status="rejected", resolved_by=actor.name, resolved_at=now,
-                                     updated_at=now)
-                self._event(store, actor, ev.PROMOTION_REJECTED, target, reg=reg, collection_id=crow["id"], now=now,
-                            after={"request_id": request_id, "comment": comment})
+                store.update_request(
+                    request_id, status="rejected", resolved_by=actor.name, resolved_at=now, updated_at=now
+                )
+                self._event(
+                    store,
+                    actor,
+                    ev.PROMOTION_REJECTED,
+                    target,
+                    reg=reg,
+                    collection_id=crow["id"],
+                    now=now,
+                    after={"request_id": request_id, "comment": comment},
+                )
             return self._load(store, reg, crow, request_id)
 
     def cancel(self, actor: Actor, request_id: int) -> PromotionRequest:
@@ -261,11 +335,20 @@ class PromotionService:
                 raise ConflictError(f"request {request_id} is {row['status']}", request_id=request_id)
             if row["requested_by"] != actor.name:
                 authz.require(store, actor, reg, Action.ADMINISTER)
-            store.update_request(request_id, status="cancelled", resolved_by=actor.name, resolved_at=now,
-                                 updated_at=now)
+            store.update_request(
+                request_id, status="cancelled", resolved_by=actor.name, resolved_at=now, updated_at=now
+            )
             vnum = store.find_version_row_by_id(row["version_id"])["number"]
-            self._event(store, actor, ev.PROMOTION_CANCELLED, f"{reg.name}/{crow['name']}:{vnum}", reg=reg,
-                        collection_id=crow["id"], now=now, after={"request_id": request_id})
+            self._event(
+                store,
+                actor,
+                ev.PROMOTION_CANCELLED,
+                f"{reg.name}/{crow['name']}:{vnum}",
+                reg=reg,
+                collection_id=crow["id"],
+                now=now,
+                after={"request_id": request_id},
+            )
             return self._load(store, reg, crow, request_id)
 
     def complete(self, actor: Actor, request_id: int) -> PromotionRequest:
@@ -281,7 +364,8 @@ class PromotionService:
                 ev_ = self._evaluate(store, reg, crow, row)
                 raise ConflictError(
                     "requirements not met: " + "; ".join(s.detail for s in ev_.unmet),
-                    request_id=request_id, unmet=[s.detail for s in ev_.unmet],
+                    request_id=request_id,
+                    unmet=[s.detail for s in ev_.unmet],
                 )
             return self._load(store, reg, crow, request_id)
 
@@ -298,8 +382,10 @@ class PromotionService:
         with self._db.unit_of_work(write=False) as store:
             reg = self._registry._registry(store, registry, actor, Action.READ)
             crow = self._registry._collection_row(store, reg, collection)
-            return [self._load(store, reg, crow, r["id"]) for r in store.list_requests(crow["id"], status=status,
-                                                                                     limit=limit)]
+            return [
+                self._load(store, reg, crow, r["id"])
+                for r in store.list_requests(crow["id"], status=status, limit=limit)
+            ]
 
     # -- internals -------------------------------------------------------------------------------------
 
@@ -328,16 +414,28 @@ class PromotionService:
         key, _ = _target(row["target_kind"], row["target"])
         req = self._requirements(store, reg, crow, key) or Requirements()
         vrow = store.find_version_row_by_id(row["version_id"])
-        version: Version = store.versions_by_rows([vrow], registry=reg.name, collection=crow["name"],
-                                                  with_files=False)[0]
+        version: Version = store.versions_by_rows([vrow], registry=reg.name, collection=crow["name"], with_files=False)[
+            0
+        ]
         checks = {c["name"]: c["status"] for c in store.list_checks(row["version_id"])}
-        approvers = [r["reviewer"] for r in store.list_reviews(row["id"])
-                     if r["decision"] == "approve" and _RANK.get(r["reviewer_role"], -1) >= _RANK[req.approver_role]
-                     and r["reviewer"] not in (vrow["created_by"], row["requested_by"])]
+        approvers = [
+            r["reviewer"]
+            for r in store.list_reviews(row["id"])
+            if r["decision"] == "approve"
+            and _RANK.get(r["reviewer_role"], -1) >= _RANK[req.approver_role]
+            and r["reviewer"] not in (vrow["created_by"], row["requested_by"])
+        ]
         return evaluate(req, version, checks, approvers)
 
     def _try_complete(
-        self, store: MetadataStore, actor: Actor, reg: Registry, crow: Any, row: Any, now: datetime, *,
+        self,
+        store: MetadataStore,
+        actor: Actor,
+        reg: Registry,
+        crow: Any,
+        row: Any,
+        now: datetime,
+        *,
         force: bool = False,
     ) -> bool:
         """Move the alias (or stage) if every requirement is met and the policy (or ``force``) allows."""
@@ -349,15 +447,33 @@ class PromotionService:
             return False
         vrow = store.find_version_row_by_id(row["version_id"])
         if row["target_kind"] == "alias":
-            self._registry._move_alias(store, actor, reg, crow, row["target"], vrow["id"], vrow["number"], now,
-                                       via="promotion", note={"promotion_request": row["id"]})
+            self._registry._move_alias(
+                store,
+                actor,
+                reg,
+                crow,
+                row["target"],
+                vrow["id"],
+                vrow["number"],
+                now,
+                via="promotion",
+                note={"promotion_request": row["id"]},
+            )
         else:
-            self._registry._apply_stage(store, actor, reg, crow, vrow, row["target"], bool(row["archive_existing"]),
-                                        now, via="promotion")
+            self._registry._apply_stage(
+                store, actor, reg, crow, vrow, row["target"], bool(row["archive_existing"]), now, via="promotion"
+            )
         store.update_request(row["id"], status="completed", resolved_by=actor.name, resolved_at=now, updated_at=now)
-        self._event(store, actor, ev.PROMOTION_COMPLETED, f"{reg.name}/{crow['name']}:{vrow['number']}", reg=reg,
-                    collection_id=crow["id"], now=now,
-                    after={"request_id": row["id"], "target_kind": row["target_kind"], "target": row["target"]})
+        self._event(
+            store,
+            actor,
+            ev.PROMOTION_COMPLETED,
+            f"{reg.name}/{crow['name']}:{vrow['number']}",
+            reg=reg,
+            collection_id=crow["id"],
+            now=now,
+            after={"request_id": row["id"], "target_kind": row["target_kind"], "target": row["target"]},
+        )
         return True
 
     def _load(self, store: MetadataStore, reg: Registry, crow: Any, request_id: int) -> PromotionRequest:
@@ -365,13 +481,24 @@ class PromotionService:
         vrow = store.find_version_row_by_id(row["version_id"])
         key, _ = _target(row["target_kind"], row["target"])
         req = self._requirements(store, reg, crow, key) or Requirements()
-        reviews = tuple(Review(r["reviewer"], r["decision"], r["comment"], r["created_at"])
-                        for r in store.list_reviews(request_id))
-        return PromotionRequest(
-            id=row["id"], registry=reg.name, collection=crow["name"], version=vrow["number"],
-            target_kind=row["target_kind"], target=row["target"], status=row["status"],
-            requested_by=row["requested_by"], comment=row["comment"], archive_existing=bool(row["archive_existing"]),
-            reviews=reviews, evaluation=self._evaluate(store, reg, crow, row), auto_promote=req.auto_promote,
-            created_at=row["created_at"], resolved_by=row["resolved_by"], resolved_at=row["resolved_at"],
+        reviews = tuple(
+            Review(r["reviewer"], r["decision"], r["comment"], r["created_at"]) for r in store.list_reviews(request_id)
         )
-
+        return PromotionRequest(
+            id=row["id"],
+            registry=reg.name,
+            collection=crow["name"],
+            version=vrow["number"],
+            target_kind=row["target_kind"],
+            target=row["target"],
+            status=row["status"],
+            requested_by=row["requested_by"],
+            comment=row["comment"],
+            archive_existing=bool(row["archive_existing"]),
+            reviews=reviews,
+            evaluation=self._evaluate(store, reg, crow, row),
+            auto_promote=req.auto_promote,
+            created_at=row["created_at"],
+            resolved_by=row["resolved_by"],
+            resolved_at=row["resolved_at"],
+        )

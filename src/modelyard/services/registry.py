@@ -57,14 +57,14 @@ from modelyard.domain.search import (
 from modelyard.errors import (
     AliasNotFoundError,
     AlreadyExistsError,
-    NotFoundError,
-    PromotionRequiredError,
     CollectionNotFoundError,
     ConflictError,
     InvalidArgumentError,
     InvalidPageTokenError,
     LimitExceededError,
     MissingBlobsError,
+    NotFoundError,
+    PromotionRequiredError,
     RegistryNotFoundError,
     VersionNotFoundError,
 )
@@ -184,7 +184,12 @@ class RegistryService:
                 name=name, description=description, artifact_types=types, visibility=visibility, now=now
             )
             self._event(
-                store, actor, ev.REGISTRY_CREATED, name, registry=name, now=now,
+                store,
+                actor,
+                ev.REGISTRY_CREATED,
+                name,
+                registry=name,
+                now=now,
                 after={"artifact_types": types, "visibility": visibility, "description": description},
             )
         return reg
@@ -254,11 +259,19 @@ class RegistryService:
             now = self._clock()
             for name, types, description in DEFAULT_REGISTRIES:
                 store.insert_registry(
-                    name=name, description=description, artifact_types=list(types),
-                    visibility=VISIBILITY_ORGANIZATION, now=now,
+                    name=name,
+                    description=description,
+                    artifact_types=list(types),
+                    visibility=VISIBILITY_ORGANIZATION,
+                    now=now,
                 )
                 self._event(
-                    store, actor, ev.REGISTRY_CREATED, name, registry=name, now=now,
+                    store,
+                    actor,
+                    ev.REGISTRY_CREATED,
+                    name,
+                    registry=name,
+                    now=now,
                     after={"artifact_types": list(types), "visibility": VISIBILITY_ORGANIZATION},
                 )
                 created.append(name)
@@ -299,8 +312,13 @@ class RegistryService:
         atype = _accepted_type(reg, artifact_type)
         try:
             cid = store.insert_collection(
-                registry_id=reg.id, name=name, name_norm=normalize_collection_name(name), artifact_type=atype,
-                description=description, created_by=actor.name, now=now,
+                registry_id=reg.id,
+                name=name,
+                name_norm=normalize_collection_name(name),
+                artifact_type=atype,
+                description=description,
+                created_by=actor.name,
+                now=now,
             )
         except AlreadyExistsError as exc:
             raise AlreadyExistsError(
@@ -309,7 +327,13 @@ class RegistryService:
         for k, v in tags.items():
             store.set_collection_tag(cid, k, v, now)
         self._event(
-            store, actor, ev.COLLECTION_CREATED, f"{reg.name}/{name}", registry=reg.name, collection_id=cid, now=now,
+            store,
+            actor,
+            ev.COLLECTION_CREATED,
+            f"{reg.name}/{name}",
+            registry=reg.name,
+            collection_id=cid,
+            now=now,
             after={"artifact_type": atype, "description": description, "tags": tags},
         )
         return cid
@@ -344,7 +368,7 @@ class RegistryService:
                 return store.get_collection_by_id(row["id"])
             if new_name is not None and fields["name_norm"] != row["name_norm"]:
                 if store.find_collection_row(reg.id, fields["name_norm"]) is not None:
-                            raise AlreadyExistsError(
+                    raise AlreadyExistsError(
                         f"collection '{registry}/{new_name}' already exists", registry=registry, collection=new_name
                     )
             store.update_collection(row["id"], now=now, **fields)
@@ -352,8 +376,15 @@ class RegistryService:
             before = {k: row[k] for k in public}
             target = f"{registry}/{fields.get('name', row['name'])}"
             self._event(
-                store, actor, ev.COLLECTION_UPDATED, target, registry=registry, collection_id=row["id"],
-                before=before, after=public, now=now,
+                store,
+                actor,
+                ev.COLLECTION_UPDATED,
+                target,
+                registry=registry,
+                collection_id=row["id"],
+                before=before,
+                after=public,
+                now=now,
             )
             return store.get_collection_by_id(row["id"])
 
@@ -367,7 +398,13 @@ class RegistryService:
             coll = store.get_collection_by_id(row["id"])
             store.delete_collection(row["id"])
             self._event(
-                store, actor, ev.COLLECTION_DELETED, coll.path, registry=registry, collection_id=row["id"], now=now,
+                store,
+                actor,
+                ev.COLLECTION_DELETED,
+                coll.path,
+                registry=registry,
+                collection_id=row["id"],
+                now=now,
                 before={"latest_version": coll.latest_version, "aliases": coll.aliases, "tags": coll.tags},
             )
 
@@ -384,9 +421,15 @@ class RegistryService:
                 _check_tag_count(store.count_tags("collection", row["id"]))
             store.update_collection(row["id"], now=now)
             self._event(
-                store, actor, ev.COLLECTION_TAG_SET, f"{registry}/{row['name']}", registry=registry,
-                collection_id=row["id"], now=now,
-                before=None if old is None else {"key": key, "value": old}, after={"key": key, "value": value},
+                store,
+                actor,
+                ev.COLLECTION_TAG_SET,
+                f"{registry}/{row['name']}",
+                registry=registry,
+                collection_id=row["id"],
+                now=now,
+                before=None if old is None else {"key": key, "value": old},
+                after={"key": key, "value": value},
             )
 
     def unset_collection_tag(self, actor: Actor, registry: str, name: str, key: str) -> None:
@@ -399,8 +442,14 @@ class RegistryService:
                 raise NotFoundError(f"collection '{registry}/{row['name']}' has no tag '{key}'", tag=key)
             store.update_collection(row["id"], now=now)
             self._event(
-                store, actor, ev.COLLECTION_TAG_UNSET, f"{registry}/{row['name']}", registry=registry,
-                collection_id=row["id"], now=now, before={"key": key, "value": old},
+                store,
+                actor,
+                ev.COLLECTION_TAG_UNSET,
+                f"{registry}/{row['name']}",
+                registry=registry,
+                collection_id=row["id"],
+                now=now,
+                before={"key": key, "value": old},
             )
 
     def search_collections(
@@ -429,8 +478,14 @@ class RegistryService:
                 allowed = set(visible_registry_ids)
                 registry_ids = [i for i in (registry_ids if registry_ids is not None else allowed) if i in allowed]
             query = CollectionQuery(
-                registry_ids=registry_ids, name=name or None, name_mode=match, tags=list(tags),
-                artifact_type=artifact_type or None, alias=alias or None, order_by=field, descending=descending,
+                registry_ids=registry_ids,
+                name=name or None,
+                name_mode=match,
+                tags=list(tags),
+                artifact_type=artifact_type or None,
+                alias=alias or None,
+                order_by=field,
+                descending=descending,
                 limit=page_size,
             )
             if page_token:
@@ -441,7 +496,8 @@ class RegistryService:
             items = items[:page_size]
             last = items[-1]
             sort_value: Any = {
-                "name": normalize_collection_name(last.name), "created_at": last.created_at,
+                "name": normalize_collection_name(last.name),
+                "created_at": last.created_at,
                 "updated_at": last.updated_at,
             }[field]
             token = query.token_for(sort_value, last.id)
@@ -502,14 +558,27 @@ class RegistryService:
             size = sum(f.size for f in files)
             digest = manifest_digest(files)
             vid = store.insert_version(
-                collection_id=row["id"], number=number, artifact_type=row["artifact_type"], metadata=metadata,
-                files=files, size=size, digest=digest, created_by=actor.name, now=now,
+                collection_id=row["id"],
+                number=number,
+                artifact_type=row["artifact_type"],
+                metadata=metadata,
+                files=files,
+                size=size,
+                digest=digest,
+                created_by=actor.name,
+                now=now,
             )
             store.update_collection(row["id"], now=now, latest_version=number)
             path = f"{registry}/{row['name']}"
             self._event(
-                store, actor, ev.VERSION_CREATED, f"{path}:{number}", registry=registry, collection_id=row["id"],
-                now=now, after={"version": number, "digest": digest, "size": size, "files": len(files)},
+                store,
+                actor,
+                ev.VERSION_CREATED,
+                f"{path}:{number}",
+                registry=registry,
+                collection_id=row["id"],
+                now=now,
+                after={"version": number, "digest": digest, "size": size, "files": len(files)},
             )
             for alias in alias_names:
                 self._move_alias(store, actor, reg, row, alias, vid, number, now)
@@ -585,9 +654,15 @@ class RegistryService:
                 validate_description(description)
                 store.update_version(vrow["id"], now=now, description=description)
                 self._event(
-                    store, actor, ev.VERSION_UPDATED, f"{registry}/{crow['name']}:{number}", registry=registry,
-                    collection_id=crow["id"], now=now,
-                    before={"description": vrow["description"]}, after={"description": description},
+                    store,
+                    actor,
+                    ev.VERSION_UPDATED,
+                    f"{registry}/{crow['name']}:{number}",
+                    registry=registry,
+                    collection_id=crow["id"],
+                    now=now,
+                    before={"description": vrow["description"]},
+                    after={"description": description},
                 )
             return store.versions_by_rows(
                 [store.find_version_row_by_id(vrow["id"])], registry=registry, collection=crow["name"]
@@ -605,8 +680,15 @@ class RegistryService:
                 self._check_alias_policy(store, actor, reg, crow, alias, via="remove")
             for alias in store.aliases_of_version(vrow["id"]):
                 self._event(
-                    store, actor, ev.ALIAS_UNSET, f"{path}@{alias}", registry=registry, collection_id=crow["id"],
-                    now=now, before={"alias": alias, "version": number}, after={"reason": "version deleted"},
+                    store,
+                    actor,
+                    ev.ALIAS_UNSET,
+                    f"{path}@{alias}",
+                    registry=registry,
+                    collection_id=crow["id"],
+                    now=now,
+                    before={"alias": alias, "version": number},
+                    after={"reason": "version deleted"},
                 )
             store.delete_version(vrow["id"])
             latest = crow["latest_version"]
@@ -614,8 +696,14 @@ class RegistryService:
                 latest = store.max_version_number(crow["id"])
             store.update_collection(crow["id"], now=now, latest_version=latest)
             self._event(
-                store, actor, ev.VERSION_DELETED, f"{path}:{number}", registry=registry, collection_id=crow["id"],
-                now=now, before={"version": number, "digest": vrow["digest"], "size": vrow["size"]},
+                store,
+                actor,
+                ev.VERSION_DELETED,
+                f"{path}:{number}",
+                registry=registry,
+                collection_id=crow["id"],
+                now=now,
+                before={"version": number, "digest": vrow["digest"], "size": vrow["size"]},
             )
 
     def set_version_tag(self, actor: Actor, registry: str, collection: str, number: int, key: str, value: str) -> None:
@@ -632,9 +720,15 @@ class RegistryService:
                 _check_tag_count(store.count_tags("version", vrow["id"]))
             store.update_version(vrow["id"], now=now)
             self._event(
-                store, actor, ev.VERSION_TAG_SET, f"{registry}/{crow['name']}:{number}", registry=registry,
-                collection_id=crow["id"], now=now,
-                before=None if old is None else {"key": key, "value": old}, after={"key": key, "value": value},
+                store,
+                actor,
+                ev.VERSION_TAG_SET,
+                f"{registry}/{crow['name']}:{number}",
+                registry=registry,
+                collection_id=crow["id"],
+                now=now,
+                before=None if old is None else {"key": key, "value": old},
+                after={"key": key, "value": value},
             )
 
     def unset_version_tag(self, actor: Actor, registry: str, collection: str, number: int, key: str) -> None:
@@ -648,8 +742,14 @@ class RegistryService:
                 raise NotFoundError(f"version '{registry}/{crow['name']}:{number}' has no tag '{key}'", tag=key)
             store.update_version(vrow["id"], now=now)
             self._event(
-                store, actor, ev.VERSION_TAG_UNSET, f"{registry}/{crow['name']}:{number}", registry=registry,
-                collection_id=crow["id"], now=now, before={"key": key, "value": old},
+                store,
+                actor,
+                ev.VERSION_TAG_UNSET,
+                f"{registry}/{crow['name']}:{number}",
+                registry=registry,
+                collection_id=crow["id"],
+                now=now,
+                before={"key": key, "value": old},
             )
 
     def set_stage(
@@ -668,8 +768,17 @@ class RegistryService:
             )[0]
 
     def _apply_stage(
-        self, store: MetadataStore, actor: Actor, reg: Registry, crow: Any, vrow: Any, stage: str,
-        archive_existing: bool, now: datetime, *, via: str | None = None,
+        self,
+        store: MetadataStore,
+        actor: Actor,
+        reg: Registry,
+        crow: Any,
+        vrow: Any,
+        stage: str,
+        archive_existing: bool,
+        now: datetime,
+        *,
+        via: str | None = None,
     ) -> None:
         registry = reg.name
         if vrow["stage"] != stage:
@@ -680,14 +789,28 @@ class RegistryService:
                 if other["id"] != vrow["id"]:
                     store.update_version(other["id"], now=now, stage="Archived")
                     self._event(
-                        store, actor, ev.STAGE_CHANGED, f"{path}:{other['number']}", registry=registry,
-                        collection_id=crow["id"], now=now, before={"stage": stage}, after={"stage": "Archived"},
+                        store,
+                        actor,
+                        ev.STAGE_CHANGED,
+                        f"{path}:{other['number']}",
+                        registry=registry,
+                        collection_id=crow["id"],
+                        now=now,
+                        before={"stage": stage},
+                        after={"stage": "Archived"},
                     )
         if vrow["stage"] != stage:
             store.update_version(vrow["id"], now=now, stage=stage)
             self._event(
-                store, actor, ev.STAGE_CHANGED, f"{path}:{vrow['number']}", registry=registry,
-                collection_id=crow["id"], now=now, before={"stage": vrow["stage"]}, after={"stage": stage},
+                store,
+                actor,
+                ev.STAGE_CHANGED,
+                f"{path}:{vrow['number']}",
+                registry=registry,
+                collection_id=crow["id"],
+                now=now,
+                before={"stage": vrow["stage"]},
+                after={"stage": stage},
             )
 
     # -- aliases --------------------------------------------------------------------------------
@@ -705,7 +828,13 @@ class RegistryService:
 
     @staticmethod
     def _check_policy(
-        store: MetadataStore, actor: Actor | None, reg: Registry, crow: Any, key: str, label: str, *,
+        store: MetadataStore,
+        actor: Actor | None,
+        reg: Registry,
+        crow: Any,
+        key: str,
+        label: str,
+        *,
         via: str | None = None,
     ) -> None:
         """Guard a protected alias or stage (``key`` is the alias, or ``stage:<name>``).
@@ -722,19 +851,36 @@ class RegistryService:
             raise PromotionRequiredError(
                 f"{label} in '{reg.name}' has promotion requirements; open a promotion request "
                 f"('modelyard promote ...') instead of moving it directly",
-                registry=reg.name, target=label,
+                registry=reg.name,
+                target=label,
             )
         authz.require(store, actor, reg, Action.MOVE_PROTECTED_ALIAS, holds_protected_alias=True)
 
     def _check_alias_policy(
-        self, store: MetadataStore, actor: Actor | None, reg: Registry, crow: Any, alias: str, *,
+        self,
+        store: MetadataStore,
+        actor: Actor | None,
+        reg: Registry,
+        crow: Any,
+        alias: str,
+        *,
         via: str | None = None,
     ) -> None:
         self._check_policy(store, actor, reg, crow, alias, f"alias '{alias}'", via=via)
 
     def _move_alias(
-        self, store: MetadataStore, actor: Actor, reg: Registry, crow: Any, alias: str, vid: int, number: int,
-        now: datetime, *, via: str | None = None, note: dict[str, Any] | None = None,
+        self,
+        store: MetadataStore,
+        actor: Actor,
+        reg: Registry,
+        crow: Any,
+        alias: str,
+        vid: int,
+        number: int,
+        now: datetime,
+        *,
+        via: str | None = None,
+        note: dict[str, Any] | None = None,
     ) -> bool:
         """Point ``alias`` at version ``vid``; returns False when it already pointed there."""
         registry = reg.name
@@ -745,8 +891,13 @@ class RegistryService:
         store.set_alias(crow["id"], alias, vid, actor=actor.name, now=now)
         store.update_collection(crow["id"], now=now)
         self._event(
-            store, actor, ev.ALIAS_SET, f"{registry}/{crow['name']}@{alias}", registry=registry,
-            collection_id=crow["id"], now=now,
+            store,
+            actor,
+            ev.ALIAS_SET,
+            f"{registry}/{crow['name']}@{alias}",
+            registry=registry,
+            collection_id=crow["id"],
+            now=now,
             before=None if current is None else {"alias": current[0], "version": current[2]},
             after={"alias": alias, "version": number, **(note or {})},
         )
@@ -782,8 +933,18 @@ class RegistryService:
             vrow = self._version_row(store, reg, crow, VersionRef(number=target))
             if vrow["id"] == current[1]:
                 raise ConflictError(f"alias '{alias}' already points to version {target}", alias=alias)
-            self._move_alias(store, actor, reg, crow, current[0], vrow["id"], target, now, via="rollback",
-                             note={"rollback": True, "rolled_back_from": current[2]})
+            self._move_alias(
+                store,
+                actor,
+                reg,
+                crow,
+                current[0],
+                vrow["id"],
+                target,
+                now,
+                via="rollback",
+                note={"rollback": True, "rolled_back_from": current[2]},
+            )
             return store.versions_by_rows([vrow], registry=registry, collection=crow["name"], with_files=False)[0]
 
     def unset_alias(self, actor: Actor, registry: str, collection: str, alias: str) -> None:
@@ -798,8 +959,14 @@ class RegistryService:
             store.delete_alias(crow["id"], alias.lower())
             store.update_collection(crow["id"], now=now)
             self._event(
-                store, actor, ev.ALIAS_UNSET, f"{registry}/{crow['name']}@{current[0]}", registry=registry,
-                collection_id=crow["id"], now=now, before={"alias": current[0], "version": current[2]},
+                store,
+                actor,
+                ev.ALIAS_UNSET,
+                f"{registry}/{crow['name']}@{current[0]}",
+                registry=registry,
+                collection_id=crow["id"],
+                now=now,
+                before={"alias": current[0], "version": current[2]},
             )
 
     def alias_history(

@@ -135,8 +135,13 @@ def _experiment_pk(experiment_id: str) -> int:
 def _metric(row: dict[str, Any], run_id: str | None = None) -> MetricPoint:
     value = row["value"]
     return MetricPoint(
-        key=row["key"], value=float("nan") if value is None else float(value), at=row["at"], step=int(row["step"]),
-        model_id=row.get("model_id"), dataset_name=row.get("dataset_name"), dataset_digest=row.get("dataset_digest"),
+        key=row["key"],
+        value=float("nan") if value is None else float(value),
+        at=row["at"],
+        step=int(row["step"]),
+        model_id=row.get("model_id"),
+        dataset_name=row.get("dataset_name"),
+        dataset_digest=row.get("dataset_digest"),
         run_id=run_id or row.get("run_uuid"),
     )
 
@@ -162,8 +167,9 @@ class TrackingService:
         self, actor: Actor, name: str, *, artifact_location: str | None = None, tags: dict[str, str] | None = None
     ) -> str:
         if not isinstance(name, str) or not name.strip() or len(name) > 500:
-            raise InvalidArgumentError("experiment name must be a non-empty string of at most 500 characters",
-                                       field="name")
+            raise InvalidArgumentError(
+                "experiment name must be a non-empty string of at most 500 characters", field="name"
+            )
         if artifact_location and not artifact_location.startswith("mlflow-artifacts:"):
             raise InvalidArgumentError(
                 "modelyard stores experiment artifacts itself; artifact_location must be empty or mlflow-artifacts:",
@@ -188,8 +194,15 @@ class TrackingService:
     def _experiments(store: TrackingStore, rows: Sequence[dict[str, Any]]) -> list[Experiment]:
         tags = store.experiment_tags([r["id"] for r in rows])
         return [
-            Experiment(str(r["id"]), r["name"], r["artifact_location"], r["lifecycle_stage"], r["created_at"],
-                       r["updated_at"], tags[r["id"]])
+            Experiment(
+                str(r["id"]),
+                r["name"],
+                r["artifact_location"],
+                r["lifecycle_stage"],
+                r["created_at"],
+                r["updated_at"],
+                tags[r["id"]],
+            )
             for r in rows
         ]
 
@@ -205,16 +218,26 @@ class TrackingService:
             return self._experiments(store, [row])[0]
 
     def search_experiments(
-        self, *, view: str = "ACTIVE_ONLY", clauses: Sequence[Clause] = (), order_by: Sequence[tuple[str, bool]] = (),
-        offset: int = 0, limit: int = 1000,
+        self,
+        *,
+        view: str = "ACTIVE_ONLY",
+        clauses: Sequence[Clause] = (),
+        order_by: Sequence[tuple[str, bool]] = (),
+        offset: int = 0,
+        limit: int = 1000,
     ) -> tuple[list[Experiment], int | None]:
         stages = VIEW_STAGES.get(view)
         if stages is None:
             raise InvalidArgumentError(f"invalid view_type '{view}'", field="view_type")
         _check_limit(limit)
         with self._db.unit_of_work(write=False) as store:
-            rows = store.search_experiments(lifecycle_stages=stages, clauses=clauses, order_by=order_by or
-                                            [("creation_time", True)], offset=offset, limit=limit)
+            rows = store.search_experiments(
+                lifecycle_stages=stages,
+                clauses=clauses,
+                order_by=order_by or [("creation_time", True)],
+                offset=offset,
+                limit=limit,
+            )
             more = len(rows) > limit
             return self._experiments(store, rows[:limit]), (offset + limit if more else None)
 
@@ -250,8 +273,14 @@ class TrackingService:
     # -- runs ------------------------------------------------------------------------------------
 
     def create_run(
-        self, actor: Actor, experiment_id: str, *, user_id: str = "", run_name: str = "",
-        start_time: datetime | None = None, tags: dict[str, str] | None = None,
+        self,
+        actor: Actor,
+        experiment_id: str,
+        *,
+        user_id: str = "",
+        run_name: str = "",
+        start_time: datetime | None = None,
+        tags: dict[str, str] | None = None,
     ) -> Run:
         tags = dict(tags or {})
         for k, v in tags.items():
@@ -269,8 +298,13 @@ class TrackingService:
                 raise InvalidArgumentError(f"experiment {experiment_id} is deleted", field="experiment_id")
             artifact_uri = f"{exp['artifact_location'].rstrip('/')}/{run_uuid}/artifacts"
             pk = store.insert_run(
-                run_uuid=run_uuid, experiment_id=exp["id"], name=run_name, user_id=user,
-                start_time=start_time or now, artifact_uri=artifact_uri, now=now,
+                run_uuid=run_uuid,
+                experiment_id=exp["id"],
+                name=run_name,
+                user_id=user,
+                start_time=start_time or now,
+                artifact_uri=artifact_uri,
+                now=now,
             )
             for k, v in tags.items():
                 store.set_run_tag(pk, k, v)
@@ -299,12 +333,23 @@ class TrackingService:
             exps.setdefault(r["experiment_id"], str(r["experiment_id"]))
             out.append(
                 Run(
-                    id=r["run_uuid"], experiment_id=exps[r["experiment_id"]], name=r["name"], user_id=r["user_id"],
-                    status=r["status"], start_time=r["start_time"], end_time=r["end_time"],
-                    lifecycle_stage=r["lifecycle_stage"], artifact_uri=r["artifact_uri"], params=params[r["id"]],
+                    id=r["run_uuid"],
+                    experiment_id=exps[r["experiment_id"]],
+                    name=r["name"],
+                    user_id=r["user_id"],
+                    status=r["status"],
+                    start_time=r["start_time"],
+                    end_time=r["end_time"],
+                    lifecycle_stage=r["lifecycle_stage"],
+                    artifact_uri=r["artifact_uri"],
+                    params=params[r["id"]],
                     tags=tags[r["id"]],
-                    metrics=[MetricPoint(p.key, p.value, p.at, p.step, p.model_id, p.dataset_name, p.dataset_digest,
-                                         r["run_uuid"]) for p in latest_metrics(points[r["id"]])],
+                    metrics=[
+                        MetricPoint(
+                            p.key, p.value, p.at, p.step, p.model_id, p.dataset_name, p.dataset_digest, r["run_uuid"]
+                        )
+                        for p in latest_metrics(points[r["id"]])
+                    ],
                     inputs=[dict(i["payload"], kind=i["kind"]) for i in io[r["id"]] if i["direction"] == "input"],
                     outputs=[dict(i["payload"], kind=i["kind"]) for i in io[r["id"]] if i["direction"] == "output"],
                 )
@@ -316,7 +361,12 @@ class TrackingService:
             return self._runs(store, [self._run(store, run_id)])[0]
 
     def update_run(
-        self, actor: Actor, run_id: str, *, status: str | None = None, end_time: datetime | None = None,
+        self,
+        actor: Actor,
+        run_id: str,
+        *,
+        status: str | None = None,
+        end_time: datetime | None = None,
         run_name: str | None = None,
     ) -> Run:
         fields: dict[str, Any] = {}
@@ -351,7 +401,12 @@ class TrackingService:
             store.update_run(row["id"], now=self._clock(), lifecycle_stage="deleted" if deleted else "active")
 
     def search_runs(
-        self, *, experiment_ids: Sequence[str], view: str = "ACTIVE_ONLY", offset: int = 0, limit: int = 1000,
+        self,
+        *,
+        experiment_ids: Sequence[str],
+        view: str = "ACTIVE_ONLY",
+        offset: int = 0,
+        limit: int = 1000,
         clauses: Sequence[Clause] = (),
     ) -> tuple[list[Run], int | None]:
         """Runs of the experiments matching every clause, newest first."""
@@ -369,14 +424,20 @@ class TrackingService:
         return page, (offset + limit if len(runs) > offset + limit else None)
 
     def log_batch(
-        self, actor: Actor, run_id: str, *, metrics: Sequence[MetricPoint] = (),
-        params: Sequence[tuple[str, str]] = (), tags: Sequence[tuple[str, str]] = (),
+        self,
+        actor: Actor,
+        run_id: str,
+        *,
+        metrics: Sequence[MetricPoint] = (),
+        params: Sequence[tuple[str, str]] = (),
+        tags: Sequence[tuple[str, str]] = (),
     ) -> None:
         """Params are write-once (a different value for an existing key is refused); tags upsert."""
         if len(metrics) > MAX_BATCH_METRICS or len(params) > MAX_BATCH_PARAMS or len(tags) > MAX_BATCH_TAGS:
             raise InvalidArgumentError(
                 f"a batch holds at most {MAX_BATCH_METRICS} metrics, {MAX_BATCH_PARAMS} params and "
-                f"{MAX_BATCH_TAGS} tags", field="batch",
+                f"{MAX_BATCH_TAGS} tags",
+                field="batch",
             )
         for m in metrics:
             _check_key(m.key, "metric")
@@ -412,8 +473,15 @@ class TrackingService:
             store.insert_run_metrics(
                 row["id"],
                 [
-                    {"key": m.key, "value": None if m.value != m.value else m.value, "at": m.at, "step": m.step,
-                     "model_id": m.model_id, "dataset_name": m.dataset_name, "dataset_digest": m.dataset_digest}
+                    {
+                        "key": m.key,
+                        "value": None if m.value != m.value else m.value,
+                        "at": m.at,
+                        "step": m.step,
+                        "model_id": m.model_id,
+                        "dataset_name": m.dataset_name,
+                        "dataset_digest": m.dataset_digest,
+                    }
                     for m in metrics
                 ],
             )
@@ -442,8 +510,15 @@ class TrackingService:
     # -- logged models -----------------------------------------------------------------------------
 
     def create_logged_model(
-        self, actor: Actor, experiment_id: str, *, name: str = "", source_run_id: str | None = None,
-        model_type: str | None = None, params: dict[str, str] | None = None, tags: dict[str, str] | None = None,
+        self,
+        actor: Actor,
+        experiment_id: str,
+        *,
+        name: str = "",
+        source_run_id: str | None = None,
+        model_type: str | None = None,
+        params: dict[str, str] | None = None,
+        tags: dict[str, str] | None = None,
     ) -> LoggedModel:
         model_id = f"m-{uuid.uuid4().hex}"
         name = name or f"model-{model_id[2:10]}"
@@ -454,9 +529,17 @@ class TrackingService:
                 self._run(store, source_run_id)
             location = f"{exp['artifact_location'].rstrip('/')}/models/{model_id}/artifacts"
             pk = store.insert_logged_model(
-                model_id=model_id, experiment_id=exp["id"], name=name, source_run_id=source_run_id or None,
-                model_type=model_type or None, status="LOGGED_MODEL_PENDING", status_message=None,
-                artifact_location=location, lifecycle_stage="active", created_at=now, updated_at=now,
+                model_id=model_id,
+                experiment_id=exp["id"],
+                name=name,
+                source_run_id=source_run_id or None,
+                model_type=model_type or None,
+                status="LOGGED_MODEL_PENDING",
+                status_message=None,
+                artifact_location=location,
+                lifecycle_stage="active",
+                created_at=now,
+                updated_at=now,
             )
             for k, v in (params or {}).items():
                 store.set_logged_model_param(pk, _check_key(k, "param"), _check_value(v, "param", MAX_PARAM_VALUE))
@@ -467,8 +550,9 @@ class TrackingService:
     def _logged_model(self, store: TrackingStore, model_id: str, *, allow_deleted: bool = False) -> dict[str, Any]:
         row = store.find_logged_model(model_id) if isinstance(model_id, str) else None
         if row is None or (row["lifecycle_stage"] != "active" and not allow_deleted):
-            raise LoggedModelNotFoundError(f"Logged model with ID '{str(model_id)[:80]}' not found.",
-                                           model_id=str(model_id)[:80])
+            raise LoggedModelNotFoundError(
+                f"Logged model with ID '{str(model_id)[:80]}' not found.", model_id=str(model_id)[:80]
+            )
         return row
 
     @staticmethod
@@ -478,10 +562,18 @@ class TrackingService:
         tags = store.logged_model_tags(pks)
         return [
             LoggedModel(
-                model_id=r["model_id"], experiment_id=str(r["experiment_id"]), name=r["name"],
-                artifact_location=r["artifact_location"], status=r["status"], status_message=r["status_message"],
-                source_run_id=r["source_run_id"], model_type=r["model_type"], created_at=r["created_at"],
-                updated_at=r["updated_at"], tags=tags[r["id"]], params=params[r["id"]],
+                model_id=r["model_id"],
+                experiment_id=str(r["experiment_id"]),
+                name=r["name"],
+                artifact_location=r["artifact_location"],
+                status=r["status"],
+                status_message=r["status_message"],
+                source_run_id=r["source_run_id"],
+                model_type=r["model_type"],
+                created_at=r["created_at"],
+                updated_at=r["updated_at"],
+                tags=tags[r["id"]],
+                params=params[r["id"]],
                 metrics=[_metric(m) for m in store.metrics_of_logged_model(r["model_id"])],
             )
             for r in rows
@@ -546,8 +638,11 @@ def _check_limit(limit: int) -> None:
 
 
 _RUN_ATTRIBUTES = {
-    "run_id": lambda r: r.id, "run_name": lambda r: r.name, "status": lambda r: r.status,
-    "user_id": lambda r: r.user_id, "artifact_uri": lambda r: r.artifact_uri,
+    "run_id": lambda r: r.id,
+    "run_name": lambda r: r.name,
+    "status": lambda r: r.status,
+    "user_id": lambda r: r.user_id,
+    "artifact_uri": lambda r: r.artifact_uri,
     "lifecycle_stage": lambda r: r.lifecycle_stage,
     "start_time": lambda r: int(r.start_time.timestamp() * 1000) if r.start_time else None,
     "end_time": lambda r: int(r.end_time.timestamp() * 1000) if r.end_time else None,

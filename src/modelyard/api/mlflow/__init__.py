@@ -37,7 +37,11 @@ def build_mlflow_services(core: Services) -> MlflowServices:
     tracking = TrackingService(tdb)
     artifacts = MlflowArtifactService(tdb, core.blobs, core.registry)
     registry = MlflowRegistryService(
-        tdb, core.blobs, core.registry, tracking, artifacts,
+        tdb,
+        core.blobs,
+        core.registry,
+        tracking,
+        artifacts,
         file_source_roots=core.settings.mlflow_file_source_roots,
     )
     return MlflowServices(core, tracking, artifacts, registry)

@@ -98,7 +98,10 @@ def delete_artifact(
 
 @router.post("/mpu/create/{path:path}")
 def create_multipart_upload(
-    path: str, request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    path: str,
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     num_parts = p.int("num_parts", default=1)
@@ -135,7 +138,9 @@ async def upload_part(
 
 @router.post("/mpu/complete/{path:path}")
 def complete_multipart_upload(
-    path: str, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    path: str,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     parts = []
@@ -149,7 +154,9 @@ def complete_multipart_upload(
 
 @router.post("/mpu/abort/{path:path}")
 def abort_multipart_upload(
-    path: str, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    path: str,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     svc.artifacts.abort_multipart(who, p.str("upload_id", required=True))

@@ -47,8 +47,14 @@ MLFLOW_ERRORS: tuple[tuple[type[ModelyardError], str, int], ...] = (
 )
 
 _HTTP_CODES = {
-    400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "ENDPOINT_NOT_FOUND",
-    405: "ENDPOINT_NOT_FOUND", 409: "RESOURCE_CONFLICT", 413: "INVALID_PARAMETER_VALUE", 429: "REQUEST_LIMIT_EXCEEDED",
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "ENDPOINT_NOT_FOUND",
+    405: "ENDPOINT_NOT_FOUND",
+    409: "RESOURCE_CONFLICT",
+    413: "INVALID_PARAMETER_VALUE",
+    429: "REQUEST_LIMIT_EXCEEDED",
     503: "TEMPORARILY_UNAVAILABLE",
 }
 
@@ -98,9 +104,7 @@ def register_mlflow_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors: list[Any] = list(exc.errors())[:5]
-        detail = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errors
-        )
+        detail = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errors)
         return error_response(request, "INVALID_PARAMETER_VALUE", f"invalid request: {detail}", 400)
 
     @app.exception_handler(StarletteHTTPException)
@@ -108,6 +112,7 @@ def register_mlflow_error_handlers(app: FastAPI) -> None:
         code = _HTTP_CODES.get(exc.status_code, "BAD_REQUEST" if exc.status_code < 500 else "INTERNAL_ERROR")
         message = (
             f"No MLflow endpoint {request.method} {request.url.path} on this server"
-            if exc.status_code in (404, 405) else str(exc.detail)
+            if exc.status_code in (404, 405)
+            else str(exc.detail)
         )
         return error_response(request, code, message, exc.status_code)

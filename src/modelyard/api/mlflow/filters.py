@@ -22,9 +22,18 @@ from modelyard.errors import InvalidArgumentError, InvalidPageTokenError
 Clause = tuple[str, str, str, Any]
 
 _PREFIXES = {
-    "tags": "tag", "tag": "tag", "params": "param", "param": "param", "metrics": "metric", "metric": "metric",
-    "attributes": "attribute", "attribute": "attribute", "attr": "attribute", "run": "attribute",
-    "datasets": "dataset", "dataset": "dataset",
+    "tags": "tag",
+    "tag": "tag",
+    "params": "param",
+    "param": "param",
+    "metrics": "metric",
+    "metric": "metric",
+    "attributes": "attribute",
+    "attribute": "attribute",
+    "attr": "attribute",
+    "run": "attribute",
+    "datasets": "dataset",
+    "dataset": "dataset",
 }
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -92,7 +101,7 @@ def parse_filter(text: str | None, *, numeric_attributes: Sequence[str] = ()) ->
     # Re-join backticked / quoted keys that follow a prefix, e.g.  tags."my key"
     merged: list[tuple[str, str]] = []
     for kind, val in toks:
-        if kind == "str" and merged and merged[-1][0] == "ident" and merged[-1][1].endswith(".") :
+        if kind == "str" and merged and merged[-1][0] == "ident" and merged[-1][1].endswith("."):
             merged[-1] = ("ident", merged[-1][1] + val)
         else:
             merged.append((kind, val))
@@ -156,8 +165,10 @@ def parse_filter(text: str | None, *, numeric_attributes: Sequence[str] = ()) ->
             if op not in NUMBER_OPS and op not in ("IN", "NOT IN"):
                 raise _bad(text, f"'{op}' does not apply to numeric key '{key}'")
             try:
-                value = [int(v) for v in value] if isinstance(value, list) else (
-                    int(value) if key_kind == "attribute" else float(value)
+                value = (
+                    [int(v) for v in value]
+                    if isinstance(value, list)
+                    else (int(value) if key_kind == "attribute" else float(value))
                 )
             except (TypeError, ValueError) as exc:
                 raise _bad(text, f"'{key}' needs a number") from exc
@@ -176,8 +187,9 @@ def parse_filter(text: str | None, *, numeric_attributes: Sequence[str] = ()) ->
     return clauses
 
 
-def parse_order_by(entries: Sequence[str], *, allowed: Sequence[str], aliases: dict[str, str] | None = None
-                   ) -> list[tuple[str, bool]]:
+def parse_order_by(
+    entries: Sequence[str], *, allowed: Sequence[str], aliases: dict[str, str] | None = None
+) -> list[tuple[str, bool]]:
     """``["name DESC", "last_updated_timestamp"]`` -> [("name", True), ("last_updated_timestamp", False)]."""
     out: list[tuple[str, bool]] = []
     for entry in entries:
@@ -187,7 +199,7 @@ def parse_order_by(entries: Sequence[str], *, allowed: Sequence[str], aliases: d
         key = parts[0]
         for prefix in ("attributes.", "attribute.", "attr."):
             if key.startswith(prefix):
-                key = key[len(prefix):]
+                key = key[len(prefix) :]
         key = (aliases or {}).get(key, key)
         if key not in allowed:
             raise InvalidArgumentError(

@@ -65,7 +65,9 @@ def _version(svc: MlflowServices, who: Actor, registry: str, name: str, number: 
 
 @router.post("/registered-models/create")
 def create_registered_model(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     registry = registry_of(request)
@@ -77,7 +79,9 @@ def create_registered_model(
 
 @router.post("/registered-models/rename")
 def rename_registered_model(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     registry = registry_of(request)
@@ -88,7 +92,9 @@ def rename_registered_model(
 
 @router.patch("/registered-models/update")
 def update_registered_model(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     registry = registry_of(request)
@@ -99,7 +105,9 @@ def update_registered_model(
 
 @router.delete("/registered-models/delete")
 def delete_registered_model(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     svc.core.registry.delete_collection(who, registry_of(request), p.str("name", required=True))
@@ -108,7 +116,9 @@ def delete_registered_model(
 
 @router.get("/registered-models/get")
 def get_registered_model(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     rm = svc.registry.get_registered_model(who, registry_of(request), p.str("name", required=True))
@@ -117,17 +127,23 @@ def get_registered_model(
 
 @router.get("/registered-models/search")
 def search_registered_models(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     limit = p.int("max_results", default=100)
     if not 1 <= limit <= MAX_MODEL_RESULTS:
         raise_invalid("max_results", f"must be between 1 and {MAX_MODEL_RESULTS}")
     models, next_offset = svc.registry.search_registered_models(
-        who, registry_of(request), clauses=parse_filter(p.opt("filter")),
-        order_by=parse_order_by(p.list("order_by"), allowed=MODEL_ORDER_KEYS,
-                                aliases={"timestamp": "creation_timestamp"}),
-        offset=decode_offset(p.opt("page_token")), limit=limit,
+        who,
+        registry_of(request),
+        clauses=parse_filter(p.opt("filter")),
+        order_by=parse_order_by(
+            p.list("order_by"), allowed=MODEL_ORDER_KEYS, aliases={"timestamp": "creation_timestamp"}
+        ),
+        offset=decode_offset(p.opt("page_token")),
+        limit=limit,
     )
     ids = svc.registry.model_ids([v for m in models for v in m.latest_versions])
     out: dict[str, Any] = {"registered_models": [tr.registered_model(m, ids) for m in models]}
@@ -139,7 +155,9 @@ def search_registered_models(
 
 @router.api_route("/registered-models/get-latest-versions", methods=["GET", "POST"])
 def get_latest_versions(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     versions = svc.registry.latest_versions(
@@ -151,11 +169,16 @@ def get_latest_versions(
 
 @router.post("/registered-models/set-tag")
 def set_registered_model_tag(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     svc.core.registry.set_collection_tag(
-        who, registry_of(request), p.str("name", required=True), p.str("key", required=True),
+        who,
+        registry_of(request),
+        p.str("name", required=True),
+        p.str("key", required=True),
         p.str("value", required=True) if p.raw("value") is None else p.str("value"),
     )
     return {}
@@ -163,17 +186,22 @@ def set_registered_model_tag(
 
 @router.delete("/registered-models/delete-tag")
 def delete_registered_model_tag(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
-    svc.registry.unset_collection_tag(who, registry_of(request), p.str("name", required=True),
-                                      p.str("key", required=True))
+    svc.registry.unset_collection_tag(
+        who, registry_of(request), p.str("name", required=True), p.str("key", required=True)
+    )
     return {}
 
 
 @router.post("/registered-models/alias")
 def set_registered_model_alias(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     svc.core.registry.set_alias(
@@ -184,7 +212,9 @@ def set_registered_model_alias(
 
 @router.delete("/registered-models/alias")
 def delete_registered_model_alias(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     svc.registry.unset_alias(who, registry_of(request), p.str("name", required=True), p.str("alias", required=True))
@@ -193,12 +223,15 @@ def delete_registered_model_alias(
 
 @router.get("/registered-models/alias")
 def get_model_version_by_alias(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     alias = p.str("alias", required=True)
-    v = svc.core.registry.get_version(registry_of(request), p.str("name", required=True), VersionRef(alias=alias),
-                                      actor=who)
+    v = svc.core.registry.get_version(
+        registry_of(request), p.str("name", required=True), VersionRef(alias=alias), actor=who
+    )
     return {"model_version": tr.model_version(v, svc.registry.model_ids([v]).get(v.id))}
 
 
@@ -207,12 +240,20 @@ def get_model_version_by_alias(
 
 @router.post("/model-versions/create")
 def create_model_version(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     v = svc.registry.create_version(
-        who, registry_of(request), p.str("name", required=True), source=p.str("source", required=True),
-        run_id=p.str("run_id"), run_link=p.str("run_link"), description=p.str("description"), tags=p.tags(),
+        who,
+        registry_of(request),
+        p.str("name", required=True),
+        source=p.str("source", required=True),
+        run_id=p.str("run_id"),
+        run_link=p.str("run_link"),
+        description=p.str("description"),
+        tags=p.tags(),
         model_id=p.str("model_id"),
     )
     return {"model_version": tr.model_version(v, p.str("model_id") or None)}
@@ -220,7 +261,9 @@ def create_model_version(
 
 @router.patch("/model-versions/update")
 def update_model_version(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     registry, name, number = registry_of(request), p.str("name", required=True), p.version()
@@ -230,13 +273,19 @@ def update_model_version(
 
 @router.post("/model-versions/transition-stage")
 def transition_model_version_stage(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     registry, name, number = registry_of(request), p.str("name", required=True), p.version()
     stage = canonical_stage(p.str("stage", required=True))
     svc.core.registry.set_stage(
-        who, registry, name, number, stage,
+        who,
+        registry,
+        name,
+        number,
+        stage,
         archive_existing=p.bool("archive_existing_versions", required=True),
     )
     return {"model_version": _version(svc, who, registry, name, number)}
@@ -244,7 +293,9 @@ def transition_model_version_stage(
 
 @router.delete("/model-versions/delete")
 def delete_model_version(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     svc.core.registry.delete_version(who, registry_of(request), p.str("name", required=True), p.version())
@@ -253,7 +304,9 @@ def delete_model_version(
 
 @router.get("/model-versions/get")
 def get_model_version(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     return {"model_version": _version(svc, who, registry_of(request), p.str("name", required=True), p.version())}
@@ -261,17 +314,25 @@ def get_model_version(
 
 @router.get("/model-versions/search")
 def search_model_versions(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     limit = p.int("max_results", default=MAX_VERSION_RESULTS)
     if not 1 <= limit <= MAX_VERSION_RESULTS:
         raise_invalid("max_results", f"must be between 1 and {MAX_VERSION_RESULTS}")
     versions, next_offset = svc.registry.search_versions(
-        who, registry_of(request), clauses=parse_filter(p.opt("filter"), numeric_attributes=("version_number",)),
-        order_by=parse_order_by(p.list("order_by"), allowed=VERSION_ORDER_KEYS,
-                                aliases={"timestamp": "creation_timestamp", "version": "version_number"}),
-        offset=decode_offset(p.opt("page_token")), limit=limit,
+        who,
+        registry_of(request),
+        clauses=parse_filter(p.opt("filter"), numeric_attributes=("version_number",)),
+        order_by=parse_order_by(
+            p.list("order_by"),
+            allowed=VERSION_ORDER_KEYS,
+            aliases={"timestamp": "creation_timestamp", "version": "version_number"},
+        ),
+        offset=decode_offset(p.opt("page_token")),
+        limit=limit,
     )
     ids = svc.registry.model_ids(versions)
     out: dict[str, Any] = {"model_versions": [tr.model_version(v, ids.get(v.id)) for v in versions]}
@@ -283,21 +344,30 @@ def search_model_versions(
 
 @router.get("/model-versions/get-download-uri")
 def get_model_version_download_uri(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
-    v = svc.core.registry.get_version(registry_of(request), p.str("name", required=True),
-                                      VersionRef(number=p.version()), actor=who)
+    v = svc.core.registry.get_version(
+        registry_of(request), p.str("name", required=True), VersionRef(number=p.version()), actor=who
+    )
     return {"artifact_uri": svc.registry.download_uri(v)}
 
 
 @router.post("/model-versions/set-tag")
 def set_model_version_tag(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     svc.core.registry.set_version_tag(
-        who, registry_of(request), p.str("name", required=True), p.version(), p.str("key", required=True),
+        who,
+        registry_of(request),
+        p.str("name", required=True),
+        p.version(),
+        p.str("key", required=True),
         p.str("value", required=True) if p.raw("value") is None else p.str("value"),
     )
     return {}
@@ -305,11 +375,14 @@ def set_model_version_tag(
 
 @router.delete("/model-versions/delete-tag")
 def delete_model_version_tag(
-    request: Request, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
-    svc.registry.unset_version_tag(who, registry_of(request), p.str("name", required=True), p.version(),
-                                   p.str("key", required=True))
+    svc.registry.unset_version_tag(
+        who, registry_of(request), p.str("name", required=True), p.version(), p.str("key", required=True)
+    )
     return {}
 
 

@@ -66,7 +66,8 @@ def search_experiments(
         view=p.str("view_type", default="ACTIVE_ONLY") or "ACTIVE_ONLY",
         clauses=parse_filter(p.opt("filter")),
         order_by=parse_order_by(p.list("order_by"), allowed=EXPERIMENT_ORDER_KEYS),
-        offset=decode_offset(p.opt("page_token")), limit=p.int("max_results", default=1000),
+        offset=decode_offset(p.opt("page_token")),
+        limit=p.int("max_results", default=1000),
     )
     return _page({"experiments": [tr.experiment(e) for e in experiments]}, nxt)
 
@@ -99,8 +100,9 @@ def update_experiment(
 def set_experiment_tag(
     p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
 ) -> dict[str, Any]:
-    svc.tracking.set_experiment_tag(who, p.str("experiment_id", required=True), p.str("key", required=True),
-                                    p.str("value"))
+    svc.tracking.set_experiment_tag(
+        who, p.str("experiment_id", required=True), p.str("key", required=True), p.str("value")
+    )
     return {}
 
 
@@ -124,8 +126,12 @@ def create_run(
     p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
 ) -> dict[str, Any]:
     run = svc.tracking.create_run(
-        who, p.str("experiment_id", default="0") or "0", user_id=p.str("user_id"), run_name=p.str("run_name"),
-        start_time=tr.from_ms(p.raw("start_time")), tags=p.tags(),
+        who,
+        p.str("experiment_id", default="0") or "0",
+        user_id=p.str("user_id"),
+        run_name=p.str("run_name"),
+        start_time=tr.from_ms(p.raw("start_time")),
+        tags=p.tags(),
     )
     return {"run": tr.run(run)}
 
@@ -175,8 +181,13 @@ def _metric(item: Any) -> MetricPoint:
     except (TypeError, ValueError) as exc:
         raise InvalidArgumentError(f"metric '{item['key']}' needs an integer step", field="metrics") from exc
     return MetricPoint(
-        key=str(item["key"]), value=value, at=at, step=step, model_id=item.get("model_id") or None,
-        dataset_name=item.get("dataset_name") or None, dataset_digest=item.get("dataset_digest") or None,
+        key=str(item["key"]),
+        value=value,
+        at=at,
+        step=step,
+        model_id=item.get("model_id") or None,
+        dataset_name=item.get("dataset_name") or None,
+        dataset_digest=item.get("dataset_digest") or None,
     )
 
 
@@ -227,7 +238,10 @@ def log_batch(
     p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
 ) -> dict[str, Any]:
     svc.tracking.log_batch(
-        who, _run_id(p), metrics=[_metric(m) for m in p.list("metrics")], params=_pairs(p.list("params"), "params"),
+        who,
+        _run_id(p),
+        metrics=[_metric(m) for m in p.list("metrics")],
+        params=_pairs(p.list("params"), "params"),
         tags=_pairs(p.list("tags"), "tags"),
     )
     return {}
@@ -271,7 +285,8 @@ def search_runs(p: Params = Depends(read_params), svc: MlflowServices = Depends(
     runs, nxt = svc.tracking.search_runs(
         experiment_ids=[str(e) for e in p.list("experiment_ids")],
         view=p.str("run_view_type", default="ACTIVE_ONLY") or "ACTIVE_ONLY",
-        clauses=parse_filter(p.opt("filter")), offset=decode_offset(p.opt("page_token")),
+        clauses=parse_filter(p.opt("filter")),
+        offset=decode_offset(p.opt("page_token")),
         limit=p.int("max_results", default=1000),
     )
     return _page({"runs": [tr.run(r) for r in runs]}, nxt)
@@ -293,8 +308,13 @@ def create_logged_model(
     p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
 ) -> dict[str, Any]:
     model = svc.tracking.create_logged_model(
-        who, p.str("experiment_id", required=True), name=p.str("name"), source_run_id=p.opt("source_run_id"),
-        model_type=p.opt("model_type"), params=dict(_pairs(p.list("params"), "params")), tags=p.tags(),
+        who,
+        p.str("experiment_id", required=True),
+        name=p.str("name"),
+        source_run_id=p.opt("source_run_id"),
+        model_type=p.opt("model_type"),
+        params=dict(_pairs(p.list("params"), "params")),
+        tags=p.tags(),
     )
     return {"model": tr.logged_model(model)}
 
@@ -304,8 +324,10 @@ def search_logged_models(
     p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services)
 ) -> dict[str, Any]:
     models, nxt = svc.tracking.search_logged_models(
-        experiment_ids=[str(e) for e in p.list("experiment_ids")], clauses=parse_filter(p.opt("filter")),
-        offset=decode_offset(p.opt("page_token")), limit=p.int("max_results", default=100),
+        experiment_ids=[str(e) for e in p.list("experiment_ids")],
+        clauses=parse_filter(p.opt("filter")),
+        offset=decode_offset(p.opt("page_token")),
+        limit=p.int("max_results", default=100),
     )
     return _page({"models": [tr.logged_model(m) for m in models]}, nxt)
 
@@ -314,13 +336,14 @@ def search_logged_models(
 def get_logged_model(
     model_id: str, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services)
 ) -> dict[str, Any]:
-    return {"model": tr.logged_model(svc.tracking.get_logged_model(model_id,
-                                                                   allow_deleted=p.bool("allow_deleted")))}
+    return {"model": tr.logged_model(svc.tracking.get_logged_model(model_id, allow_deleted=p.bool("allow_deleted")))}
 
 
 @router.patch("/logged-models/{model_id}")
 def finalize_logged_model(
-    model_id: str, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    model_id: str,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     model = svc.tracking.finalize_logged_model(who, model_id, status=p.str("status", required=True))
@@ -337,7 +360,9 @@ def delete_logged_model(
 
 @router.patch("/logged-models/{model_id}/tags")
 def set_logged_model_tags(
-    model_id: str, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    model_id: str,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     svc.tracking.set_logged_model_tags(who, model_id, p.tags())
@@ -354,7 +379,9 @@ def delete_logged_model_tag(
 
 @router.post("/logged-models/{model_id}/params")
 def log_logged_model_params(
-    model_id: str, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    model_id: str,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     svc.tracking.log_logged_model_params(who, model_id, dict(_pairs(p.list("params"), "params")))
@@ -363,12 +390,16 @@ def log_logged_model_params(
 
 @router.get("/logged-models/{model_id}/artifacts/directories")
 def list_logged_model_artifacts(
-    model_id: str, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services),
+    model_id: str,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     model = svc.tracking.get_logged_model(model_id)
     root = model.artifact_location.removeprefix("mlflow-artifacts:").strip("/")
     sub = p.str("artifact_directory_path").strip("/")
     entries = svc.artifacts.list(who, f"{root}/{sub}" if sub else root)
-    return {"root_uri": model.artifact_location,
-            "files": [tr.artifact_entry(e) | {"path": f"{sub}/{e.name}" if sub else e.name} for e in entries]}
+    return {
+        "root_uri": model.artifact_location,
+        "files": [tr.artifact_entry(e) | {"path": f"{sub}/{e.name}" if sub else e.name} for e in entries],
+    }

@@ -30,8 +30,9 @@ def from_ms(value: Any) -> datetime | None:
     try:
         return datetime.fromtimestamp(int(value) / 1000, UTC)
     except (TypeError, ValueError, OverflowError, OSError) as exc:
-        raise InvalidArgumentError(f"invalid timestamp '{str(value)[:40]}': use epoch milliseconds",
-                                   field="timestamp") from exc
+        raise InvalidArgumentError(
+            f"invalid timestamp '{str(value)[:40]}': use epoch milliseconds", field="timestamp"
+        ) from exc
 
 
 # -- requests ----------------------------------------------------------------------------------------
@@ -96,22 +97,25 @@ class Params:
         try:
             return int(value)
         except (TypeError, ValueError) as exc:
-            raise InvalidArgumentError(f"Invalid value for parameter '{name}': expected an integer",
-                                       field=name) from exc
+            raise InvalidArgumentError(
+                f"Invalid value for parameter '{name}': expected an integer", field=name
+            ) from exc
 
     def version(self, name: str = "version") -> int:
         text = self.str(name, required=True)
         if not text.isdigit() or int(text) < 1:
-            raise InvalidArgumentError(f"Parameter '{name}' must be an integer version number, got '{text[:40]}'",
-                                       field=name)
+            raise InvalidArgumentError(
+                f"Parameter '{name}' must be an integer version number, got '{text[:40]}'", field=name
+            )
         return int(text)
 
     def tags(self, name: str = "tags") -> dict[str, str]:
         out: dict[str, str] = {}
         for item in self.list(name):
             if not isinstance(item, dict) or "key" not in item:
-                raise InvalidArgumentError(f"Invalid value for parameter '{name}': expected {{key, value}} items",
-                                           field=name)
+                raise InvalidArgumentError(
+                    f"Invalid value for parameter '{name}': expected {{key, value}} items", field=name
+                )
             out[str(item["key"])] = "" if item.get("value") is None else str(item["value"])
         return out
 
@@ -210,8 +214,14 @@ def metric(m: MetricPoint) -> dict[str, Any]:
 
 def run(r: Run) -> dict[str, Any]:
     info: dict[str, Any] = {
-        "run_id": r.id, "run_uuid": r.id, "run_name": r.name, "experiment_id": r.experiment_id,
-        "user_id": r.user_id, "status": r.status, "start_time": ms(r.start_time), "artifact_uri": r.artifact_uri,
+        "run_id": r.id,
+        "run_uuid": r.id,
+        "run_name": r.name,
+        "experiment_id": r.experiment_id,
+        "user_id": r.user_id,
+        "status": r.status,
+        "start_time": ms(r.start_time),
+        "artifact_uri": r.artifact_uri,
         "lifecycle_stage": r.lifecycle_stage,
     }
     if r.end_time is not None:
@@ -220,8 +230,9 @@ def run(r: Run) -> dict[str, Any]:
         {k: v for k, v in i.items() if k in ("tags", "dataset")} for i in r.inputs if i.get("kind") == "dataset"
     ]
     model_inputs = [{"model_id": i["model_id"]} for i in r.inputs if i.get("kind") == "model"]
-    model_outputs = [{"model_id": o["model_id"], "step": int(o.get("step", 0) or 0)}
-                     for o in r.outputs if o.get("kind") == "model"]
+    model_outputs = [
+        {"model_id": o["model_id"], "step": int(o.get("step", 0) or 0)} for o in r.outputs if o.get("kind") == "model"
+    ]
     return {
         "info": info,
         "data": {
@@ -236,9 +247,14 @@ def run(r: Run) -> dict[str, Any]:
 
 def logged_model(m: LoggedModel) -> dict[str, Any]:
     info: dict[str, Any] = {
-        "model_id": m.model_id, "experiment_id": m.experiment_id, "name": m.name,
-        "creation_timestamp_ms": ms(m.created_at), "last_updated_timestamp_ms": ms(m.updated_at),
-        "artifact_uri": m.artifact_location, "status": m.status, "tags": _tags(m.tags),
+        "model_id": m.model_id,
+        "experiment_id": m.experiment_id,
+        "name": m.name,
+        "creation_timestamp_ms": ms(m.created_at),
+        "last_updated_timestamp_ms": ms(m.updated_at),
+        "artifact_uri": m.artifact_location,
+        "status": m.status,
+        "tags": _tags(m.tags),
     }
     if m.source_run_id:
         info["source_run_id"] = m.source_run_id
@@ -248,8 +264,10 @@ def logged_model(m: LoggedModel) -> dict[str, Any]:
         info["status_message"] = m.status_message
     return {
         "info": info,
-        "data": {"params": [{"key": k, "value": v} for k, v in m.params.items()],
-                 "metrics": [metric(x) for x in m.metrics]},
+        "data": {
+            "params": [{"key": k, "value": v} for k, v in m.params.items()],
+            "metrics": [metric(x) for x in m.metrics],
+        },
     }
 
 

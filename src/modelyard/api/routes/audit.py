@@ -38,8 +38,17 @@ def list_events(
 ) -> s.Page[s.EventOut]:
     """The event log (audit trail), oldest first unless ``order=desc``."""
     page = svc.audit.list_events(
-        who, principal=principal, action=action, target=target, target_prefix=target_prefix, registry=registry,
-        since=since, until=until, descending=order == "desc", page_size=page_size, page_token=page_token,
+        who,
+        principal=principal,
+        action=action,
+        target=target,
+        target_prefix=target_prefix,
+        registry=registry,
+        since=since,
+        until=until,
+        descending=order == "desc",
+        page_size=page_size,
+        page_token=page_token,
     )
     return s.Page[s.EventOut](items=[render.event(e) for e in page.items], next_page_token=page.next_page_token)
 
@@ -56,10 +65,25 @@ def export_events(
     who: Actor = Depends(actor),
 ) -> StreamingResponse:
     """Matching events as JSON Lines (``application/x-ndjson``), for SIEM ingestion."""
-    svc.audit.list_events(who, principal=principal, action=action, target_prefix=target_prefix, registry=registry,
-                          since=since, until=until, page_size=1)  # validate before streaming
-    lines = svc.audit.export_jsonl(who, principal=principal, action=action, target_prefix=target_prefix,
-                                   registry=registry, since=since, until=until)
+    svc.audit.list_events(
+        who,
+        principal=principal,
+        action=action,
+        target_prefix=target_prefix,
+        registry=registry,
+        since=since,
+        until=until,
+        page_size=1,
+    )  # validate before streaming
+    lines = svc.audit.export_jsonl(
+        who,
+        principal=principal,
+        action=action,
+        target_prefix=target_prefix,
+        registry=registry,
+        since=since,
+        until=until,
+    )
     return StreamingResponse(lines, media_type="application/x-ndjson")
 
 
@@ -68,8 +92,14 @@ def verify(svc: Services = Depends(services), who: Actor = Depends(actor)) -> s.
     """Recompute the hash chain over every event (org admins)."""
     require_org(who, Action.MANAGE_ORG)
     r = svc.audit.verify_chain()
-    return s.ChainReportOut(ok=r.ok, checked=r.checked, head_id=r.head_id, head_hash=r.head_hash,
-                            first_broken_id=r.first_broken_id, reason=r.reason)
+    return s.ChainReportOut(
+        ok=r.ok,
+        checked=r.checked,
+        head_id=r.head_id,
+        head_hash=r.head_hash,
+        first_broken_id=r.first_broken_id,
+        reason=r.reason,
+    )
 
 
 @router.get("/registries/{registry}/collections/{collection}/aliases/{alias}/at", response_model=s.AliasChangeOut)
@@ -86,6 +116,7 @@ def alias_at(
     if change is None or change.version is None:
         raise AliasNotFoundError(
             f"alias '{alias}' was not set on '{registry}/{collection}' at {time.isoformat()}",
-            path=f"{registry}/{collection}", alias=alias,
+            path=f"{registry}/{collection}",
+            alias=alias,
         )
     return render.alias_change(change)

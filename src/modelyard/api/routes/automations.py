@@ -16,18 +16,37 @@ router = APIRouter(prefix="/api/v1/registries/{registry}/webhooks", tags=["autom
 
 def webhook_out(w: Webhook) -> sa.WebhookOut:
     return sa.WebhookOut(
-        registry=w.registry, name=w.name, url=w.url, events=list(w.events), collection=w.collection,
-        filter=dict(w.filter), has_secret=w.has_secret, active=w.active, disabled_reason=w.disabled_reason,
-        consecutive_failures=w.consecutive_failures, created_by=w.created_by, created_at=w.created_at,
+        registry=w.registry,
+        name=w.name,
+        url=w.url,
+        events=list(w.events),
+        collection=w.collection,
+        filter=dict(w.filter),
+        has_secret=w.has_secret,
+        active=w.active,
+        disabled_reason=w.disabled_reason,
+        consecutive_failures=w.consecutive_failures,
+        created_by=w.created_by,
+        created_at=w.created_at,
         updated_at=w.updated_at,
     )
 
 
 def delivery_out(d: Delivery) -> sa.DeliveryOut:
     return sa.DeliveryOut(
-        delivery_id=d.delivery_id, webhook=d.webhook, event_id=d.event_id, event=d.event, target=d.target,
-        status=d.status, attempts=d.attempts, next_attempt_at=d.next_attempt_at, response_code=d.response_code,
-        latency_ms=d.latency_ms, error=d.error, created_at=d.created_at, updated_at=d.updated_at,
+        delivery_id=d.delivery_id,
+        webhook=d.webhook,
+        event_id=d.event_id,
+        event=d.event,
+        target=d.target,
+        status=d.status,
+        attempts=d.attempts,
+        next_attempt_at=d.next_attempt_at,
+        response_code=d.response_code,
+        latency_ms=d.latency_ms,
+        error=d.error,
+        created_at=d.created_at,
+        updated_at=d.updated_at,
     )
 
 
@@ -37,8 +56,14 @@ def create_webhook(
 ) -> sa.WebhookOut:
     """Create a webhook (registry admins). Fires on events after its creation."""
     w = svc.automations.create_webhook(
-        who, registry, body.name, url=body.url, events=body.events, collection=body.collection,
-        filter=body.filter.model_dump(exclude_none=True) if body.filter else None, secret=body.secret,
+        who,
+        registry,
+        body.name,
+        url=body.url,
+        events=body.events,
+        collection=body.collection,
+        filter=body.filter.model_dump(exclude_none=True) if body.filter else None,
+        secret=body.secret,
         active=body.active,
     )
     return webhook_out(w)
@@ -62,9 +87,15 @@ def update_webhook(
 ) -> sa.WebhookOut:
     """Change a webhook; ``active: true`` re-enables one that was disabled after failures."""
     w = svc.automations.update_webhook(
-        who, registry, name, url=body.url, events=body.events,
-        filter=body.filter.model_dump(exclude_none=True) if body.filter else None, secret=body.secret,
-        remove_secret=body.remove_secret, active=body.active,
+        who,
+        registry,
+        name,
+        url=body.url,
+        events=body.events,
+        filter=body.filter.model_dump(exclude_none=True) if body.filter else None,
+        secret=body.secret,
+        remove_secret=body.remove_secret,
+        active=body.active,
     )
     return webhook_out(w)
 
@@ -88,8 +119,9 @@ def list_deliveries(
     who: Actor = Depends(actor),
 ) -> sa.DeliveryPage:
     """The delivery log, newest first: status, response code, latency, attempts, last error."""
-    page = svc.automations.list_deliveries(who, registry, name, status=status, page_size=page_size,
-                                           page_token=page_token)
+    page = svc.automations.list_deliveries(
+        who, registry, name, status=status, page_size=page_size, page_token=page_token
+    )
     return sa.DeliveryPage(items=[delivery_out(d) for d in page.items], next_page_token=page.next_page_token)
 
 

@@ -91,7 +91,13 @@ def abort_upload(upload_id: str, svc: Services = Depends(services), who: Actor =
 
 
 def _download(
-    svc: Services, who: Actor, registry: str, collection: str, ref: str, path: str, range_header: str | None,
+    svc: Services,
+    who: Actor,
+    registry: str,
+    collection: str,
+    ref: str,
+    path: str,
+    range_header: str | None,
     head: bool,
 ) -> Response:
     dl = svc.artifacts.open_file(registry, collection, ref, path, range_header=range_header, actor=who)
@@ -136,4 +142,3 @@ def head_file(
     who: Actor = Depends(actor),
 ) -> Response:
     return _download(svc, who, registry, collection, ref, path, range_header, head=True)
-

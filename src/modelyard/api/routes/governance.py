@@ -19,8 +19,13 @@ router = APIRouter(prefix="/api/v1", tags=["governance"])
 
 @router.get("/whoami", response_model=s.WhoAmI)
 def whoami(request: Request, who: Actor = Depends(actor)) -> s.WhoAmI:
-    return s.WhoAmI(name=who.name, kind=who.kind, org_admin=who.org_admin, token_name=who.token_name,
-                    auth_enabled=request.app.state.auth_enabled())
+    return s.WhoAmI(
+        name=who.name,
+        kind=who.kind,
+        org_admin=who.org_admin,
+        token_name=who.token_name,
+        auth_enabled=request.app.state.auth_enabled(),
+    )
 
 
 @router.get("/principals", response_model=s.PrincipalList)
@@ -36,8 +41,9 @@ def create_principal(
     body: s.PrincipalCreate, svc: Services = Depends(services), who: Actor = Depends(actor)
 ) -> s.PrincipalOut:
     """Create a user or a service account (org admins)."""
-    p = svc.identity.create_principal(who, body.name, kind=body.kind, display_name=body.display_name,
-                                      email=body.email, org_admin=body.org_admin)
+    p = svc.identity.create_principal(
+        who, body.name, kind=body.kind, display_name=body.display_name, email=body.email, org_admin=body.org_admin
+    )
     return render.principal(p)
 
 
@@ -138,7 +144,10 @@ def list_alias_policies(
 
 @router.put("/registries/{registry}/alias-policies/{alias}", response_model=s.AliasPolicyOut)
 def set_alias_policy(
-    registry: str, alias: str, body: s.AliasPolicySet, svc: Services = Depends(services),
+    registry: str,
+    alias: str,
+    body: s.AliasPolicySet,
+    svc: Services = Depends(services),
     who: Actor = Depends(actor),
 ) -> s.AliasPolicyOut:
     """Protect an alias name (registry admins): only registry admins may then move it."""
@@ -148,7 +157,10 @@ def set_alias_policy(
 
 @router.delete("/registries/{registry}/alias-policies/{alias}", status_code=204)
 def delete_alias_policy(
-    registry: str, alias: str, collection: str | None = Query(None), svc: Services = Depends(services),
+    registry: str,
+    alias: str,
+    collection: str | None = Query(None),
+    svc: Services = Depends(services),
     who: Actor = Depends(actor),
 ) -> Response:
     svc.identity.delete_alias_policy(who, registry, alias, collection=collection)

@@ -21,19 +21,37 @@ def set_promotion_policy(
     registry: str, body: s.PromotionPolicySet, svc: Services = Depends(services), who: Actor = Depends(actor)
 ) -> s.AliasPolicyOut:
     """Protect an alias or stage and require approvals, checks and metadata rules (registry admins)."""
-    p = svc.promotion.set_policy(who, registry, target_kind=body.target_kind, target=body.target,
-                                 requirements=body.requirements, collection=body.collection)
+    p = svc.promotion.set_policy(
+        who,
+        registry,
+        target_kind=body.target_kind,
+        target=body.target,
+        requirements=body.requirements,
+        collection=body.collection,
+    )
     return render.alias_policy(p)
 
 
 @router.post(_COLL + "/versions/{number}/checks", status_code=201, response_model=s.CheckOut)
 def report_check(
-    registry: str, collection: str, number: int, body: s.CheckReport, svc: Services = Depends(services),
+    registry: str,
+    collection: str,
+    number: int,
+    body: s.CheckReport,
+    svc: Services = Depends(services),
     who: Actor = Depends(actor),
 ) -> s.CheckOut:
     """Report a named check (like a commit status): pending, success, failure or error."""
-    c = svc.promotion.report_check(who, registry, collection, number, body.name, status=body.status,
-                                   summary=body.summary, details_url=body.details_url)
+    c = svc.promotion.report_check(
+        who,
+        registry,
+        collection,
+        number,
+        body.name,
+        status=body.status,
+        summary=body.summary,
+        details_url=body.details_url,
+    )
     return render.check(c)
 
 
@@ -46,20 +64,34 @@ def list_checks(
 
 @router.post(_COLL + "/promotions", status_code=201, response_model=s.PromotionOut)
 def request_promotion(
-    registry: str, collection: str, body: s.PromotionCreate, svc: Services = Depends(services),
+    registry: str,
+    collection: str,
+    body: s.PromotionCreate,
+    svc: Services = Depends(services),
     who: Actor = Depends(actor),
 ) -> s.PromotionOut:
     """Ask to move an alias (or stage) to a version; shows which requirements are met."""
-    p = svc.promotion.request(who, registry, collection, body.version, target_kind=body.target_kind,
-                              target=body.target, comment=body.comment,
-                              archive_existing=body.archive_existing_versions)
+    p = svc.promotion.request(
+        who,
+        registry,
+        collection,
+        body.version,
+        target_kind=body.target_kind,
+        target=body.target,
+        comment=body.comment,
+        archive_existing=body.archive_existing_versions,
+    )
     return render.promotion(p)
 
 
 @router.get(_COLL + "/promotions", response_model=s.PromotionList)
 def list_promotions(
-    registry: str, collection: str, status: str | None = Query(None), limit: int = Query(100, ge=1, le=1000),
-    svc: Services = Depends(services), who: Actor = Depends(actor),
+    registry: str,
+    collection: str,
+    status: str | None = Query(None),
+    limit: int = Query(100, ge=1, le=1000),
+    svc: Services = Depends(services),
+    who: Actor = Depends(actor),
 ) -> s.PromotionList:
     items = svc.promotion.list(who, registry, collection, status=status, limit=limit)
     return s.PromotionList(items=[render.promotion(p) for p in items])
@@ -97,7 +129,11 @@ def complete(request_id: int, svc: Services = Depends(services), who: Actor = De
 
 @router.post(_COLL + "/aliases/{alias}/rollback", response_model=s.VersionOut)
 def rollback(
-    registry: str, collection: str, alias: str, body: s.RollbackIn, svc: Services = Depends(services),
+    registry: str,
+    collection: str,
+    alias: str,
+    body: s.RollbackIn,
+    svc: Services = Depends(services),
     who: Actor = Depends(actor),
 ) -> s.VersionOut:
     """Move the alias back to its previous version (or ``to``), atomically."""

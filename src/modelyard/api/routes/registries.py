@@ -21,7 +21,9 @@ def list_registries(svc: Services = Depends(services), who: Actor = Depends(acto
 
 
 @router.post("/registries", status_code=201, response_model=s.RegistryOut)
-def create_registry(body: s.RegistryCreate, svc: Services = Depends(services), who: Actor = Depends(actor)) -> s.RegistryOut:
+def create_registry(
+    body: s.RegistryCreate, svc: Services = Depends(services), who: Actor = Depends(actor)
+) -> s.RegistryOut:
     reg = svc.registry.create_registry(
         who, body.name, description=body.description, artifact_types=body.artifact_types, visibility=body.visibility
     )
@@ -64,8 +66,15 @@ def _search(
     page_token: str | None,
 ) -> s.Page[s.CollectionOut]:
     page = svc.registry.search_collections(
-        registries=registries, name=q, match=match, tags=[parse_tag_filter(t) for t in tag],
-        artifact_type=artifact_type, alias=alias, order_by=order_by, page_size=page_size, page_token=page_token,
+        registries=registries,
+        name=q,
+        match=match,
+        tags=[parse_tag_filter(t) for t in tag],
+        artifact_type=artifact_type,
+        alias=alias,
+        order_by=order_by,
+        page_size=page_size,
+        page_token=page_token,
         actor=who,
     )
     return s.Page[s.CollectionOut](
@@ -89,8 +98,17 @@ def search(
 ) -> s.Page[s.CollectionOut]:
     """Search collections across registries."""
     return _search(
-        svc, who, registries=registry or None, q=q, match=match, tag=tag, artifact_type=type, alias=alias,
-        order_by=order_by, page_size=page_size, page_token=page_token,
+        svc,
+        who,
+        registries=registry or None,
+        q=q,
+        match=match,
+        tag=tag,
+        artifact_type=type,
+        alias=alias,
+        order_by=order_by,
+        page_size=page_size,
+        page_token=page_token,
     )
 
 
@@ -109,8 +127,17 @@ def list_collections(
     who: Actor = Depends(actor),
 ) -> s.Page[s.CollectionOut]:
     return _search(
-        svc, who, registries=[registry], q=q, match=match, tag=tag, artifact_type=type, alias=alias, order_by=order_by,
-        page_size=page_size, page_token=page_token,
+        svc,
+        who,
+        registries=[registry],
+        q=q,
+        match=match,
+        tag=tag,
+        artifact_type=type,
+        alias=alias,
+        order_by=order_by,
+        page_size=page_size,
+        page_token=page_token,
     )
 
 

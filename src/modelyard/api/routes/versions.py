@@ -43,13 +43,26 @@ def create_version(
 ) -> s.VersionOut:
     """Commit a version from blobs already uploaded (see the uploads endpoints)."""
     md = VersionMetadata(
-        description=body.description, tags=body.tags, run=RunRef(body.run.id, body.run.url), params=body.params,
-        metrics=body.metrics, datasets=body.datasets, framework=body.framework, flavor=body.flavor,
-        signature=body.signature, source=body.source,
+        description=body.description,
+        tags=body.tags,
+        run=RunRef(body.run.id, body.run.url),
+        params=body.params,
+        metrics=body.metrics,
+        datasets=body.datasets,
+        framework=body.framework,
+        flavor=body.flavor,
+        signature=body.signature,
+        source=body.source,
     )
     v = svc.registry.create_version(
-        who, registry, collection, files=[FileEntry(f.path, f.digest, f.size) for f in body.files], metadata=md,
-        aliases=body.aliases, artifact_type=body.artifact_type, create_collection=body.create_collection,
+        who,
+        registry,
+        collection,
+        files=[FileEntry(f.path, f.digest, f.size) for f in body.files],
+        metadata=md,
+        aliases=body.aliases,
+        artifact_type=body.artifact_type,
+        create_collection=body.create_collection,
     )
     return render.version(v)
 

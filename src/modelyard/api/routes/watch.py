@@ -33,7 +33,9 @@ async def watch(
     target: str = Query(..., description="models/fraud@production, models/fraud:latest or models/fraud."),
     last_event_id: str | None = Header(None, alias="Last-Event-ID", description="Resume after this event id."),
     max_seconds: float | None = Query(
-        None, gt=0, le=86400,
+        None,
+        gt=0,
+        le=86400,
         description="Close the stream after this long (long polling, or proxies with idle limits); "
         "reconnect with Last-Event-ID to continue without losing anything.",
     ),
@@ -51,10 +53,15 @@ async def watch(
         resume = int(last_event_id.strip())
     spec = await run_in_threadpool(svc.watch.resolve, who, target)
     stream = sse_stream(
-        svc.db, _hub(request), spec, last_event_id=resume, is_disconnected=request.is_disconnected,
+        svc.db,
+        _hub(request),
+        spec,
+        last_event_id=resume,
+        is_disconnected=request.is_disconnected,
         max_seconds=max_seconds,
     )
     return StreamingResponse(
-        stream, media_type="text/event-stream",
+        stream,
+        media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "X-Modelyard-Watch-Target": spec.target},
     )

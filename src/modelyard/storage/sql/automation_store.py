@@ -38,8 +38,9 @@ class AutomationStoreMixin:
                     ).inserted_primary_key[0]  # type: ignore[index]
                 )
         except IntegrityError as exc:
-            raise AlreadyExistsError(f"a webhook named '{values.get('name')}' already exists",
-                                     webhook=values.get("name")) from exc
+            raise AlreadyExistsError(
+                f"a webhook named '{values.get('name')}' already exists", webhook=values.get("name")
+            ) from exc
 
     def _webhook_select(self) -> Any:
         w = lt.webhooks
@@ -51,9 +52,11 @@ class AutomationStoreMixin:
 
     def find_webhook(self, registry_id: int, name: str) -> dict[str, Any] | None:
         w = lt.webhooks
-        row = self.conn.execute(
-            self._webhook_select().where(w.c.registry_id == registry_id, w.c.name == name)
-        ).mappings().first()
+        row = (
+            self.conn.execute(self._webhook_select().where(w.c.registry_id == registry_id, w.c.name == name))
+            .mappings()
+            .first()
+        )
         return dict(row) if row else None
 
     def find_webhook_by_id(self, webhook_id: int) -> dict[str, Any] | None:
@@ -74,15 +77,20 @@ class AutomationStoreMixin:
     def bump_webhook_failures(self, webhook_id: int) -> int:
         """Count one more failed delivery; returns the new number of consecutive failures."""
         w = lt.webhooks
-        return int(self.conn.execute(
-            update(w).where(w.c.id == webhook_id).values(consecutive_failures=w.c.consecutive_failures + 1)
-            .returning(w.c.consecutive_failures)
-        ).scalar_one())
+        return int(
+            self.conn.execute(
+                update(w)
+                .where(w.c.id == webhook_id)
+                .values(consecutive_failures=w.c.consecutive_failures + 1)
+                .returning(w.c.consecutive_failures)
+            ).scalar_one()
+        )
 
     def reset_webhook_failures(self, webhook_id: int) -> None:
         w = lt.webhooks
-        self.conn.execute(update(w).where(w.c.id == webhook_id, w.c.consecutive_failures != 0).values(
-            consecutive_failures=0))
+        self.conn.execute(
+            update(w).where(w.c.id == webhook_id, w.c.consecutive_failures != 0).values(consecutive_failures=0)
+        )
 
     def delete_webhook(self, webhook_id: int) -> None:
         self.conn.execute(delete(lt.webhooks).where(lt.webhooks.c.id == webhook_id))
@@ -97,9 +105,9 @@ class AutomationStoreMixin:
     def webhooks_behind(self, head: int) -> list[int]:
         """Ids of active webhooks whose cursor is before ``head``."""
         w = lt.webhooks
-        return list(self.conn.execute(
-            select(w.c.id).where(w.c.active.is_(True), w.c.cursor < head).order_by(w.c.id)
-        ).scalars())
+        return list(
+            self.conn.execute(select(w.c.id).where(w.c.active.is_(True), w.c.cursor < head).order_by(w.c.id)).scalars()
+        )
 
     def lock_webhook(self, webhook_id: int) -> dict[str, Any] | None:
         """The webhook row, locked for this transaction (None if another process holds it or it is gone)."""
@@ -117,8 +125,10 @@ class AutomationStoreMixin:
         q = select(e.c.id, e.c.action, e.c.target, e.c.collection_id, e.c.before, e.c.after).where(
             e.c.id > after_id, e.c.id <= upto_id
         )
-        q = q.where(e.c.collection_id == collection_id) if collection_id is not None else q.where(
-            e.c.registry == registry
+        q = (
+            q.where(e.c.collection_id == collection_id)
+            if collection_id is not None
+            else q.where(e.c.registry == registry)
         )
         return [dict(r) for r in self.conn.execute(q.order_by(e.c.id).limit(limit)).mappings()]
 
@@ -140,9 +150,12 @@ class AutomationStoreMixin:
 
     def has_due_work(self, now: datetime) -> bool:
         d = lt.webhook_deliveries
-        return self.conn.execute(
-            select(d.c.id).where(d.c.status == "pending", d.c.next_attempt_at <= now).limit(1)
-        ).first() is not None
+        return (
+            self.conn.execute(
+                select(d.c.id).where(d.c.status == "pending", d.c.next_attempt_at <= now).limit(1)
+            ).first()
+            is not None
+        )
 
     def claim_due_deliveries(self, now: datetime, *, lease_until: datetime, limit: int) -> list[dict[str, Any]]:
         """Take up to ``limit`` due deliveries, each the oldest pending one of its order key.
@@ -153,9 +166,9 @@ class AutomationStoreMixin:
         d = lt.webhook_deliveries
         w = lt.webhooks
         p = d.alias("earlier")
-        earlier_pending = select(p.c.id).where(
-            p.c.order_key == d.c.order_key, p.c.status == "pending", p.c.id < d.c.id
-        ).exists()
+        earlier_pending = (
+            select(p.c.id).where(p.c.order_key == d.c.order_key, p.c.status == "pending", p.c.id < d.c.id).exists()
+        )
         q = (
             select(d.c.id, d.c.next_attempt_at)
             .join(w, w.c.id == d.c.webhook_id)
@@ -185,9 +198,11 @@ class AutomationStoreMixin:
 
     def find_delivery(self, webhook_id: int, delivery_id: str) -> dict[str, Any] | None:
         d = lt.webhook_deliveries
-        row = self.conn.execute(
-            select(d).where(d.c.webhook_id == webhook_id, d.c.delivery_id == delivery_id)
-        ).mappings().first()
+        row = (
+            self.conn.execute(select(d).where(d.c.webhook_id == webhook_id, d.c.delivery_id == delivery_id))
+            .mappings()
+            .first()
+        )
         return dict(row) if row else None
 
     def list_deliveries(
@@ -216,6 +231,9 @@ class AutomationStoreMixin:
 
     def pending_deliveries_exist(self, webhook_id: int) -> bool:
         d = lt.webhook_deliveries
-        return self.conn.execute(
-            select(d.c.id).where(and_(d.c.webhook_id == webhook_id, d.c.status == "pending")).limit(1)
-        ).first() is not None
+        return (
+            self.conn.execute(
+                select(d.c.id).where(and_(d.c.webhook_id == webhook_id, d.c.status == "pending")).limit(1)
+            ).first()
+            is not None
+        )

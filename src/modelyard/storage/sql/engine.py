@@ -70,9 +70,7 @@ class Database:
             self._write = _sqlite_engine(self.url, immediate=True)
             self._read = _sqlite_engine(self.url, immediate=False)
         else:
-            self._write = create_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
-            )
+            self._write = create_engine(self.url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
             self._read = self._write
 
     @property
@@ -91,9 +89,7 @@ class Database:
             with conn.begin():
                 yield SqlMetadataStore(conn, dialect=self.dialect)
         except OperationalError as exc:
-            raise UnavailableError(
-                "the metadata database failed the request; retry", backend=self.dialect
-            ) from exc
+            raise UnavailableError("the metadata database failed the request; retry", backend=self.dialect) from exc
         finally:
             conn.close()
 

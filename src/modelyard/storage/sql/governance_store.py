@@ -31,8 +31,14 @@ class GovernanceStoreMixin:
                 return int(
                     self.conn.execute(
                         insert(g.principals).values(
-                            kind=kind, name=name, display_name=display_name, email=email, org_admin=org_admin,
-                            disabled=False, created_at=now, updated_at=now,
+                            kind=kind,
+                            name=name,
+                            display_name=display_name,
+                            email=email,
+                            org_admin=org_admin,
+                            disabled=False,
+                            created_at=now,
+                            updated_at=now,
                         )
                     ).inserted_primary_key[0]  # type: ignore[index]
                 )
@@ -57,8 +63,14 @@ class GovernanceStoreMixin:
             ).scalars()
         )
         return PrincipalInfo(
-            id=row["id"], kind=row["kind"], name=row["name"], display_name=row["display_name"], email=row["email"],
-            org_admin=bool(row["org_admin"]), disabled=bool(row["disabled"]), created_at=row["created_at"],
+            id=row["id"],
+            kind=row["kind"],
+            name=row["name"],
+            display_name=row["display_name"],
+            email=row["email"],
+            org_admin=bool(row["org_admin"]),
+            disabled=bool(row["disabled"]),
+            created_at=row["created_at"],
             teams=teams,
         )
 
@@ -141,7 +153,13 @@ class GovernanceStoreMixin:
     # -- tokens -------------------------------------------------------------------------------------
 
     def insert_token(
-        self, *, principal_id: int, name: str, prefix: str, token_hash: str, expires_at: datetime | None,
+        self,
+        *,
+        principal_id: int,
+        name: str,
+        prefix: str,
+        token_hash: str,
+        expires_at: datetime | None,
         now: datetime,
     ) -> int:
         try:
@@ -149,8 +167,13 @@ class GovernanceStoreMixin:
                 return int(
                     self.conn.execute(
                         insert(g.api_tokens).values(
-                            principal_id=principal_id, name=name, prefix=prefix, token_hash=token_hash,
-                            expires_at=expires_at, created_at=now, updated_at=now,
+                            principal_id=principal_id,
+                            name=name,
+                            prefix=prefix,
+                            token_hash=token_hash,
+                            expires_at=expires_at,
+                            created_at=now,
+                            updated_at=now,
                         )
                     ).inserted_primary_key[0]  # type: ignore[index]
                 )
@@ -165,8 +188,14 @@ class GovernanceStoreMixin:
     @staticmethod
     def _token(r: RowMapping) -> TokenInfo:
         return TokenInfo(
-            id=r["id"], name=r["name"], principal=r["principal"], prefix=r["prefix"], expires_at=r["expires_at"],
-            revoked_at=r["revoked_at"], last_used_at=r["last_used_at"], created_at=r["created_at"],
+            id=r["id"],
+            name=r["name"],
+            principal=r["principal"],
+            prefix=r["prefix"],
+            expires_at=r["expires_at"],
+            revoked_at=r["revoked_at"],
+            last_used_at=r["last_used_at"],
+            created_at=r["created_at"],
         )
 
     def find_token_by_hash(self, token_hash: str) -> tuple[TokenInfo, int] | None:
@@ -207,7 +236,11 @@ class GovernanceStoreMixin:
         if old is None:
             self.conn.execute(
                 insert(g.registry_grants).values(
-                    registry_id=registry_id, principal_id=principal_id, team_id=team_id, role=role, created_at=now,
+                    registry_id=registry_id,
+                    principal_id=principal_id,
+                    team_id=team_id,
+                    role=role,
+                    created_at=now,
                     updated_at=now,
                 )
             )
@@ -277,18 +310,33 @@ class GovernanceStoreMixin:
     # -- alias policies -----------------------------------------------------------------------------
 
     def set_alias_policy(
-        self, registry_id: int, collection_id: int | None, alias: str, *, protected: bool,
-        requirements: dict[str, Any], actor: str, now: datetime,
+        self,
+        registry_id: int,
+        collection_id: int | None,
+        alias: str,
+        *,
+        protected: bool,
+        requirements: dict[str, Any],
+        actor: str,
+        now: datetime,
     ) -> bool:
         """Create or replace; returns True if it replaced an existing policy."""
         cond = self._policy_cond(registry_id, collection_id, alias.lower())
         existing = self.conn.execute(select(g.alias_policies.c.id).where(cond)).scalar_one_or_none()
-        values = {"alias": alias, "protected": protected, "requirements": requirements, "created_by": actor,
-                  "updated_at": now}
+        values = {
+            "alias": alias,
+            "protected": protected,
+            "requirements": requirements,
+            "created_by": actor,
+            "updated_at": now,
+        }
         if existing is None:
             self.conn.execute(
                 insert(g.alias_policies).values(
-                    registry_id=registry_id, collection_id=collection_id, alias_norm=alias.lower(), created_at=now,
+                    registry_id=registry_id,
+                    collection_id=collection_id,
+                    alias_norm=alias.lower(),
+                    created_at=now,
                     **values,
                 )
             )
@@ -306,7 +354,9 @@ class GovernanceStoreMixin:
         return and_(g.alias_policies.c.registry_id == registry_id, coll, g.alias_policies.c.alias_norm == alias_norm)
 
     def delete_alias_policy(self, registry_id: int, collection_id: int | None, alias_norm: str) -> bool:
-        result = self.conn.execute(delete(g.alias_policies).where(self._policy_cond(registry_id, collection_id, alias_norm)))
+        result = self.conn.execute(
+            delete(g.alias_policies).where(self._policy_cond(registry_id, collection_id, alias_norm))
+        )
         return bool(result.rowcount)
 
     def list_alias_policies(self, registry_id: int, registry_name: str) -> list[AliasPolicy]:
@@ -326,9 +376,11 @@ class GovernanceStoreMixin:
     ) -> AliasPolicy | None:
         """The collection's override if there is one, else the registry-wide policy."""
         for cid in (collection_id, None):
-            r = self.conn.execute(
-                select(g.alias_policies).where(self._policy_cond(registry_id, cid, alias_norm))
-            ).mappings().first()
+            r = (
+                self.conn.execute(select(g.alias_policies).where(self._policy_cond(registry_id, cid, alias_norm)))
+                .mappings()
+                .first()
+            )
             if r is not None:
                 return AliasPolicy(registry_name, r["alias"], None, bool(r["protected"]), r["requirements"] or {})
         return None

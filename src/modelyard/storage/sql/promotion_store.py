@@ -20,18 +20,30 @@ class PromotionStoreMixin:
     dialect: str
 
     def set_check(
-        self, version_id: int, name: str, *, status: str, summary: str, details_url: str, reported_by: str,
+        self,
+        version_id: int,
+        name: str,
+        *,
+        status: str,
+        summary: str,
+        details_url: str,
+        reported_by: str,
         now: datetime,
     ) -> str | None:
         """Record a check's latest status; returns the previous status (None if first report)."""
         c = lt.version_checks.c
-        old = self.conn.execute(
-            select(c.status).where(c.version_id == version_id, c.name == name)
-        ).scalar_one_or_none()
-        values = {"status": status, "summary": summary, "details_url": details_url, "reported_by": reported_by,
-                  "updated_at": now}
+        old = self.conn.execute(select(c.status).where(c.version_id == version_id, c.name == name)).scalar_one_or_none()
+        values = {
+            "status": status,
+            "summary": summary,
+            "details_url": details_url,
+            "reported_by": reported_by,
+            "updated_at": now,
+        }
         if old is None:
-            self.conn.execute(insert(lt.version_checks).values(version_id=version_id, name=name, created_at=now, **values))
+            self.conn.execute(
+                insert(lt.version_checks).values(version_id=version_id, name=name, created_at=now, **values)
+            )
         else:
             self.conn.execute(
                 update(lt.version_checks).where(c.version_id == version_id, c.name == name).values(**values)
@@ -54,7 +66,9 @@ class PromotionStoreMixin:
         return self.conn.execute(q).mappings().first()
 
     def update_request(self, request_id: int, **values: Any) -> None:
-        self.conn.execute(update(lt.promotion_requests).where(lt.promotion_requests.c.id == request_id).values(**values))
+        self.conn.execute(
+            update(lt.promotion_requests).where(lt.promotion_requests.c.id == request_id).values(**values)
+        )
 
     def list_requests(self, collection_id: int, *, status: str | None, limit: int) -> list[RowMapping]:
         r = lt.promotion_requests.c
@@ -70,8 +84,13 @@ class PromotionStoreMixin:
             with self.conn.begin_nested():
                 self.conn.execute(
                     insert(lt.promotion_reviews).values(
-                        request_id=request_id, reviewer=reviewer, reviewer_role=reviewer_role, decision=decision,
-                        comment=comment, created_at=now, updated_at=now,
+                        request_id=request_id,
+                        reviewer=reviewer,
+                        reviewer_role=reviewer_role,
+                        decision=decision,
+                        comment=comment,
+                        created_at=now,
+                        updated_at=now,
                     )
                 )
         except IntegrityError as exc:

@@ -11,10 +11,11 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
+from modelyard.domain.audit import GENESIS_HASH, event_hash
 from modelyard.domain.models import (
     AliasChange,
     Collection,
@@ -26,17 +27,15 @@ from modelyard.domain.models import (
     Version,
     VersionMetadata,
 )
-from modelyard.domain.audit import GENESIS_HASH, event_hash
 from modelyard.domain.search import CollectionQuery
 from modelyard.errors import AlreadyExistsError
 
 from . import governance_tables as gt
+from . import tables as t
+from . import tracking_tables as tt
 from .automation_store import AutomationStoreMixin
 from .governance_store import GovernanceStoreMixin
 from .promotion_store import PromotionStoreMixin
-from . import tables as t
-from . import tracking_tables as tt
-
 
 
 class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStoreMixin):
@@ -76,9 +75,7 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         return [_registry(r) for r in rows]
 
     def update_registry(self, registry_id: int, *, now: datetime, **fields: Any) -> None:
-        self.conn.execute(
-            update(t.registries).where(t.registries.c.id == registry_id).values(updated_at=now, **fields)
-        )
+        self.conn.execute(update(t.registries).where(t.registries.c.id == registry_id).values(updated_at=now, **fields))
 
     def delete_registry(self, registry_id: int) -> None:
         self.conn.execute(delete(t.registries).where(t.registries.c.id == registry_id))
@@ -92,9 +89,7 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
 
     # -- collections ------------------------------------------------------------------------
 
-    def find_collection_row(
-        self, registry_id: int, name_norm: str, *, for_update: bool = False
-    ) -> RowMapping | None:
+    def find_collection_row(self, registry_id: int, name_norm: str, *, for_update: bool = False) -> RowMapping | None:
         q = select(t.collections).where(
             t.collections.c.registry_id == registry_id, t.collections.c.name_norm == name_norm
         )
@@ -141,9 +136,7 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         try:
             with self.conn.begin_nested():
                 self.conn.execute(
-                    update(t.collections)
-                    .where(t.collections.c.id == collection_id)
-                    .values(updated_at=now, **fields)
+                    update(t.collections).where(t.collections.c.id == collection_id).values(updated_at=now, **fields)
                 )
         except IntegrityError as exc:
             raise AlreadyExistsError(
@@ -201,9 +194,7 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         ]
 
     def get_collection_by_id(self, collection_id: int) -> Collection:
-        row = self.conn.execute(
-            _collection_select().where(t.collections.c.id == collection_id)
-        ).mappings().one()
+        row = self.conn.execute(_collection_select().where(t.collections.c.id == collection_id)).mappings().one()
         return self.collections_by_rows([row])[0]
 
     def search_collections(self, query: CollectionQuery) -> list[Collection]:
@@ -277,7 +268,9 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         ).scalar_one_or_none()
         if old is None:
             self.conn.execute(
-                insert(table).values({owner: owner_id, "key": key, "value": value, "created_at": now, "updated_at": now})
+                insert(table).values(
+                    {owner: owner_id, "key": key, "value": value, "created_at": now, "updated_at": now}
+                )
             )
         else:
             self.conn.execute(
@@ -375,7 +368,13 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         ).scalar_one_or_none()
 
     def list_version_rows(
-        self, collection_id: int, *, after_number: int | None, limit: int, descending: bool = True, stage: str | None = None
+        self,
+        collection_id: int,
+        *,
+        after_number: int | None,
+        limit: int,
+        descending: bool = True,
+        stage: str | None = None,
     ) -> list[RowMapping]:
         v = t.versions
         q = select(v).where(v.c.collection_id == collection_id)
@@ -409,7 +408,12 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         files: dict[int, list[FileEntry]] = {i: [] for i in ids}
         if with_files:
             for r in self.conn.execute(
-                select(t.version_files.c.version_id, t.version_files.c.path, t.version_files.c.digest, t.version_files.c.size)
+                select(
+                    t.version_files.c.version_id,
+                    t.version_files.c.path,
+                    t.version_files.c.digest,
+                    t.version_files.c.size,
+                )
                 .where(t.version_files.c.version_id.in_(ids))
                 .order_by(t.version_files.c.path)
             ):
@@ -475,9 +479,7 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         ).first()
         return (r[0], r[1], r[2]) if r else None
 
-    def set_alias(
-        self, collection_id: int, name: str, version_id: int, *, actor: str, now: datetime
-    ) -> None:
+    def set_alias(self, collection_id: int, name: str, version_id: int, *, actor: str, now: datetime) -> None:
         norm = name.lower()
         existing = self.conn.execute(
             select(t.aliases.c.id).where(t.aliases.c.collection_id == collection_id, t.aliases.c.name_norm == norm)
@@ -549,8 +551,12 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         """Every digest anything references (the GC mark set): live versions, open upload
         sessions, and files stored through the MLflow artifact proxy (whole or in parts)."""
         marked: set[str] = set()
-        for column in (t.version_files.c.digest, t.upload_sessions.c.digest, tt.mlflow_artifacts.c.digest,
-                       tt.mlflow_multipart_parts.c.digest):
+        for column in (
+            t.version_files.c.digest,
+            t.upload_sessions.c.digest,
+            tt.mlflow_artifacts.c.digest,
+            tt.mlflow_multipart_parts.c.digest,
+        ):
             marked.update(self.conn.execute(select(column).distinct()).scalars())
         return marked
 
@@ -658,7 +664,9 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         last = 0
         while True:
             rows = list(
-                self.conn.execute(select(t.events).where(t.events.c.id > last).order_by(t.events.c.id).limit(batch)).mappings()
+                self.conn.execute(
+                    select(t.events).where(t.events.c.id > last).order_by(t.events.c.id).limit(batch)
+                ).mappings()
             )
             if not rows:
                 return
@@ -713,7 +721,13 @@ def _collection_select() -> Any:
 
 def _registry(r: RowMapping) -> Registry:
     return Registry(
-        r["id"], r["name"], r["description"], tuple(r["artifact_types"]), r["visibility"], r["created_at"], r["updated_at"]
+        r["id"],
+        r["name"],
+        r["description"],
+        tuple(r["artifact_types"]),
+        r["visibility"],
+        r["created_at"],
+        r["updated_at"],
     )
 
 
@@ -737,4 +751,3 @@ def _jsonable(value: Any) -> Any:
     if value is None:
         return None
     return json.loads(json.dumps(value, default=str))
-

@@ -210,6 +210,6 @@ events = Table(
     Index(None, "collection_id", "id"),
     Index(None, "created_at"),
 )
-from . import tracking_tables as _tracking_tables  # noqa: E402,F401  (MLflow adapter tables, same metadata)
 from . import governance_tables as _governance_tables  # noqa: E402,F401  (identities, grants, policies)
 from . import lifecycle_tables as _lifecycle_tables  # noqa: E402,F401  (checks, promotions, webhooks)
+from . import tracking_tables as _tracking_tables  # noqa: E402,F401  (MLflow adapter tables, same metadata)

@@ -124,8 +124,11 @@ class SqlTrackingStore:
                 eid = int(
                     self.conn.execute(
                         insert(e).values(
-                            name=name, artifact_location=artifact_location or "", lifecycle_stage="active",
-                            created_at=now, updated_at=now,
+                            name=name,
+                            artifact_location=artifact_location or "",
+                            lifecycle_stage="active",
+                            created_at=now,
+                            updated_at=now,
                         )
                     ).inserted_primary_key[0]  # type: ignore[index]
                 )
@@ -150,17 +153,29 @@ class SqlTrackingStore:
             raise AlreadyExistsError(f"experiment '{fields.get('name', '')}' already exists") from exc
 
     def search_experiments(
-        self, *, lifecycle_stages: Sequence[str], clauses: Sequence[Clause], order_by: Sequence[tuple[str, bool]],
-        offset: int, limit: int,
+        self,
+        *,
+        lifecycle_stages: Sequence[str],
+        clauses: Sequence[Clause],
+        order_by: Sequence[tuple[str, bool]],
+        offset: int,
+        limit: int,
     ) -> list[dict[str, Any]]:
         e = tt.mlflow_experiments
         q = select(e).where(e.c.lifecycle_stage.in_(list(lifecycle_stages)))
-        cols = {"name": e.c.name, "experiment_id": e.c.id, "creation_time": e.c.created_at,
-                "last_update_time": e.c.updated_at}
+        cols = {
+            "name": e.c.name,
+            "experiment_id": e.c.id,
+            "creation_time": e.c.created_at,
+            "last_update_time": e.c.updated_at,
+        }
         for kind, key, op, value in clauses:
             if kind == "tag":
-                q = q.where(self._tag_clause(tt.mlflow_experiment_tags, tt.mlflow_experiment_tags.c.experiment_id,
-                                             e.c.id, key, op, value))
+                q = q.where(
+                    self._tag_clause(
+                        tt.mlflow_experiment_tags, tt.mlflow_experiment_tags.c.experiment_id, e.c.id, key, op, value
+                    )
+                )
             elif key in cols:
                 q = q.where(self._compare(cols[key], op, value))
             else:
@@ -198,15 +213,30 @@ class SqlTrackingStore:
     # -- runs ---------------------------------------------------------------------------------
 
     def insert_run(
-        self, *, run_uuid: str, experiment_id: int, name: str, user_id: str, start_time: datetime | None,
-        artifact_uri: str, now: datetime,
+        self,
+        *,
+        run_uuid: str,
+        experiment_id: int,
+        name: str,
+        user_id: str,
+        start_time: datetime | None,
+        artifact_uri: str,
+        now: datetime,
     ) -> int:
         return int(
             self.conn.execute(
                 insert(tt.mlflow_runs).values(
-                    run_uuid=run_uuid, experiment_id=experiment_id, name=name, user_id=user_id, status="RUNNING",
-                    start_time=start_time, end_time=None, lifecycle_stage="active", artifact_uri=artifact_uri,
-                    created_at=now, updated_at=now,
+                    run_uuid=run_uuid,
+                    experiment_id=experiment_id,
+                    name=name,
+                    user_id=user_id,
+                    status="RUNNING",
+                    start_time=start_time,
+                    end_time=None,
+                    lifecycle_stage="active",
+                    artifact_uri=artifact_uri,
+                    created_at=now,
+                    updated_at=now,
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
         )
@@ -218,7 +248,12 @@ class SqlTrackingStore:
         self.conn.execute(update(tt.mlflow_runs).where(tt.mlflow_runs.c.id == run_pk).values(updated_at=now, **fields))
 
     def search_runs(
-        self, *, experiment_ids: Sequence[int], lifecycle_stages: Sequence[str], offset: int, limit: int,
+        self,
+        *,
+        experiment_ids: Sequence[int],
+        lifecycle_stages: Sequence[str],
+        offset: int,
+        limit: int,
     ) -> list[dict[str, Any]]:
         r = tt.mlflow_runs
         q = (
@@ -314,16 +349,29 @@ class SqlTrackingStore:
     ) -> list[dict[str, Any]]:
         lm = tt.mlflow_logged_models
         q = select(lm).where(lm.c.experiment_id.in_(list(experiment_ids)), lm.c.lifecycle_stage == "active")
-        cols = {"name": lm.c.name, "model_id": lm.c.model_id, "source_run_id": lm.c.source_run_id,
-                "status": lm.c.status, "model_type": lm.c.model_type, "creation_timestamp": lm.c.created_at,
-                "creation_time": lm.c.created_at, "last_updated_timestamp": lm.c.updated_at}
+        cols = {
+            "name": lm.c.name,
+            "model_id": lm.c.model_id,
+            "source_run_id": lm.c.source_run_id,
+            "status": lm.c.status,
+            "model_type": lm.c.model_type,
+            "creation_timestamp": lm.c.created_at,
+            "creation_time": lm.c.created_at,
+            "last_updated_timestamp": lm.c.updated_at,
+        }
         for kind, key, op, value in clauses:
             if kind == "tag":
-                q = q.where(self._tag_clause(tt.mlflow_logged_model_tags, tt.mlflow_logged_model_tags.c.model_pk,
-                                             lm.c.id, key, op, value))
+                q = q.where(
+                    self._tag_clause(
+                        tt.mlflow_logged_model_tags, tt.mlflow_logged_model_tags.c.model_pk, lm.c.id, key, op, value
+                    )
+                )
             elif kind == "param":
-                q = q.where(self._tag_clause(tt.mlflow_logged_model_params, tt.mlflow_logged_model_params.c.model_pk,
-                                             lm.c.id, key, op, value))
+                q = q.where(
+                    self._tag_clause(
+                        tt.mlflow_logged_model_params, tt.mlflow_logged_model_params.c.model_pk, lm.c.id, key, op, value
+                    )
+                )
             elif key in cols:
                 q = q.where(self._compare(cols[key], op, value))
             else:
@@ -415,7 +463,12 @@ class SqlTrackingStore:
     # -- MLflow-shaped registry searches -------------------------------------------------------------
 
     def search_collections(
-        self, registry_id: int, *, clauses: Sequence[Clause], order_by: Sequence[tuple[str, bool]], offset: int,
+        self,
+        registry_id: int,
+        *,
+        clauses: Sequence[Clause],
+        order_by: Sequence[tuple[str, bool]],
+        offset: int,
         limit: int,
     ) -> list[Collection]:
         """Collections of one registry matching MLflow filter clauses; ``limit + 1`` rows from ``offset``."""
@@ -438,7 +491,12 @@ class SqlTrackingStore:
         return self.meta.collections_by_rows(rows)
 
     def search_versions(
-        self, registry_id: int, *, clauses: Sequence[Clause], order_by: Sequence[tuple[str, bool]], offset: int,
+        self,
+        registry_id: int,
+        *,
+        clauses: Sequence[Clause],
+        order_by: Sequence[tuple[str, bool]],
+        offset: int,
         limit: int,
     ) -> list[Version]:
         """Versions of one registry matching MLflow filter clauses; ``limit + 1`` from ``offset``."""
@@ -449,9 +507,15 @@ class SqlTrackingStore:
             .join(c, c.c.id == v.c.collection_id)
             .where(c.c.registry_id == registry_id)
         )
-        cols = {"name": c.c.name, "version_number": v.c.number, "run_id": v.c.run_id, "source_path": v.c.source,
-                "creation_timestamp": v.c.created_at, "last_updated_timestamp": v.c.updated_at,
-                "current_stage": v.c.stage}
+        cols = {
+            "name": c.c.name,
+            "version_number": v.c.number,
+            "run_id": v.c.run_id,
+            "source_path": v.c.source,
+            "creation_timestamp": v.c.created_at,
+            "last_updated_timestamp": v.c.updated_at,
+            "current_stage": v.c.stage,
+        }
         for kind, key, op, value in clauses:
             if kind == "tag":
                 q = q.where(self._tag_clause(t.version_tags, t.version_tags.c.version_id, v.c.id, key, op, value))

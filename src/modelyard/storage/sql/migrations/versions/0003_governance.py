@@ -53,9 +53,14 @@ def upgrade() -> None:
         sa.Column("team_id", Id, nullable=False),
         sa.Column("principal_id", Id, nullable=False),
         *_ts(),
-        sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_team_members_team_id_teams"), ondelete="CASCADE"),
         sa.ForeignKeyConstraint(
-            ["principal_id"], ["principals.id"], name=op.f("fk_team_members_principal_id_principals"), ondelete="CASCADE"
+            ["team_id"], ["teams.id"], name=op.f("fk_team_members_team_id_teams"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["principal_id"],
+            ["principals.id"],
+            name=op.f("fk_team_members_principal_id_principals"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_team_members")),
         sa.UniqueConstraint("team_id", "principal_id", name=op.f("uq_team_members_team_id_principal_id")),
@@ -88,13 +93,20 @@ def upgrade() -> None:
         sa.Column("role", sa.String(32), nullable=False),
         *_ts(),
         sa.ForeignKeyConstraint(
-            ["registry_id"], ["registries.id"], name=op.f("fk_registry_grants_registry_id_registries"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["principal_id"], ["principals.id"], name=op.f("fk_registry_grants_principal_id_principals"),
+            ["registry_id"],
+            ["registries.id"],
+            name=op.f("fk_registry_grants_registry_id_registries"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_registry_grants_team_id_teams"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["principal_id"],
+            ["principals.id"],
+            name=op.f("fk_registry_grants_principal_id_principals"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["team_id"], ["teams.id"], name=op.f("fk_registry_grants_team_id_teams"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_registry_grants")),
         sa.UniqueConstraint("registry_id", "principal_id", name=op.f("uq_registry_grants_registry_id_principal_id")),
         sa.UniqueConstraint("registry_id", "team_id", name=op.f("uq_registry_grants_registry_id_team_id")),
@@ -113,15 +125,23 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(255), nullable=False),
         *_ts(),
         sa.ForeignKeyConstraint(
-            ["registry_id"], ["registries.id"], name=op.f("fk_alias_policies_registry_id_registries"), ondelete="CASCADE"
+            ["registry_id"],
+            ["registries.id"],
+            name=op.f("fk_alias_policies_registry_id_registries"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["collection_id"], ["collections.id"], name=op.f("fk_alias_policies_collection_id_collections"),
+            ["collection_id"],
+            ["collections.id"],
+            name=op.f("fk_alias_policies_collection_id_collections"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alias_policies")),
         sa.UniqueConstraint(
-            "registry_id", "collection_id", "alias_norm", name=op.f("uq_alias_policies_registry_id_collection_id_alias_norm")
+            "registry_id",
+            "collection_id",
+            "alias_norm",
+            name=op.f("uq_alias_policies_registry_id_collection_id_alias_norm"),
         ),
     )
     op.create_table(
@@ -141,6 +161,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("event_chain_head", "alias_policies", "registry_grants", "api_tokens", "team_members", "teams",
-                  "principals"):
+    for table in (
+        "event_chain_head",
+        "alias_policies",
+        "registry_grants",
+        "api_tokens",
+        "team_members",
+        "teams",
+        "principals",
+    ):
         op.drop_table(table)
