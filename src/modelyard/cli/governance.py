@@ -3,6 +3,7 @@ alias protection, audit ls / verify / export."""
 
 from __future__ import annotations
 
+import json
 import sys
 from itertools import islice
 from pathlib import Path
@@ -341,9 +342,13 @@ def audit_ls(
 
 
 def _change(before: dict | None, after: dict | None) -> str:  # type: ignore[type-arg]
-    if before and after:
-        return f"{before} -> {after}"
-    return str(after or before or "")
+    """A one-line summary of an event's change, compact JSON, cut at 80 characters."""
+
+    def compact(d: dict | None) -> str:  # type: ignore[type-arg]
+        return json.dumps(d, separators=(",", ":"), sort_keys=True, default=str) if d else ""
+
+    text = f"{compact(before)} -> {compact(after)}" if before and after else compact(after or before)
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 @audit.command("verify")

@@ -40,7 +40,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     t = Table(*headers, box=None, pad_edge=False, header_style="bold")
     for row in rows:
         t.add_row(*("" if v is None else str(v) for v in row))
-    Console().print(t)
+    console = Console()
+    if not console.is_terminal:  # piped or redirected: do not squeeze rows into 80 columns
+        console = Console(width=200)
+    console.print(t)
 
 
 @contextmanager
