@@ -183,6 +183,22 @@ def bench_webhooks(url: str, tmp: Path, events: int, collections: int, label: st
     return sink.count / elapsed
 
 
+def bench_rollback(url: str, tmp: Path, rounds: int) -> dict[str, float]:
+    """Latency of ``rollback`` over HTTP (alias moved forward, then rolled back), p50/p99 in ms."""
+    client = Client(url)
+    versions = [push(client, tmp, "models/bench-rollback", n) for n in (1, 2)]
+    client.set_alias("models/bench-rollback", "production", versions[0])
+    times = []
+    for _ in range(rounds):
+        client.set_alias("models/bench-rollback", "production", versions[1])
+        t0 = time.perf_counter()
+        back = client.rollback("models/bench-rollback", "production")
+        times.append((time.perf_counter() - t0) * 1000)
+        assert back.number == versions[0]
+    client.close()
+    return {"p50": pct(times, 50), "p99": pct(times, 99)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer moves and events")
@@ -208,6 +224,8 @@ def main() -> None:
                 f"p99 {w['p99_send']:.1f} ms; after its response p50 {w['p50_commit']:.1f} ms, "
                 f"p99 {w['p99_commit']:.1f} ms"
             )
+            rb = bench_rollback(procs[0][1], tmp / "r", moves)
+            print(f"rollback over HTTP ({moves} rollbacks): p50 {rb['p50']:.1f} ms, p99 {rb['p99']:.1f} ms")
             many = bench_webhooks(procs[0][1], tmp / "h1", events, 20, "many")
             one = bench_webhooks(procs[0][1], tmp / "h2", events // 4, 1, "one")
             print(
