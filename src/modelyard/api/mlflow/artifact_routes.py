@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import mimetypes
 import posixpath
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anyio
@@ -21,6 +20,7 @@ from modelyard.api.deps import actor
 from modelyard.domain.actor import Actor
 from modelyard.errors import InvalidArgumentError, ModelyardError
 
+from ..streaming import sync_chunks
 from . import translate as tr
 from .errors import MlflowRoute, error_response
 from .routes import MlflowServices, mlflow_services
@@ -38,29 +38,12 @@ def _target(directory: str, p: Params) -> str:
     return f"{directory.strip('/')}/{name}" if directory.strip("/") else name
 
 
-def _sync_chunks(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
-    """Pull an async request body from a worker thread, one chunk at a time."""
-
-    async def next_chunk() -> bytes | None:
-        try:
-            return await stream.__anext__()
-        except StopAsyncIteration:
-            return None
-
-    while True:
-        chunk = anyio.from_thread.run(next_chunk)
-        if chunk is None:
-            return
-        if chunk:
-            yield chunk
-
-
 @router.put("/artifacts/{path:path}")
 async def upload_artifact(
     path: str, request: Request, svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
 ) -> dict[str, Any]:
     stream = request.stream()
-    await anyio.to_thread.run_sync(lambda: svc.artifacts.upload(who, path, _sync_chunks(stream)))
+    await anyio.to_thread.run_sync(lambda: svc.artifacts.upload(who, path, sync_chunks(stream)))
     return {}
 
 
@@ -129,7 +112,7 @@ async def upload_part(
     stream = request.stream()
     try:
         etag = await anyio.to_thread.run_sync(
-            lambda: svc.artifacts.upload_part(upload_id, part_number, _sync_chunks(stream))
+            lambda: svc.artifacts.upload_part(upload_id, part_number, sync_chunks(stream))
         )
     except ModelyardError:
         raise

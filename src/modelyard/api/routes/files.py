@@ -5,8 +5,6 @@ Upload and download bodies are streamed: memory stays bounded by the chunk size.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import anyio
 import anyio.from_thread
 import anyio.to_thread
@@ -19,6 +17,7 @@ from modelyard.domain.actor import Actor
 
 from .. import render
 from ..deps import actor, services
+from ..streaming import sync_chunks
 
 router = APIRouter(prefix="/api/v1", tags=["files"])
 
@@ -44,23 +43,6 @@ def get_upload(upload_id: str, svc: Services = Depends(services), who: Actor = D
     return render.upload(svc.artifacts.get_upload(upload_id, actor=who))
 
 
-def _sync_chunks(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
-    """Pull an async request body from a worker thread, one chunk at a time."""
-
-    async def next_chunk() -> bytes | None:
-        try:
-            return await stream.__anext__()
-        except StopAsyncIteration:
-            return None
-
-    while True:
-        chunk = anyio.from_thread.run(next_chunk)
-        if chunk is None:
-            return
-        if chunk:
-            yield chunk
-
-
 @router.patch("/uploads/{upload_id}", response_model=s.UploadOut)
 async def write_upload(
     upload_id: str,
@@ -72,7 +54,7 @@ async def write_upload(
     who = await anyio.to_thread.run_sync(actor, request)
     stream = request.stream()
     await anyio.to_thread.run_sync(
-        lambda: svc.artifacts.write_upload(upload_id, offset=upload_offset, chunks=_sync_chunks(stream), actor=who)
+        lambda: svc.artifacts.write_upload(upload_id, offset=upload_offset, chunks=sync_chunks(stream), actor=who)
     )
     return render.upload(await anyio.to_thread.run_sync(lambda: svc.artifacts.get_upload(upload_id, actor=who)))
 
