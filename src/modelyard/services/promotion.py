@@ -274,9 +274,7 @@ class PromotionService:
         validate_description(comment)
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            reg, crow, row = self._request_context(store, actor, request_id, Action.READ)
-            if row["status"] != "open":
-                raise ConflictError(f"request {request_id} is {row['status']}", request_id=request_id)
+            reg, crow, row = self._open_request(store, actor, request_id, Action.READ)
             vrow = store.find_version_row_by_id(row["version_id"])
             key, _ = _target(row["target_kind"], row["target"])
             req = self._requirements(store, reg, crow, key) or Requirements()
@@ -330,11 +328,7 @@ class PromotionService:
     def cancel(self, actor: Actor, request_id: int) -> PromotionRequest:
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            reg, crow, row = self._request_context(store, actor, request_id, Action.WRITE)
-            if row["status"] != "open":
-                raise ConflictError(f"request {request_id} is {row['status']}", request_id=request_id)
-            if row["requested_by"] != actor.name:
-                authz.require(store, actor, reg, Action.ADMINISTER)
+            reg, crow, row = self._open_request(store, actor, request_id, Action.WRITE, requester_or_admin=True)
             store.update_request(
                 request_id, status="cancelled", resolved_by=actor.name, resolved_at=now, updated_at=now
             )
@@ -355,11 +349,7 @@ class PromotionService:
         """Carry out an open request whose requirements are all met (when the policy does not auto-promote)."""
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            reg, crow, row = self._request_context(store, actor, request_id, Action.WRITE)
-            if row["status"] != "open":
-                raise ConflictError(f"request {request_id} is {row['status']}", request_id=request_id)
-            if row["requested_by"] != actor.name:
-                authz.require(store, actor, reg, Action.ADMINISTER)
+            reg, crow, row = self._open_request(store, actor, request_id, Action.WRITE, requester_or_admin=True)
             if not self._try_complete(store, actor, reg, crow, row, now, force=True):
                 ev_ = self._evaluate(store, reg, crow, row)
                 raise ConflictError(
@@ -408,6 +398,18 @@ class PromotionService:
             authz.require(store, actor, reg, action)
         except NotFoundError:
             raise missing from None
+        return reg, crow, row
+
+    def _open_request(
+        self, store: MetadataStore, actor: Actor, request_id: int, action: Action, *, requester_or_admin: bool = False
+    ) -> tuple[Registry, Any, Any]:
+        """The request's context, refusing unless it is still open (and, if asked, ``actor`` asked
+        for it or administers the registry)."""
+        reg, crow, row = self._request_context(store, actor, request_id, action)
+        if row["status"] != "open":
+            raise ConflictError(f"request {request_id} is {row['status']}", request_id=request_id)
+        if requester_or_admin and row["requested_by"] != actor.name:
+            authz.require(store, actor, reg, Action.ADMINISTER)
         return reg, crow, row
 
     def _evaluate(self, store: MetadataStore, reg: Registry, crow: Any, row: Any) -> Evaluation:
