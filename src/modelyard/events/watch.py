@@ -151,7 +151,21 @@ class WatchHub:
         self._changed: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._poke: asyncio.Event | None = None
         self.subscribers = 0
+        db.add_commit_listener(self.nudge)
+
+    def nudge(self) -> None:
+        """A write just committed in this process: poll now instead of at the next tick.
+
+        Called from any thread; other processes' writes are still found by polling.
+        """
+        loop, poke = self._loop, self._poke
+        if loop is not None and poke is not None and self.subscribers > 0 and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(poke.set)
+            except RuntimeError:  # the loop closed meanwhile
+                pass
 
     def _read_head(self) -> int:
         with self._db.unit_of_work(write=False) as store:
@@ -163,6 +177,7 @@ class WatchHub:
             self._loop = loop
             self._head = -1
             self._changed = asyncio.Event()
+            self._poke = asyncio.Event()
             self._task = loop.create_task(self._run())
 
     async def _run(self) -> None:
@@ -178,7 +193,12 @@ class WatchHub:
                 assert self._changed is not None
                 changed, self._changed = self._changed, asyncio.Event()
                 changed.set()
-            await asyncio.sleep(self.poll_seconds)
+            assert self._poke is not None
+            try:
+                await asyncio.wait_for(self._poke.wait(), self.poll_seconds)
+            except TimeoutError:
+                pass
+            self._poke.clear()
 
     async def wait(self, seen: int, timeout: float) -> int:
         """The log head once it is past ``seen`` (or whatever it is after ``timeout`` seconds)."""

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -432,6 +432,10 @@ class Database(Protocol):
     dialect: str
 
     def unit_of_work(self, *, write: bool) -> AbstractContextManager[MetadataStore]: ...
+
+    def add_commit_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after every write unit of work this process commits."""
+        ...
 
 
 # --- MLflow adapter (tracking) --- ------------------------------------------------------------------

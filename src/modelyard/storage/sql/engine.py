@@ -9,7 +9,7 @@ PostgreSQL: one engine, READ COMMITTED; writers lock the rows they update.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -71,6 +71,7 @@ class Database:
         # spinning in SQLite's busy handler (whose growing sleeps made the p99 of concurrent
         # commits near a second); across processes the busy timeout still arbitrates.
         self._write_lock: threading.RLock | None = None
+        self._commit_listeners: list[Callable[[], None]] = []
         if self.dialect == "sqlite":
             self._write = _sqlite_engine(self.url, immediate=True)
             self._read = _sqlite_engine(self.url, immediate=False)
@@ -88,6 +89,7 @@ class Database:
         """One transaction: commits when the block ends without an exception, else rolls back."""
         engine = self._write if write else self._read
         lock = self._write_lock if write else None
+        committed = False
         if lock is not None:
             lock.acquire()
         try:
@@ -98,6 +100,7 @@ class Database:
             try:
                 with conn.begin():
                     yield SqlMetadataStore(conn, dialect=self.dialect)
+                committed = write
             except OperationalError as exc:
                 raise UnavailableError("the metadata database failed the request; retry", backend=self.dialect) from exc
             finally:
@@ -105,6 +108,13 @@ class Database:
         finally:
             if lock is not None:
                 lock.release()
+        if committed:
+            for listener in list(self._commit_listeners):
+                listener()
+
+    def add_commit_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after every write unit of work this process commits (must be quick)."""
+        self._commit_listeners.append(listener)
 
     def dispose(self) -> None:
         self._write.dispose()
