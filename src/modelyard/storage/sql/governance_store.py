@@ -15,6 +15,7 @@ from modelyard.errors import AlreadyExistsError
 
 from . import governance_tables as g
 from . import tables as t
+from .upsert import upsert
 
 
 class GovernanceStoreMixin:
@@ -222,42 +223,21 @@ class GovernanceStoreMixin:
 
     # -- grants ---------------------------------------------------------------------------------------
 
+    @staticmethod
+    def _grant_subject(principal_id: int | None, team_id: int | None) -> tuple[str, int | None]:
+        """The column and id that name a grant's holder: a principal, or else a team."""
+        return ("principal_id", principal_id) if principal_id is not None else ("team_id", team_id)
+
     def set_grant(
         self, registry_id: int, *, principal_id: int | None, team_id: int | None, role: str, now: datetime
     ) -> str | None:
-        cond = (
-            g.registry_grants.c.principal_id == principal_id
-            if principal_id is not None
-            else g.registry_grants.c.team_id == team_id
-        )
-        old = self.conn.execute(
-            select(g.registry_grants.c.role).where(g.registry_grants.c.registry_id == registry_id, cond)
-        ).scalar_one_or_none()
-        if old is None:
-            self.conn.execute(
-                insert(g.registry_grants).values(
-                    registry_id=registry_id,
-                    principal_id=principal_id,
-                    team_id=team_id,
-                    role=role,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        else:
-            self.conn.execute(
-                update(g.registry_grants)
-                .where(g.registry_grants.c.registry_id == registry_id, cond)
-                .values(role=role, updated_at=now)
-            )
-        return old  # type: ignore[no-any-return]
+        column, subject = self._grant_subject(principal_id, team_id)
+        key = {"registry_id": registry_id, column: subject}
+        return upsert(self.conn, g.registry_grants, key, {"role": role}, now=now, old="role")  # type: ignore[no-any-return]
 
     def delete_grant(self, registry_id: int, *, principal_id: int | None, team_id: int | None) -> str | None:
-        cond = (
-            g.registry_grants.c.principal_id == principal_id
-            if principal_id is not None
-            else g.registry_grants.c.team_id == team_id
-        )
+        column, subject = self._grant_subject(principal_id, team_id)
+        cond = g.registry_grants.c[column] == subject
         old = self.conn.execute(
             select(g.registry_grants.c.role).where(g.registry_grants.c.registry_id == registry_id, cond)
         ).scalar_one_or_none()
@@ -321,28 +301,9 @@ class GovernanceStoreMixin:
         now: datetime,
     ) -> bool:
         """Create or replace; returns True if it replaced an existing policy."""
-        cond = self._policy_cond(registry_id, collection_id, alias.lower())
-        existing = self.conn.execute(select(g.alias_policies.c.id).where(cond)).scalar_one_or_none()
-        values = {
-            "alias": alias,
-            "protected": protected,
-            "requirements": requirements,
-            "created_by": actor,
-            "updated_at": now,
-        }
-        if existing is None:
-            self.conn.execute(
-                insert(g.alias_policies).values(
-                    registry_id=registry_id,
-                    collection_id=collection_id,
-                    alias_norm=alias.lower(),
-                    created_at=now,
-                    **values,
-                )
-            )
-            return False
-        self.conn.execute(update(g.alias_policies).where(g.alias_policies.c.id == existing).values(**values))
-        return True
+        key = {"registry_id": registry_id, "collection_id": collection_id, "alias_norm": alias.lower()}
+        values = {"alias": alias, "protected": protected, "requirements": requirements, "created_by": actor}
+        return upsert(self.conn, g.alias_policies, key, values, now=now, old="id") is not None
 
     @staticmethod
     def _policy_cond(registry_id: int, collection_id: int | None, alias_norm: str) -> Any:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from modelyard.errors import AlreadyExistsError
 
 from . import lifecycle_tables as lt
+from .upsert import upsert
 
 
 class PromotionStoreMixin:
@@ -31,24 +32,9 @@ class PromotionStoreMixin:
         now: datetime,
     ) -> str | None:
         """Record a check's latest status; returns the previous status (None if first report)."""
-        c = lt.version_checks.c
-        old = self.conn.execute(select(c.status).where(c.version_id == version_id, c.name == name)).scalar_one_or_none()
-        values = {
-            "status": status,
-            "summary": summary,
-            "details_url": details_url,
-            "reported_by": reported_by,
-            "updated_at": now,
-        }
-        if old is None:
-            self.conn.execute(
-                insert(lt.version_checks).values(version_id=version_id, name=name, created_at=now, **values)
-            )
-        else:
-            self.conn.execute(
-                update(lt.version_checks).where(c.version_id == version_id, c.name == name).values(**values)
-            )
-        return old  # type: ignore[no-any-return]
+        values = {"status": status, "summary": summary, "details_url": details_url, "reported_by": reported_by}
+        key = {"version_id": version_id, "name": name}
+        return upsert(self.conn, lt.version_checks, key, values, now=now, old="status")  # type: ignore[no-any-return]
 
     def list_checks(self, version_id: int) -> list[RowMapping]:
         c = lt.version_checks.c

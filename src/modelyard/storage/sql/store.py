@@ -36,6 +36,7 @@ from . import tracking_tables as tt
 from .automation_store import AutomationStoreMixin
 from .governance_store import GovernanceStoreMixin
 from .promotion_store import PromotionStoreMixin
+from .upsert import upsert
 
 
 class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStoreMixin):
@@ -263,20 +264,7 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         return int(self.conn.execute(select(func.count()).select_from(table).where(column == owner_id)).scalar_one())
 
     def _set_tag(self, table: Any, owner: str, owner_id: int, key: str, value: str, now: datetime) -> str | None:
-        old = self.conn.execute(
-            select(table.c.value).where(table.c[owner] == owner_id, table.c.key == key)
-        ).scalar_one_or_none()
-        if old is None:
-            self.conn.execute(
-                insert(table).values(
-                    {owner: owner_id, "key": key, "value": value, "created_at": now, "updated_at": now}
-                )
-            )
-        else:
-            self.conn.execute(
-                update(table).where(table.c[owner] == owner_id, table.c.key == key).values(value=value, updated_at=now)
-            )
-        return old  # type: ignore[no-any-return]
+        return upsert(self.conn, table, {owner: owner_id, "key": key}, {"value": value}, now=now, old="value")  # type: ignore[no-any-return]
 
     def _unset_tag(self, table: Any, owner: str, owner_id: int, key: str) -> str | None:
         old = self.conn.execute(
@@ -480,28 +468,14 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         return (r[0], r[1], r[2]) if r else None
 
     def set_alias(self, collection_id: int, name: str, version_id: int, *, actor: str, now: datetime) -> None:
-        norm = name.lower()
-        existing = self.conn.execute(
-            select(t.aliases.c.id).where(t.aliases.c.collection_id == collection_id, t.aliases.c.name_norm == norm)
-        ).scalar_one_or_none()
-        if existing is None:
-            self.conn.execute(
-                insert(t.aliases).values(
-                    collection_id=collection_id,
-                    name=name,
-                    name_norm=norm,
-                    version_id=version_id,
-                    created_by=actor,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        else:
-            self.conn.execute(
-                update(t.aliases)
-                .where(t.aliases.c.id == existing)
-                .values(name=name, version_id=version_id, created_by=actor, updated_at=now)
-            )
+        upsert(
+            self.conn,
+            t.aliases,
+            {"collection_id": collection_id, "name_norm": name.lower()},
+            {"name": name, "version_id": version_id, "created_by": actor},
+            now=now,
+            old="id",
+        )
 
     def delete_alias(self, collection_id: int, name_norm: str) -> None:
         self.conn.execute(
