@@ -43,4 +43,3 @@ def test_bad_version_refs(text: str) -> None:
 
 def test_a_number_with_a_trailing_newline_is_not_a_version_number() -> None:
     assert VersionRef.parse("3\n").number is None
-
