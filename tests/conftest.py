@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -21,6 +22,13 @@ from modelyard.bootstrap import Services, build_registry
 from modelyard.settings import BlobSettings, Settings
 from modelyard.storage.sql import schema
 from modelyard.storage.sql.tables import metadata
+
+# Property tests: no per-example deadline (a loaded 2-core CI box is slow, and speed is bench/'s
+# job), and a fixed seed unless HYPOTHESIS_PROFILE=explore asks for fresh random examples, so a
+# run is reproducible.
+hypothesis_settings.register_profile("default", deadline=None, derandomize=True)
+hypothesis_settings.register_profile("explore", deadline=None, max_examples=1000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 PG_SERVER = os.environ.get("MODELYARD_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 BACKENDS = ["sqlite", "postgresql"]
