@@ -80,6 +80,26 @@ def test_restricted_viewer_sees_metadata_but_cannot_download(world: World) -> No
     assert r.content == b"weights-of-the-model"
 
 
+@pytest.mark.parametrize("registry", ["secret", "open"])
+def test_mlflow_artifact_proxy_serves_bytes_by_the_download_rule(world: World, registry: str) -> None:
+    """Side door: the MLflow proxy serves a version's files only to those the native route serves them to."""
+    proxy = f"/api/2.0/mlflow-artifacts/artifacts/_modelyard/{registry}/c/1/model.bin"
+    native = C.format(registry) + "/versions/1/files/model.bin"
+    for who in ["rviewer", "viewer", "member", "outsider"]:
+        want = world.request("GET", native, who)
+        got = world.request("GET", proxy, who)
+        assert (got.status_code == 200) is (want.status_code == 200), (who, got.status_code, want.status_code)
+        if got.status_code == 200:
+            assert got.content == want.content == b"weights-of-the-model"
+    # listing names is metadata: a restricted viewer may list but not read
+    listing = world.request(
+        "GET", "/api/2.0/mlflow-artifacts/artifacts", "rviewer", params={"path": f"_modelyard/{registry}/c/1"}
+    )
+    assert listing.status_code == 200 and [f["path"] for f in listing.json()["files"]] == ["model.bin"]
+    # in the organization-visible registry every org member is at least a viewer
+    assert world.request("GET", proxy, "rviewer").status_code == (403 if registry == "secret" else 200)
+
+
 def test_effective_role_is_the_highest_of_direct_team_and_org_admin(world: World) -> None:
     # teamuser: restricted_viewer directly, member through team 'ml' -> may write
     assert world.request("PUT", C.format("secret") + "/tags/x", "teamuser", json={"value": "1"}).status_code == 204

@@ -21,6 +21,7 @@ from modelyard.domain.digest import Digest
 from modelyard.domain.models import FileEntry
 from modelyard.domain.names import validate_file_path
 from modelyard.domain.paths import VersionRef
+from modelyard.domain.permissions import Action
 from modelyard.errors import (
     ConflictError,
     InvalidArgumentError,
@@ -132,7 +133,7 @@ class MlflowArtifactService:
     def download(self, actor: Actor, path: str) -> ArtifactDownload:
         path = clean_path(path)
         if path.startswith(VERSIONS_PREFIX + "/"):
-            version_files, inner = self._version_files(actor, path)
+            version_files, inner = self._version_files(actor, path, Action.DOWNLOAD)
             entry = next((f for f in version_files if f.path == inner), None)
             if entry is None:
                 raise ArtifactNotFoundError(f"artifact '{path}' does not exist", path=path[:200])
@@ -180,19 +181,23 @@ class MlflowArtifactService:
         with self._db.unit_of_work(write=True) as store:
             store.delete_artifacts(path)
 
-    def _version_files(self, actor: Actor, path: str) -> tuple[list[FileEntry], str]:
+    def _version_files(self, actor: Actor, path: str, action: Action = Action.READ) -> tuple[list[FileEntry], str]:
+        """A registered version's manifest, for ``action``: READ lists names, DOWNLOAD serves or copies bytes
+        (the rule every byte-serving route shares: ``can(principal, download, version)``)."""
         parts = path.split("/", 4)
         if len(parts) < 4 or not parts[3].isdigit():
             raise ArtifactNotFoundError(f"artifact '{path}' does not exist", path=path[:200])
         _, registry, collection, number = parts[:4]
-        version = self._registry.get_version(registry, collection, VersionRef(number=int(number)), actor=actor)
+        version = self._registry.get_version(
+            registry, collection, VersionRef(number=int(number)), actor=actor, action=action
+        )
         return list(version.files), (parts[4] if len(parts) > 4 else "")
 
     def files_under(self, actor: Actor, path: str) -> list[FileEntry]:
         """Every file at or under a proxy path, relative to it (a single file keeps its basename)."""
         path = clean_path(path, allow_root=True)
         if path.startswith(VERSIONS_PREFIX + "/"):
-            version_files, inner = self._version_files(actor, path)
+            version_files, inner = self._version_files(actor, path, Action.DOWNLOAD)
             if not inner:
                 return version_files
             exact = [FileEntry(posixpath.basename(f.path), f.digest, f.size) for f in version_files if f.path == inner]
