@@ -1,7 +1,21 @@
-"""Identity entities: principals (users, service accounts), teams, API tokens, grants, alias policies."""
+"""Identity entities: principals (users, service accounts), teams, API tokens, grants, alias policies;
+and the lockout rules: when ``auth=auto`` turns on, and which changes would lock the organization out.
+
+The lockout rules (docs/security.md, "Lockouts", and docs/decisions/0012) in two functions:
+
+* **auth switch** (:func:`auth_required`): ``on`` and ``off`` are what they say. ``auto`` is on
+  once an *active* (not disabled) org admin holds an *unrevoked* API token, expired or not, and
+  off before. Creating users, even org admins, without a token does not turn it on, so nobody
+  is ever asked for a token that does not exist. Expiry does not count: the clock never turns
+  authentication off; an expired last admin token is recovered offline (``admin tokens reset``).
+* **no stranding** (:func:`strands_org`): a change (demote, disable, revoke a token) is refused
+  when, before it, some active org admin held a *live* token (unrevoked and unexpired) and none
+  would after it: nobody could administer the organization over the API any more.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -72,3 +86,19 @@ class AliasPolicy:
     collection: str | None = None
     protected: bool = True
     requirements: dict[str, Any] = field(default_factory=dict)
+
+
+def auth_required(mode: str, admin_holds_token: Callable[[], bool]) -> bool:
+    """Whether requests must carry a token under the ``auth`` setting ``mode``.
+
+    ``admin_holds_token`` answers "does an active org admin hold an unrevoked token?"; it is only
+    asked in ``auto`` mode (so ``on`` and ``off`` cost no query).
+    """
+    if mode == "auto":
+        return admin_holds_token()
+    return mode == "on"
+
+
+def strands_org(*, live_admins_before: int, live_admins_after: int) -> bool:
+    """True when a change takes away the last live org admin credential (see the module docstring)."""
+    return live_admins_before > 0 and live_admins_after == 0
