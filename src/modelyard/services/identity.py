@@ -30,7 +30,6 @@ from modelyard.domain.names import validate_alias_name, validate_collection_name
 from modelyard.domain.permissions import Action, check_role
 from modelyard.errors import (
     CollectionNotFoundError,
-    ConflictError,
     InvalidArgumentError,
     InvalidNameError,
     LastOrgAdminError,
@@ -180,7 +179,12 @@ class IdentityService:
                     kind="user", name=name, display_name=name, email="", org_admin=True, now=now
                 )
                 self._event(
-                    store, actor, ev.PRINCIPAL_CREATED, f"principal:{name}", now=now, after={"kind": "user", "org_admin": True}
+                    store,
+                    actor,
+                    ev.PRINCIPAL_CREATED,
+                    f"principal:{name}",
+                    now=now,
+                    after={"kind": "user", "org_admin": True},
                 )
             elif p.kind != "user":
                 raise InvalidArgumentError(
@@ -199,7 +203,9 @@ class IdentityService:
                         before={"org_admin": p.org_admin, "disabled": p.disabled},
                         after={"org_admin": True, "disabled": False},
                     )
-            return self._new_token(store, actor, pid, name, self._free_token_name(store, pid, token_name, now), None, now)
+            return self._new_token(
+                store, actor, pid, name, self._free_token_name(store, pid, token_name, now), None, now
+            )
 
     def reset_admin_token(self, actor: Actor, name: str, *, revoke_others: bool = False) -> NewToken:
         """A new token for the active org admin ``name`` (offline recovery: ``modelyard admin tokens reset``).
