@@ -358,3 +358,40 @@ def test_offline_bootstrap_recovers_when_every_admin_token_expired(world: World,
     world.tokens["rescue"] = json.loads(r.stdout)["token"]
     who = world.request("GET", "/api/v1/whoami", "rescue").json()
     assert who["org_admin"] is True and who["auth_enabled"] is True
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_two_admins_demoting_each_other_at_once_cannot_both_succeed(world: World) -> None:
+    """PostgreSQL (READ COMMITTED): root's demotion waits for the other transaction that demotes
+    radmin, then sees that radmin is gone and refuses; without the row lock both would commit."""
+    import threading
+
+    from sqlalchemy import create_engine
+
+    assert world.request("PATCH", "/api/v1/principals/radmin", "root", json={"org_admin": True}).status_code == 200
+    root = world.services.identity.authenticate(world.tokens["root"])
+    other = create_engine(world.services.settings.resolved_database_url())
+    result: list[Any] = []
+    try:
+        with other.connect() as conn:
+            tx = conn.begin()
+            conn.execute(text("UPDATE principals SET org_admin = false WHERE name = 'radmin'"))
+
+            def demote_root() -> None:
+                try:
+                    result.append(world.services.identity.update_principal(root, "root", org_admin=False))
+                except Exception as exc:
+                    result.append(exc)
+
+            worker = threading.Thread(target=demote_root)
+            worker.start()
+            worker.join(timeout=1.0)
+            finished_early = not worker.is_alive()
+            tx.commit()
+            worker.join(timeout=30)
+    finally:
+        other.dispose()
+    assert not finished_early, f"root's demotion did not wait for the concurrent one: {result}"
+    (outcome,) = result
+    assert type(outcome).__name__ == "LastOrgAdminError", outcome
+    assert world.request("GET", "/api/v1/whoami", "root").json()["org_admin"] is True
