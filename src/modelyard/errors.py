@@ -33,6 +33,7 @@ Tree::
     │   ├── PreconditionFailedError        CONFLICT           412
     │   ├── PromotionRequiredError
     │   ├── LastOrgAdminError              (the change would leave no org admin with a valid token)
+    │   ├── OrgAdminTokenRequiredError     (the first token must be an org admin's)
     │   └── OrgAdminExistsError            (bootstrap refused: an org admin holds a valid token)
     ├── UnauthenticatedError               UNAUTHENTICATED    401
     ├── PermissionDeniedError              PERMISSION_DENIED  403
@@ -66,6 +67,7 @@ __all__ = [
     "ModelyardError",
     "NotFoundError",
     "OrgAdminExistsError",
+    "OrgAdminTokenRequiredError",
     "PermissionDeniedError",
     "PreconditionFailedError",
     "PrincipalNotFoundError",
@@ -247,6 +249,12 @@ class LastOrgAdminError(ConflictError):
     """The change would leave no active org admin holding a valid API token (a lockout)."""
 
     reason = "last_org_admin"
+
+
+class OrgAdminTokenRequiredError(ConflictError):
+    """No active org admin holds a token yet, so the first token must be an org admin's."""
+
+    reason = "org_admin_token_required"
 
 
 class OrgAdminExistsError(ConflictError):

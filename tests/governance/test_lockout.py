@@ -26,6 +26,7 @@ from sqlalchemy import text
 
 from modelyard.bootstrap import Services, build_registry
 from modelyard.cli import main
+from modelyard.domain.actor import SYSTEM
 from modelyard.settings import Settings
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -80,13 +81,10 @@ def _expire_tokens(world: World, principal: str | None) -> None:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_auto_auth_stays_off_until_an_active_org_admin_holds_a_token(auto: tuple[Services, Any]) -> None:
+def test_auto_auth_stays_off_until_an_org_admin_holds_a_token(auto: tuple[Services, Any]) -> None:
     svc, http = auto
     # Single-user mode: creating users (even an org admin) asks nobody for a token that does not exist.
     assert http.post("/api/v1/principals", json={"name": "bob"}).status_code == 201
-    assert http.get("/api/v1/whoami").json()["auth_enabled"] is False
-    r = http.post("/api/v1/tokens", json={"name": "laptop", "principal": "bob"})
-    assert r.status_code == 201  # a token of a non-admin does not turn auth on either
     assert http.get("/api/v1/whoami").json() == {
         "name": "local",
         "kind": "user",
@@ -96,15 +94,51 @@ def test_auto_auth_stays_off_until_an_active_org_admin_holds_a_token(auto: tuple
     }
     assert http.post("/api/v1/principals", json={"name": "carol", "org_admin": True}).status_code == 201
     assert http.get("/api/v1/registries").status_code == 200  # an admin without a token: still off
+    # A plain user's token first would turn auth on with no admin able to sign in: refused, nothing stored.
+    r = http.post("/api/v1/tokens", json={"name": "laptop", "principal": "bob"})
+    assert _error(r) == (409, "CONFLICT", "org_admin_token_required")
+    assert "Give an org admin its token first" in r.json()["message"]
+    assert http.get("/api/v1/tokens", params={"principal": "*"}).json()["items"] == []
     # The operator gives the admin a token (the response is the only place the secret appears) ...
     r = http.post("/api/v1/tokens", json={"name": "first", "principal": "carol"})
     assert r.status_code == 201
-    secret = r.json()["token"]
-    # ... and from now on every request needs one, and carol's works.
+    carol = {"Authorization": f"Bearer {r.json()['token']}"}
+    # ... and from now on every request needs one, and carol's works (and may now give bob one).
     assert _error(http.get("/api/v1/registries")) == (401, "UNAUTHENTICATED", "unauthenticated")
-    who = http.get("/api/v1/whoami", headers={"Authorization": f"Bearer {secret}"}).json()
+    who = http.get("/api/v1/whoami", headers=carol).json()
     assert who["name"] == "carol" and who["org_admin"] is True and who["auth_enabled"] is True
+    assert http.post("/api/v1/tokens", json={"name": "laptop", "principal": "bob"}, headers=carol).status_code == 201
     assert svc.auth_enabled() is True
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_auto_auth_stays_on_for_a_database_locked_out_before_the_fix(settings: Settings) -> None:
+    """A database where users hold tokens but no org admin does (the old code allowed the last
+    admin to revoke its token) stays behind authentication, and offline bootstrap recovers it."""
+    from fastapi.testclient import TestClient
+
+    from modelyard.api.app import create_app
+
+    svc = build_registry(settings)
+    try:
+        carol = svc.identity.bootstrap_admin(SYSTEM, "carol")
+        svc.identity.create_principal(SYSTEM, "bob")
+        bob = svc.identity.create_token(SYSTEM, name="laptop", principal="bob")
+        with svc.db.engine.begin() as conn:  # the lockout, as the old code could leave it
+            conn.execute(text("UPDATE api_tokens SET revoked_at = created_at WHERE id = :i"), {"i": carol.info.id})
+    finally:
+        svc.close()
+    svc = build_registry(settings)
+    try:
+        with TestClient(create_app(services=svc), raise_server_exceptions=False) as http:
+            assert http.get("/api/v1/registries").status_code == 401  # not opened to everyone
+            assert http.get("/api/v1/whoami", headers={"Authorization": f"Bearer {bob.secret}"}).status_code == 200
+            r = _cli(settings, "admin", "bootstrap", "carol", "--json")
+            assert r.exit_code == 0, r.output
+            admin = {"Authorization": f"Bearer {json.loads(r.stdout)['token']}"}
+            assert http.get("/api/v1/whoami", headers=admin).json()["org_admin"] is True
+    finally:
+        svc.close()
 
 
 def test_serve_explains_how_auto_auth_turns_on_and_names_the_data_folder(

@@ -25,6 +25,7 @@ from modelyard.domain.identity import (
     TokenInfo,
     auth_required,
     strands_org,
+    token_allowed,
 )
 from modelyard.domain.names import validate_alias_name, validate_collection_name, validate_description
 from modelyard.domain.permissions import Action, check_role
@@ -35,6 +36,7 @@ from modelyard.errors import (
     LastOrgAdminError,
     NotFoundError,
     OrgAdminExistsError,
+    OrgAdminTokenRequiredError,
     PrincipalNotFoundError,
     UnauthenticatedError,
 )
@@ -99,13 +101,13 @@ class IdentityService:
 
     def auth_required(self, mode: str) -> bool:
         """Whether requests must carry a token under the ``auth`` setting ``mode`` (the rule:
-        ``domain.identity.auth_required``; ``auto`` is on once an active org admin holds a token)."""
+        ``domain.identity.auth_required``; ``auto`` is on once an active principal holds a token)."""
 
-        def admin_holds_token() -> bool:
+        def token_exists() -> bool:
             with self._db.unit_of_work(write=False) as store:
-                return bool(store.org_admins_holding_tokens())
+                return store.any_active_token()
 
-        return auth_required(mode, admin_holds_token)
+        return auth_required(mode, token_exists)
 
     def _refuse_stranding(
         self, store: MetadataStore, live_before: list[str], now: datetime, what: str, fix: str
@@ -411,6 +413,17 @@ class IdentityService:
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
             p = self._principal(store, target)
+            store.lock_org_admins()
+            admin_holds_token = bool(store.org_admins_holding_tokens())
+            active_admin = p.kind == "user" and p.org_admin and not p.disabled
+            if not token_allowed(for_active_org_admin=active_admin, org_admin_holds_token=admin_holds_token):
+                raise OrgAdminTokenRequiredError(
+                    f"refused: no org admin holds an API token yet, and authentication (auth=auto) turns on with "
+                    f"the first token, so a token for '{p.name}' would lock every org admin out. Give an org admin "
+                    "its token first ('modelyard users create ADMIN --org-admin', then "
+                    "'modelyard tokens create TOKEN --for ADMIN', or offline 'modelyard admin bootstrap ADMIN').",
+                    principal=p.name,
+                )
             return self._new_token(store, actor, p.id, p.name, name, now + expires_in if expires_in else None, now)
 
     def list_tokens(self, actor: Actor, *, principal: str | None = None) -> list[TokenInfo]:
