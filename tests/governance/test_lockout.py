@@ -1,6 +1,6 @@
 """Lockouts (issue 8, item 9): the rules of docs/security.md "Lockouts" and their offline recovery.
 
-* ``auth=auto`` turns on once an active org admin holds a token, not when any user exists;
+* ``auth=auto`` turns on with the first token, not when any user exists; the first token is an admin's;
 * ``admin bootstrap`` works whenever no active org admin holds a valid token, and says who does
   when it refuses;
 * operator commands create no database where they find none, and say where they looked;
@@ -158,7 +158,7 @@ def test_serve_explains_how_auto_auth_turns_on_and_names_the_data_folder(
     data = tmp_path / "server-data"
     r = CliRunner().invoke(main, ["serve", "--data-dir", str(data)])
     assert r.exit_code == 0, r.output
-    assert "It turns on once an active org admin holds an API token" in r.output
+    assert "It turns on with the first API token, an org admin's" in r.output
     assert f"modelyard admin bootstrap <name> --data-dir {data.resolve()}" in r.output
 
 

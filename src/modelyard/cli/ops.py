@@ -55,7 +55,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
     "--auth",
     type=click.Choice(["auto", "on", "off"]),
     default=None,
-    help="Require API tokens (default auto: on once an active org admin holds a token, see docs/security.md).",
+    help="Require API tokens (default auto: on once the first token exists, see docs/security.md).",
 )
 @click.option(
     "--insecure-no-auth-on-public-address",
@@ -107,7 +107,7 @@ def serve(
         click.secho(
             "WARNING: authentication is OFF (single-user mode): every request acts as the local admin. "
             + (
-                f"It turns on once an active org admin holds an API token: run '{bootstrap}'."
+                f"It turns on with the first API token, an org admin's: run '{bootstrap}'."
                 if settings.auth == "auto"
                 else "(--auth off)"
             ),
