@@ -131,7 +131,11 @@ class ArtifactService:
         )
         with self._db.unit_of_work(write=True) as store:
             store.insert_upload(session, created_by=actor.name)
-        self._blobs.begin_upload(session.id)
+        try:
+            self._blobs.begin_upload(session.id)
+        except BaseException:
+            self._forget_if_gone(session.id)
+            raise
         return session
 
     def _session(self, upload_id: str, actor: Actor | None) -> UploadSession:
@@ -164,7 +168,11 @@ class ArtifactService:
                     )
                 yield chunk
 
-        return self._blobs.write_chunk(upload_id, offset, bounded())
+        try:
+            return self._blobs.write_chunk(upload_id, offset, bounded())
+        except BaseException:
+            self._forget_if_gone(upload_id)  # e.g. a full volume: the blob store dropped the data
+            raise
 
     def commit_upload(self, upload_id: str, *, actor: Actor | None = None) -> BlobInfo:
         """Verify size and digest, make the blob visible, and close the session."""
@@ -174,9 +182,7 @@ class ArtifactService:
                 upload_id, expected_digest=Digest.parse(session.digest), expected_size=session.size
             )
         except BaseException:
-            if self._blobs_session_gone(upload_id):
-                with self._db.unit_of_work(write=True) as store:
-                    store.delete_upload(upload_id)
+            self._forget_if_gone(upload_id)
             raise
         # The server hashed these bytes from this caller: from now on the digest counts as
         # present for it, even when the blob already existed (the commit was then a no-op).
@@ -185,12 +191,14 @@ class ArtifactService:
             store.delete_upload(upload_id)
         return info
 
-    def _blobs_session_gone(self, upload_id: str) -> bool:
+    def _forget_if_gone(self, upload_id: str) -> None:
+        """Drop the session row when the blob store no longer holds the session's data (a
+        failed commit, a full volume), so no row outlives its bytes."""
         try:
             self._blobs.upload_offset(upload_id)
         except UploadUnknownError:
-            return True
-        return False
+            with self._db.unit_of_work(write=True) as store:
+                store.delete_upload(upload_id)
 
     def abort_upload(self, upload_id: str, *, actor: Actor | None = None) -> None:
         self._session(upload_id, actor)
