@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from modelyard.errors import (
     AlreadyExistsError,
     ConflictError,
+    InsufficientStorageError,
     InvalidArgumentError,
     ModelyardError,
     NotFoundError,
@@ -39,6 +40,7 @@ STATUS_BY_ERROR: tuple[tuple[type[ModelyardError], int], ...] = (
     (UnauthenticatedError, 401),
     (PermissionDeniedError, 403),
     (RangeNotSatisfiableError, 416),
+    (InsufficientStorageError, 507),
     (UnavailableError, 503),
 )
 

@@ -3,6 +3,10 @@
 Only ``gc`` deletes blobs. The mark set is every digest referenced by a live version or an
 open upload session; a blob outside it is swept only if it is older than the grace period,
 so a blob uploaded a moment ago for a version not yet committed is never taken.
+
+Blob receipts (who uploaded which digest, see ``authz.usable_digests``) are not in the mark
+set: they grant reuse of bytes, they do not hold them. A sweep drops the receipts of the blobs
+it deleted; re-uploading the bytes records a fresh one.
 """
 
 from __future__ import annotations
@@ -68,6 +72,9 @@ class MaintenanceService:
                     report.swept.remove(d)  # touched by a push since we scanned
                     continue
                 self._blobs.delete(Digest.parse(d))
+            # A receipt is a permission, not a reference: it keeps no blob alive, and goes with its blob.
+            with self._db.unit_of_work(write=True) as store:
+                store.delete_blob_receipts(report.swept)
         report.bytes_swept = sum(sizes[d] for d in report.swept)
         return report
 

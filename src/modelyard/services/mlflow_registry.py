@@ -20,6 +20,7 @@ from modelyard.domain.actor import Actor
 from modelyard.domain.digest import CHUNK_SIZE, Digest
 from modelyard.domain.models import STAGES, Collection, FileEntry, RunRef, Version, VersionMetadata
 from modelyard.domain.paths import VersionRef
+from modelyard.domain.permissions import Action
 from modelyard.errors import InvalidArgumentError, NotFoundError
 from modelyard.storage.interfaces import BlobStore, Clause, TrackingDatabase
 
@@ -230,7 +231,10 @@ class MlflowRegistryService:
         if scheme == "mlflow-artifacts":
             return self._from_proxy(actor, source, source, params, metrics)
         if scheme == "file" or (not scheme and source.startswith("/")):
-            return ResolvedSource(self._from_local(unquote(parsed.path) if scheme else source), params, metrics)
+            files = self._from_local(unquote(parsed.path) if scheme else source)
+            # The server read and hashed these bytes for this caller: they count as its upload.
+            self._registry.record_blob_receipts(actor, [f.digest for f in files])
+            return ResolvedSource(files, params, metrics)
         return ResolvedSource([], params, metrics)
 
     def _resolve_models_uri(
@@ -269,7 +273,8 @@ class MlflowRegistryService:
         else:
             raise InvalidArgumentError(f"invalid models:/ source '{source[:200]}'", field="source")
         try:
-            src = self._registry.get_version(registry, name, ref, actor=actor)
+            # Copying a version's files hands over its bytes: the download rule, not the read rule.
+            src = self._registry.get_version(registry, name, ref, actor=actor, action=Action.DOWNLOAD)
         except NotFoundError as exc:
             raise InvalidArgumentError(
                 f"source '{source[:200]}' does not name an existing version: {exc}", field="source"

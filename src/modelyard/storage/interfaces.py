@@ -199,6 +199,22 @@ class MetadataStore(Protocol):
         sessions, and files stored through the MLflow artifact proxy (whole or in parts)."""
         ...
 
+    def usable_digests(
+        self, digests: Sequence[str], *, registry_ids: Sequence[int] | None, principal_id: int | None
+    ) -> set[str]:
+        """Which of ``digests`` a principal may reuse without uploading: referenced by a version in
+        one of ``registry_ids`` (None: any registry), by a file of the MLflow artifact proxy (which
+        serves those to every principal), or uploaded by ``principal_id`` itself (a receipt)."""
+        ...
+
+    def record_blob_receipt(self, principal_id: int, digest: str, *, now: datetime) -> None:
+        """Record that ``principal_id`` uploaded ``digest``'s bytes (idempotent)."""
+        ...
+
+    def delete_blob_receipts(self, digests: Sequence[str]) -> int:
+        """Drop every receipt for ``digests`` (gc calls this for the blobs it swept)."""
+        ...
+
     def append_event(
         self,
         *,

@@ -534,6 +534,60 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
             marked.update(self.conn.execute(select(column).distinct()).scalars())
         return marked
 
+    # -- blob access (dedup within permission boundaries) ---------------------------------------
+
+    def usable_digests(
+        self, digests: Sequence[str], *, registry_ids: Sequence[int] | None, principal_id: int | None
+    ) -> set[str]:
+        """Which of ``digests`` a principal may reuse without uploading: referenced by a version in
+        one of ``registry_ids`` (None: any registry), by a file of the MLflow artifact proxy (which
+        serves those to every principal), or uploaded by ``principal_id`` itself (a receipt)."""
+        found: set[str] = set()
+        wanted = sorted(set(digests))
+        for i in range(0, len(wanted), 500):
+            batch = wanted[i : i + 500]
+            in_versions = select(t.version_files.c.digest).where(t.version_files.c.digest.in_(batch))
+            if registry_ids is not None:
+                in_versions = (
+                    in_versions.join_from(t.version_files, t.versions, t.versions.c.id == t.version_files.c.version_id)
+                    .join(t.collections, t.collections.c.id == t.versions.c.collection_id)
+                    .where(t.collections.c.registry_id.in_(list(registry_ids)))
+                )
+            queries = [in_versions, select(tt.mlflow_artifacts.c.digest).where(tt.mlflow_artifacts.c.digest.in_(batch))]
+            if principal_id is not None:
+                queries.append(
+                    select(gt.blob_receipts.c.digest).where(
+                        gt.blob_receipts.c.principal_id == principal_id, gt.blob_receipts.c.digest.in_(batch)
+                    )
+                )
+            for q in queries:
+                found.update(self.conn.execute(q.distinct()).scalars())
+        return found
+
+    def record_blob_receipt(self, principal_id: int, digest: str, *, now: datetime) -> None:
+        """Record that ``principal_id`` uploaded ``digest``'s bytes (idempotent)."""
+        table = gt.blob_receipts
+        key = (table.c.principal_id == principal_id, table.c.digest == digest)
+        if self.conn.execute(select(table.c.id).where(*key)).first() is not None:
+            return
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(
+                    insert(table).values(principal_id=principal_id, digest=digest, created_at=now, updated_at=now)
+                )
+        except IntegrityError:
+            pass  # a concurrent commit of the same bytes by the same principal recorded it first
+
+    def delete_blob_receipts(self, digests: Sequence[str]) -> int:
+        """Drop every receipt for ``digests`` (gc calls this for the blobs it swept)."""
+        removed = 0
+        wanted = sorted(set(digests))
+        for i in range(0, len(wanted), 500):
+            removed += self.conn.execute(
+                delete(gt.blob_receipts).where(gt.blob_receipts.c.digest.in_(wanted[i : i + 500]))
+            ).rowcount
+        return removed
+
     # -- events -----------------------------------------------------------------------------------
 
     def append_event(
