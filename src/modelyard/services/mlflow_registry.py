@@ -201,7 +201,7 @@ class MlflowRegistryService:
         run_id = ""
         if model_id:
             try:
-                lm = self._tracking.get_logged_model(model_id)
+                lm = self._tracking.get_logged_model(actor, model_id)
             except LoggedModelNotFoundError:
                 lm = None
             if lm is not None:
@@ -221,7 +221,7 @@ class MlflowRegistryService:
         if scheme == "runs":
             run_id, _, sub = f"{parsed.netloc}{parsed.path}".strip("/").partition("/")
             try:
-                run = self._tracking.get_run(run_id)
+                run = self._tracking.get_run(actor, run_id)
             except RunNotFoundError as exc:
                 raise InvalidArgumentError(
                     f"source '{source}' names run '{run_id}', which does not exist", field="source"
@@ -240,7 +240,7 @@ class MlflowRegistryService:
         parts = path.split("/")
         if len(parts) == 1 and "@" not in parts[0]:
             try:
-                lm = self._tracking.get_logged_model(parts[0])
+                lm = self._tracking.get_logged_model(actor, parts[0])
             except LoggedModelNotFoundError as exc:
                 raise InvalidArgumentError(
                     f"source '{source}' names a logged model that does not exist", field="source"

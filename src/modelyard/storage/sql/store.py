@@ -519,6 +519,19 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
             self.conn.execute(select(t.upload_sessions.c.id).where(t.upload_sessions.c.expires_at < now)).scalars()
         )
 
+    # -- MLflow multipart uploads (purged with the upload sessions) ------------------------------
+
+    def idle_multipart_uploads(self, before: datetime) -> list[str]:
+        """MLflow multipart uploads with no activity (creation or a part) since ``before``."""
+        mu = tt.mlflow_multipart_uploads
+        last = func.coalesce(mu.c.last_activity_at, mu.c.updated_at)
+        return list(self.conn.execute(select(mu.c.id).where(last < before).order_by(mu.c.id)).scalars())
+
+    def delete_multipart_upload(self, upload_id: str) -> None:
+        mu = tt.mlflow_multipart_uploads
+        self.conn.execute(delete(tt.mlflow_multipart_parts).where(tt.mlflow_multipart_parts.c.upload_id == upload_id))
+        self.conn.execute(delete(mu).where(mu.c.id == upload_id))
+
     # -- garbage collection ---------------------------------------------------------------------
 
     def referenced_digests(self) -> set[str]:
