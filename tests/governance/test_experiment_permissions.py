@@ -301,3 +301,19 @@ def test_multipart_parts_need_the_creators_credentials(world: World) -> None:
     _ok(world.request("POST", f"{ART}/mpu/complete/{x['art']}", "member", json={**done, "parts": etags}))
     assert world.request("GET", f"{ART}/artifacts/{x['art']}/big.bin", "member").content == b"part1part2"
     assert world.request("GET", f"{ART}/artifacts/{x['art']}/big.bin", "outsider").content == b"part1part2"
+
+
+def test_the_default_permission_setting_applies_to_everyone_else(world: World) -> None:
+    """``MODELYARD_MLFLOW__DEFAULT_EXPERIMENT_PERMISSION=READ`` (MLflow's default) opens reads only."""
+    import dataclasses
+
+    from modelyard.api.mlflow import build_mlflow_services
+    from modelyard.settings import MlflowSettings
+
+    x = _experiment_with_run(world)
+    opened = world.services.settings.model_copy(update={"mlflow": MlflowSettings(default_experiment_permission="READ")})
+    world.http.app.state.mlflow = build_mlflow_services(dataclasses.replace(world.services, settings=opened))
+    assert all(r.status_code == 200 for r in _reads(world, "outsider", x).values())
+    assert _searches(world, "outsider", x)["runs"] == [x["rid"]]
+    log = {"run_id": x["rid"], "key": "k", "value": "v"}
+    assert _err(world.request("POST", f"{API}/runs/set-tag", "outsider", json=log)) == (403, "PERMISSION_DENIED")
