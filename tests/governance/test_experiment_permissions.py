@@ -38,9 +38,7 @@ def _same_as_missing(real: Any, missing: Any, real_id: str, missing_id: str) -> 
 
 def _experiment_with_run(world: World, who: str = "member") -> dict[str, str]:
     """An experiment of ``who`` with a run (a param, a metric, an artifact) and a logged model."""
-    eid = _ok(world.request("POST", f"{API}/experiments/create", who, json={"name": world.uid("exp")}))[
-        "experiment_id"
-    ]
+    eid = _ok(world.request("POST", f"{API}/experiments/create", who, json={"name": world.uid("exp")}))["experiment_id"]
     run = _ok(world.request("POST", f"{API}/runs/create", who, json={"experiment_id": eid}))["run"]["info"]
     rid = run["run_id"]
     batch = {
@@ -122,7 +120,9 @@ def test_another_users_experiment_is_invisible_through_every_route(world: World)
     }
     # writes are refused as if it did not exist, and change nothing
     writes = [
-        world.request("POST", f"{API}/runs/log-parameter", "outsider", json={"run_id": x["rid"], "key": "k", "value": "v"}),
+        world.request(
+            "POST", f"{API}/runs/log-parameter", "outsider", json={"run_id": x["rid"], "key": "k", "value": "v"}
+        ),
         world.request("POST", f"{API}/runs/create", "outsider", json={"experiment_id": x["eid"]}),
         world.request("POST", f"{API}/experiments/delete", "outsider", json={"experiment_id": x["eid"]}),
         world.request("POST", f"{API}/runs/delete", "outsider", json={"run_id": x["rid"]}),
@@ -162,7 +162,10 @@ def test_granting_read_then_edit_then_revoking(world: World) -> None:
     assert _err(deleted) == (403, "PERMISSION_DENIED")
     assert "'MANAGE' permission" in deleted.json()["message"]
     got = world.request(
-        "GET", f"{API}/experiments/permissions/get", "member", params={"experiment_id": x["eid"], "username": "outsider"}
+        "GET",
+        f"{API}/experiments/permissions/get",
+        "member",
+        params={"experiment_id": x["eid"], "username": "outsider"},
     )
     assert _ok(got)["experiment_permission"]["permission"] == "EDIT"
     # revoking hides it again
@@ -213,7 +216,9 @@ def test_an_experiment_cannot_claim_another_ones_artifact_folder(world: World) -
     )
     assert _err(inside) == (400, "INVALID_PARAMETER_VALUE")
     # a custom location is the experiment's too: its run artifacts are private to it
-    run = _ok(world.request("POST", f"{API}/runs/create", "outsider", json={"experiment_id": mine.json()["experiment_id"]}))
+    run = _ok(
+        world.request("POST", f"{API}/runs/create", "outsider", json={"experiment_id": mine.json()["experiment_id"]})
+    )
     art = run["run"]["info"]["artifact_uri"].removeprefix("mlflow-artifacts:/")
     assert art.startswith("team-a/exp/")
     _ok(world.request("PUT", f"{ART}/artifacts/{art}/a.txt", "outsider", content=b"a"))
