@@ -13,7 +13,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from gov_world import World
+
+BOTH = pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 
 API = "/api/2.0/mlflow"
 ART = "/api/2.0/mlflow-artifacts"
@@ -85,6 +88,7 @@ def _grant(world: World, who: str, eid: str, permission: str, **holder: str) -> 
     return world.request("POST", f"{API}/experiments/permissions/create", who, json=body)
 
 
+@BOTH
 def test_another_users_experiment_is_invisible_through_every_route(world: World) -> None:
     x = _experiment_with_run(world)
     # the creator and an org admin read everything
@@ -139,6 +143,7 @@ def test_another_users_experiment_is_invisible_through_every_route(world: World)
     assert world.request("GET", f"{API}/runs/get", None, params={"run_id": x["rid"]}).status_code == 401
 
 
+@BOTH
 def test_granting_read_then_edit_then_revoking(world: World) -> None:
     x = _experiment_with_run(world)
     log = {"run_id": x["rid"], "metrics": [{"key": "loss", "value": 0.5, "timestamp": 2, "step": 1}]}
@@ -233,6 +238,7 @@ def test_an_experiment_cannot_claim_another_ones_artifact_folder(world: World) -
     assert _ok(world.request("GET", f"{ART}/artifacts", "member", params={"path": ""})) == {"files": []}
 
 
+@BOTH
 def test_run_artifacts_are_no_side_door_into_a_restricted_registry(world: World) -> None:
     """A version registered into ``secret`` from ``runs:/<run>/model``: its copy is served by the
     download rule, the run's own artifacts only to those allowed on the experiment."""

@@ -545,8 +545,8 @@ class TrackingService:
         with self._db.unit_of_work(write=True) as store:
             row = self._run(store, run_id, actor, EDIT)
             for item in items:
-                if kind == "model" and store.find_logged_model(str(item.get("model_id", ""))) is None:
-                    raise LoggedModelNotFoundError(f"Logged model with ID '{item.get('model_id')}' not found.")
+                if kind == "model":  # a model input or output must be one the actor may read
+                    self._logged_model(store, str(item.get("model_id", "")), actor, allow_deleted=True)
                 store.insert_run_io(row["id"], direction=direction, kind=kind, payload=dict(item))
 
     # -- logged models -----------------------------------------------------------------------------
