@@ -503,7 +503,7 @@ class SqlTrackingStore:
     ) -> str | None:
         column, holder = self._holder(principal_id, team_id)
         ep = tt.mlflow_experiment_permissions
-        return self.conn.execute(  # type: ignore[no-any-return]
+        return self.conn.execute(
             select(ep.c.permission).where(ep.c.experiment_id == experiment_id, ep.c[column] == holder)
         ).scalar_one_or_none()
 
