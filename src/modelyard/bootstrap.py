@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from modelyard.domain.actor import SYSTEM
+from modelyard.errors import DatabaseNotFoundError
 from modelyard.events.crypto import SecretBox
 from modelyard.events.delivery import DeliveryWorker
 from modelyard.events.watch import WatchHub
@@ -22,7 +24,7 @@ from modelyard.storage.blobs.filesystem import FilesystemBlobStore
 from modelyard.storage.blobs.memory import MemoryBlobStore
 from modelyard.storage.interfaces import BlobStore
 from modelyard.storage.sql import schema
-from modelyard.storage.sql.engine import Database
+from modelyard.storage.sql.engine import Database, display_url, sqlite_file
 
 
 @dataclass
@@ -40,12 +42,14 @@ class Services:
     promotion: PromotionService
     automations: AutomationService
     watch: WatchService
+    _auth_on: bool = field(default=False, init=False, repr=False)
 
     def auth_enabled(self) -> bool:
-        """Whether requests must carry a token (see ``Settings.auth``)."""
-        if self.settings.auth == "auto":
-            return self.identity.auth_configured()
-        return self.settings.auth == "on"
+        """Whether requests must carry a token now (``Settings.auth``; the rule is
+        ``domain.identity.auth_required``). Once on, it stays on for the life of this process."""
+        if not self._auth_on:
+            self._auth_on = self.identity.auth_required(self.settings.auth)
+        return self._auth_on
 
     def delivery_worker(self) -> DeliveryWorker:
         """A webhook delivery worker configured from the settings (not started)."""
@@ -86,12 +90,43 @@ def open_database(settings: Settings) -> Database:
 
 
 def prepare_database(settings: Settings, *, initialize_empty: bool = True) -> Database:
-    """Open the database; a brand-new one is migrated to head, an outdated one is refused."""
+    """Open the database; a brand-new one is migrated to head, an outdated one is refused.
+
+    With ``initialize_empty=False`` (operator commands that work on an existing database:
+    ``admin bootstrap``, ``admin tokens reset``, ``gc``, ``uploads purge`` ...) nothing is
+    created: a missing SQLite file or an empty database is a ``DatabaseNotFoundError`` that says
+    where the command looked and how to point it elsewhere. (Run from the wrong folder, such a
+    command used to create a second, empty database there and report success.)
+    """
+    if not initialize_empty:
+        path = sqlite_file(settings.resolved_database_url())
+        if path is not None and not path.is_file():
+            raise _no_database(settings, "no modelyard database")
     db = open_database(settings)
-    if initialize_empty and schema.is_empty(db.engine):
+    if schema.is_empty(db.engine):
+        if not initialize_empty:
+            db.dispose()
+            raise _no_database(settings, "an empty database (no modelyard schema)")
         schema.upgrade(db.engine)
     schema.check_at_head(db.engine)
     return db
+
+
+def _no_database(settings: Settings, found: str) -> DatabaseNotFoundError:
+    url = display_url(settings.resolved_database_url())
+    if settings.database_url:
+        why = "MODELYARD_DATABASE_URL names it"
+    elif "data_dir" in settings.model_fields_set:
+        why = f"the data folder is {settings.data_dir.resolve()} (--data-dir or MODELYARD_DATA_DIR)"
+    else:
+        why = f"the default data folder is ./modelyard-data in the current folder ({Path.cwd()})"
+    return DatabaseNotFoundError(
+        f"{found} at {url}: {why}. This command works on an existing database and created nothing. "
+        "Point it at your server's data with --data-dir DIR (or MODELYARD_DATA_DIR=DIR) or "
+        "MODELYARD_DATABASE_URL=URL, the same as 'modelyard serve' uses; 'modelyard serve' or "
+        "'modelyard db upgrade' creates a new database.",
+        database_url=url,
+    )
 
 
 def build_registry(settings: Settings, *, initialize_empty: bool = True) -> Services:

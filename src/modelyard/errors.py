@@ -18,7 +18,8 @@ Tree::
     │   ├── BlobUnknownError
     │   ├── UploadUnknownError
     │   ├── PrincipalNotFoundError
-    │   └── EventNotFoundError
+    │   ├── EventNotFoundError
+    │   └── DatabaseNotFoundError          (operator commands: no database where they looked)
     ├── AlreadyExistsError                 ALREADY_EXISTS     409
     ├── InvalidArgumentError               INVALID_ARGUMENT   400
     │   ├── InvalidNameError
@@ -30,7 +31,10 @@ Tree::
     │   └── LimitExceededError
     ├── ConflictError                      CONFLICT           409
     │   ├── PreconditionFailedError        CONFLICT           412
-    │   └── PromotionRequiredError
+    │   ├── PromotionRequiredError
+    │   ├── LastOrgAdminError              (the change would leave no org admin with a valid token)
+    │   ├── OrgAdminTokenRequiredError     (the first token must be an org admin's)
+    │   └── OrgAdminExistsError            (bootstrap refused: an org admin holds a valid token)
     ├── UnauthenticatedError               UNAUTHENTICATED    401
     ├── PermissionDeniedError              PERMISSION_DENIED  403
     ├── RangeNotSatisfiableError           RANGE_NOT_SATISFIABLE 416
@@ -48,6 +52,7 @@ __all__ = [
     "BlobUnknownError",
     "CollectionNotFoundError",
     "ConflictError",
+    "DatabaseNotFoundError",
     "DigestMismatchError",
     "EventNotFoundError",
     "FileNotFoundInVersionError",
@@ -55,11 +60,14 @@ __all__ = [
     "InvalidNameError",
     "InvalidPageTokenError",
     "InvalidPathError",
+    "LastOrgAdminError",
     "LimitExceededError",
     "MissingBlobsError",
     "ModelNotFoundError",
     "ModelyardError",
     "NotFoundError",
+    "OrgAdminExistsError",
+    "OrgAdminTokenRequiredError",
     "PermissionDeniedError",
     "PreconditionFailedError",
     "PrincipalNotFoundError",
@@ -172,6 +180,12 @@ class EventNotFoundError(NotFoundError):
     reason = "event_not_found"
 
 
+class DatabaseNotFoundError(NotFoundError):
+    """An operator command found no modelyard database where it looked (it creates none)."""
+
+    reason = "database_not_found"
+
+
 # --- already exists / invalid -----------------------------------------------------------
 
 
@@ -229,6 +243,24 @@ class PromotionRequiredError(ConflictError):
     """The alias or stage is guarded by requirements: move it through a promotion request."""
 
     reason = "promotion_required"
+
+
+class LastOrgAdminError(ConflictError):
+    """The change would leave no active org admin holding a valid API token (a lockout)."""
+
+    reason = "last_org_admin"
+
+
+class OrgAdminTokenRequiredError(ConflictError):
+    """No active org admin holds a token yet, so the first token must be an org admin's."""
+
+    reason = "org_admin_token_required"
+
+
+class OrgAdminExistsError(ConflictError):
+    """``admin bootstrap`` is refused: an active org admin already holds a valid API token."""
+
+    reason = "org_admin_exists"
 
 
 class UnauthenticatedError(ModelyardError):

@@ -24,6 +24,10 @@ from .conftest import SRC, _start
 def governed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """An auth-on SQLite server with an admin, a member of `models`, a viewer and a restricted registry."""
     data_dir = tmp_path_factory.mktemp("governed")
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    cli = [sys.executable, "-c", "from modelyard.cli import main; main()"]
+    # admin bootstrap works on an existing database only (it creates none): create it first.
+    subprocess.run([*cli, "db", "upgrade", "--data-dir", str(data_dir)], capture_output=True, check=True, env=env)
     boot = subprocess.run(
         [
             sys.executable,

@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         lifespan=_background_work,
     )
     app.state.services = svc
-    app.state.auth_enabled = _auth_switch(svc)
+    app.state.auth_enabled = svc.auth_enabled
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -75,21 +75,6 @@ async def _background_work(app: FastAPI) -> AsyncIterator[None]:
         if worker is not None:
             svc.automations.on_change = None
             worker.stop()
-
-
-def _auth_switch(svc: Services) -> Callable[[], bool]:
-    """Whether auth is on now. In 'auto' mode it turns on (and stays on) once a principal exists."""
-    seen_on = False
-
-    def enabled() -> bool:
-        nonlocal seen_on
-        if svc.settings.auth != "auto":
-            return svc.settings.auth == "on"
-        if not seen_on:
-            seen_on = svc.identity.auth_configured()
-        return seen_on
-
-    return enabled
 
 
 def app_from_env() -> FastAPI:

@@ -19,7 +19,7 @@ from .output import emit, table
 
 @main.group()
 def admin() -> None:
-    """Server administration that works on the data directly."""
+    """Server administration that works on the data directly (offline; creates no database)."""
 
 
 @admin.command("bootstrap")
@@ -27,21 +27,59 @@ def admin() -> None:
 @data_dir_option
 @click.option("--json", "as_json", is_flag=True)
 def admin_bootstrap(name: str, data_dir: Path | None, as_json: bool) -> None:
-    """Create the first org admin NAME and print its API token (once). Turns auth on."""
+    """Make NAME an org admin and print a new API token for it (once). Turns auth on (auto mode).
+
+    Works on the server's existing database (point at it with --data-dir or
+    MODELYARD_DATABASE_URL; it creates none) whenever no active org admin holds a valid
+    token: the first admin, or offline recovery. An existing user NAME is made an active org admin.
+    """
     from modelyard.bootstrap import build_registry
     from modelyard.domain.actor import SYSTEM
 
     try:
-        svc = build_registry(_settings(data_dir))
-        new = svc.identity.bootstrap_admin(SYSTEM, name)
-        svc.close()
+        svc = build_registry(_settings(data_dir), initialize_empty=False)
+        try:
+            new = svc.identity.bootstrap_admin(SYSTEM, name)
+        finally:
+            svc.close()
     except Exception as exc:
         _fail(exc)
         return
     if as_json:
         emit({"principal": name, "token": new.secret, "token_name": new.info.name})
     else:
-        click.echo(f"created org admin '{name}'. Its API token (shown once, store it now):\n{new.secret}")
+        click.echo(f"org admin '{name}', token '{new.info.name}' (shown once, store it now):\n{new.secret}")
+        click.echo("Use it with: export MODELYARD_TOKEN=<token>", err=True)
+
+
+@admin.group("tokens")
+def admin_tokens() -> None:
+    """Offline token recovery for org admins (needs direct access to the database)."""
+
+
+@admin_tokens.command("reset")
+@click.argument("name")
+@click.option("--revoke-others", is_flag=True, help="Also revoke every other token of NAME (e.g. a leaked one).")
+@data_dir_option
+@click.option("--json", "as_json", is_flag=True)
+def admin_tokens_reset(name: str, revoke_others: bool, data_dir: Path | None, as_json: bool) -> None:
+    """Print a new API token for the active org admin NAME (once); revokes nothing unless asked."""
+    from modelyard.bootstrap import build_registry
+    from modelyard.domain.actor import SYSTEM
+
+    try:
+        svc = build_registry(_settings(data_dir), initialize_empty=False)
+        try:
+            new = svc.identity.reset_admin_token(SYSTEM, name, revoke_others=revoke_others)
+        finally:
+            svc.close()
+    except Exception as exc:
+        _fail(exc)
+        return
+    if as_json:
+        emit({"principal": name, "token": new.secret, "token_name": new.info.name})
+    else:
+        click.echo(f"new token '{new.info.name}' for org admin '{name}' (shown once, store it now):\n{new.secret}")
         click.echo("Use it with: export MODELYARD_TOKEN=<token>", err=True)
 
 
@@ -365,7 +403,11 @@ def audit_verify(client: Client, as_json: bool, local_dir: Path | None) -> None:
     if local_dir is not None:
         from modelyard.bootstrap import build_registry
 
-        svc = build_registry(_settings(local_dir), initialize_empty=False)
+        try:
+            svc = build_registry(_settings(local_dir), initialize_empty=False)
+        except Exception as exc:
+            _fail(exc)
+            return
         r = svc.audit.verify_chain()
         svc.close()
         result = {

@@ -55,7 +55,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
     "--auth",
     type=click.Choice(["auto", "on", "off"]),
     default=None,
-    help="Require API tokens (default auto: on once 'modelyard admin bootstrap' has run).",
+    help="Require API tokens (default auto: on once the first token exists, see docs/security.md).",
 )
 @click.option(
     "--insecure-no-auth-on-public-address",
@@ -91,10 +91,14 @@ def serve(
         _fail(exc)
         return
     if not auth_on:
+        # Name the data folder: run from another folder, bootstrap would look for another database.
+        bootstrap = f"modelyard admin bootstrap <name> --data-dir {settings.data_dir.resolve()}"
+        if settings.database_url:
+            bootstrap = "MODELYARD_DATABASE_URL=<this server's URL> modelyard admin bootstrap <name>"
         if settings.host not in LOOPBACK and not settings.insecure_allow_no_auth_on_public_address:
             click.secho(
                 f"error: refusing to serve on {settings.host} without authentication. Run "
-                "'modelyard admin bootstrap <name>' to create an admin (auth turns on), or bind to 127.0.0.1. "
+                f"'{bootstrap}' to create an admin (auth turns on), or bind to 127.0.0.1. "
                 "(--insecure-no-auth-on-public-address overrides this; do not.)",
                 fg="red",
                 err=True,
@@ -102,7 +106,11 @@ def serve(
             sys.exit(2)
         click.secho(
             "WARNING: authentication is OFF (single-user mode): every request acts as the local admin. "
-            "Run 'modelyard admin bootstrap <name>' to turn it on.",
+            + (
+                f"It turns on with the first API token, an org admin's: run '{bootstrap}'."
+                if settings.auth == "auto"
+                else "(--auth off)"
+            ),
             fg="yellow",
             err=True,
         )
@@ -157,8 +165,15 @@ def db_current(data_dir: Path | None, as_json: bool) -> None:
     """Show the schema revision and the one this modelyard needs."""
     from modelyard.bootstrap import open_database
     from modelyard.storage.sql import schema
+    from modelyard.storage.sql.engine import sqlite_file
 
-    database = open_database(_settings(data_dir))
+    settings = _settings(data_dir)
+    path = sqlite_file(settings.resolved_database_url())
+    if path is not None and not path.is_file():  # report, don't create an empty database here
+        info = {"current": None, "head": schema.head_revision()}
+        emit(info) if as_json else click.echo(f"no database at {path}; head {info['head']}")
+        return
+    database = open_database(settings)
     info = {"current": schema.current_revision(database.engine), "head": schema.head_revision()}
     database.dispose()
     emit(info) if as_json else click.echo(f"current {info['current'] or 'empty'}, head {info['head']}")

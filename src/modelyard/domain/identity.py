@@ -1,7 +1,24 @@
-"""Identity entities: principals (users, service accounts), teams, API tokens, grants, alias policies."""
+"""Identity entities: principals (users, service accounts), teams, API tokens, grants, alias policies;
+and the lockout rules: when ``auth=auto`` turns on, and which changes would lock the organization out.
+
+The lockout rules (docs/security.md, "Lockouts", and docs/decisions/0012), three functions:
+
+* **auth switch** (:func:`auth_required`): ``on`` and ``off`` are what they say. ``auto`` is on
+  once an active (not disabled) principal holds an *unrevoked* API token, expired or not, and
+  off before: creating users, even org admins, without a token does not turn it on, so nobody
+  is asked for a token that does not exist. Expiry does not count: the clock never turns
+  authentication off (an expired last admin token is recovered offline, ``admin tokens reset``).
+* **the first token is an admin's** (:func:`token_allowed`): while no active org admin holds an
+  unrevoked token, a token may only be created for an active org admin. So when ``auto`` turns
+  on, an org admin can sign in: a plain user's token never locks the operator out.
+* **no stranding** (:func:`strands_org`): a change (demote, disable, revoke a token) is refused
+  when, before it, some active org admin held a *live* token (unrevoked and unexpired) and none
+  would after it: nobody could administer the organization over the API any more.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -72,3 +89,25 @@ class AliasPolicy:
     collection: str | None = None
     protected: bool = True
     requirements: dict[str, Any] = field(default_factory=dict)
+
+
+def auth_required(mode: str, token_exists: Callable[[], bool]) -> bool:
+    """Whether requests must carry a token under the ``auth`` setting ``mode``.
+
+    ``token_exists`` answers "does an active principal hold an unrevoked token?"; it is only
+    asked in ``auto`` mode (so ``on`` and ``off`` cost no query).
+    """
+    if mode == "auto":
+        return token_exists()
+    return mode == "on"
+
+
+def token_allowed(*, for_active_org_admin: bool, org_admin_holds_token: bool) -> bool:
+    """Whether a new token may be created: the first one (no active org admin holds an
+    unrevoked token) must be an active org admin's."""
+    return for_active_org_admin or org_admin_holds_token
+
+
+def strands_org(*, live_admins_before: int, live_admins_after: int) -> bool:
+    """True when a change takes away the last live org admin credential (see the module docstring)."""
+    return live_admins_before > 0 and live_admins_after == 0

@@ -15,15 +15,28 @@ from datetime import datetime, timedelta
 
 from modelyard.domain import events as ev
 from modelyard.domain.actor import Actor
-from modelyard.domain.identity import PRINCIPAL_KINDS, AliasPolicy, Grant, NewToken, PrincipalInfo, Team, TokenInfo
+from modelyard.domain.identity import (
+    PRINCIPAL_KINDS,
+    AliasPolicy,
+    Grant,
+    NewToken,
+    PrincipalInfo,
+    Team,
+    TokenInfo,
+    auth_required,
+    strands_org,
+    token_allowed,
+)
 from modelyard.domain.names import validate_alias_name, validate_collection_name, validate_description
 from modelyard.domain.permissions import Action, check_role
 from modelyard.errors import (
     CollectionNotFoundError,
-    ConflictError,
     InvalidArgumentError,
     InvalidNameError,
+    LastOrgAdminError,
     NotFoundError,
+    OrgAdminExistsError,
+    OrgAdminTokenRequiredError,
     PrincipalNotFoundError,
     UnauthenticatedError,
 )
@@ -86,10 +99,28 @@ class IdentityService:
 
     # -- authentication -------------------------------------------------------------------------
 
-    def auth_configured(self) -> bool:
-        """True once any principal exists (``modelyard admin bootstrap`` has run)."""
-        with self._db.unit_of_work(write=False) as store:
-            return store.count_principals() > 0
+    def auth_required(self, mode: str) -> bool:
+        """Whether requests must carry a token under the ``auth`` setting ``mode`` (the rule:
+        ``domain.identity.auth_required``; ``auto`` is on once an active principal holds a token)."""
+
+        def token_exists() -> bool:
+            with self._db.unit_of_work(write=False) as store:
+                return store.any_active_token()
+
+        return auth_required(mode, token_exists)
+
+    def _refuse_stranding(
+        self, store: MetadataStore, live_before: list[str], now: datetime, what: str, fix: str
+    ) -> None:
+        """Raise ``LastOrgAdminError`` (rolling the unit of work back) if the change just made
+        left no active org admin with a live token while there was one before."""
+        after = store.org_admins_holding_tokens(live_at=now)
+        if strands_org(live_admins_before=len(live_before), live_admins_after=len(after)):
+            raise LastOrgAdminError(
+                f"refused: {what} would leave no active org admin with a valid API token, and nobody could "
+                f"administer the organization any more ({', '.join(live_before)} holds the last one). {fix}",
+                admins=live_before,
+            )
 
     def authenticate(self, secret: str, *, request_id: str = "", client_address: str = "") -> Actor:
         """The actor a token belongs to; ``UnauthenticatedError`` if unknown, expired, revoked or disabled."""
@@ -124,22 +155,98 @@ class IdentityService:
     # -- principals -------------------------------------------------------------------------------
 
     def bootstrap_admin(self, actor: Actor, name: str, *, token_name: str = "bootstrap") -> NewToken:
-        """Create the first org admin and a token for it. Refused once any principal exists."""
+        """Make ``name`` an org admin and return a new token for it (offline recovery included).
+
+        Allowed whenever no active org admin holds a live (unrevoked, unexpired) token, that is,
+        whenever nobody can administer the organization over the API: on a new database, after
+        users were created without an admin, or after every admin token expired. An existing
+        user of that name is made an active org admin; a new one is created. Refused with
+        ``OrgAdminExistsError`` (naming the admins) otherwise.
+        """
         validate_principal_name(name)
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            if store.count_principals() > 0:
-                raise ConflictError("an admin already exists; use 'modelyard users create' with an admin token")
-            pid = store.insert_principal(kind="user", name=name, display_name=name, email="", org_admin=True, now=now)
-            self._event(
-                store,
-                actor,
-                ev.PRINCIPAL_CREATED,
-                f"principal:{name}",
-                now=now,
-                after={"kind": "user", "org_admin": True},
+            store.lock_org_admins()
+            holders = store.org_admins_holding_tokens(live_at=now)
+            if holders:
+                raise OrgAdminExistsError(
+                    f"bootstrap refused: the org admin(s) {', '.join(holders)} already hold a valid API token. "
+                    "Ask one of them to create your user ('modelyard users create NAME'); if you run this server "
+                    f"and lost that token, issue a new one offline: 'modelyard admin tokens reset {holders[0]}'",
+                    admins=holders,
+                )
+            p = store.find_principal(name)
+            if p is None:
+                pid = store.insert_principal(
+                    kind="user", name=name, display_name=name, email="", org_admin=True, now=now
+                )
+                self._event(
+                    store,
+                    actor,
+                    ev.PRINCIPAL_CREATED,
+                    f"principal:{name}",
+                    now=now,
+                    after={"kind": "user", "org_admin": True},
+                )
+            elif p.kind != "user":
+                raise InvalidArgumentError(
+                    f"'{name}' is a {p.kind}; only users can be org admins: bootstrap a user", field="name"
+                )
+            else:
+                pid = p.id
+                if not p.org_admin or p.disabled:
+                    store.update_principal(pid, now=now, org_admin=True, disabled=False)
+                    self._event(
+                        store,
+                        actor,
+                        ev.PRINCIPAL_UPDATED,
+                        f"principal:{name}",
+                        now=now,
+                        before={"org_admin": p.org_admin, "disabled": p.disabled},
+                        after={"org_admin": True, "disabled": False},
+                    )
+            return self._new_token(
+                store, actor, pid, name, self._free_token_name(store, pid, token_name, now), None, now
             )
-            return self._new_token(store, actor, pid, name, token_name, None, now)
+
+    def reset_admin_token(self, actor: Actor, name: str, *, revoke_others: bool = False) -> NewToken:
+        """A new token for the active org admin ``name`` (offline recovery: ``modelyard admin tokens reset``).
+
+        Revokes nothing, unless ``revoke_others``: then every other unrevoked token of ``name``.
+        """
+        authz.require_org(actor, Action.MANAGE_ORG)
+        now = self._clock()
+        with self._db.unit_of_work(write=True) as store:
+            p = self._principal(store, name)
+            if p.kind != "user" or not p.org_admin or p.disabled:
+                state = "disabled" if p.disabled else f"not an org admin (a {p.kind})"
+                raise InvalidArgumentError(
+                    f"'{name}' is {state}; a token reset is only for active org admins. To make a user an "
+                    f"active org admin offline, run 'modelyard admin bootstrap {name}' (allowed while no active "
+                    "org admin holds a valid token)",
+                    field="name",
+                )
+            new = self._new_token(store, actor, p.id, name, self._free_token_name(store, p.id, "reset", now), None, now)
+            if revoke_others:
+                for t in store.list_tokens(p.id):
+                    if t.id != new.info.id and t.revoked_at is None:
+                        store.revoke_token(t.id, now)
+                        self._event(
+                            store, actor, ev.TOKEN_REVOKED, f"principal:{name}", now=now, before={"token": t.name}
+                        )
+            return new
+
+    @staticmethod
+    def _free_token_name(store: MetadataStore, principal_id: int, base: str, now: datetime) -> str:
+        """``base``, or ``base-<UTC time>`` when the principal already has a token named ``base``."""
+        taken = {t.name for t in store.list_tokens(principal_id)}
+        if base not in taken:
+            return base
+        name = f"{base}-{now:%Y%m%dT%H%M%SZ}"
+        n = 2
+        while name in taken:
+            name, n = f"{base}-{now:%Y%m%dT%H%M%SZ}-{n}", n + 1
+        return name
 
     def create_principal(
         self,
@@ -186,12 +293,27 @@ class IdentityService:
         authz.require_org(actor, Action.MANAGE_ORG)
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
+            store.lock_org_admins()
+            live_before = store.org_admins_holding_tokens(live_at=now)
             p = self._principal(store, name)
             fields = {k: v for k, v in {"org_admin": org_admin, "disabled": disabled}.items() if v is not None}
             if p.kind == "service_account" and fields.get("org_admin"):
                 raise InvalidArgumentError("service accounts cannot be org admins", field="org_admin")
             if fields:
                 store.update_principal(p.id, now=now, **fields)
+                what = " and ".join(
+                    w
+                    for w, on in (("demoting", fields.get("org_admin") is False), ("disabling", fields.get("disabled")))
+                    if on
+                )
+                self._refuse_stranding(
+                    store,
+                    live_before,
+                    now,
+                    f"{what or 'changing'} '{name}'",
+                    "Make another user an org admin and give them a token first "
+                    "('modelyard users update NAME --org-admin', then 'modelyard tokens create TOKEN --for NAME').",
+                )
                 self._event(
                     store,
                     actor,
@@ -291,6 +413,17 @@ class IdentityService:
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
             p = self._principal(store, target)
+            store.lock_org_admins()
+            admin_holds_token = bool(store.org_admins_holding_tokens())
+            active_admin = p.kind == "user" and p.org_admin and not p.disabled
+            if not token_allowed(for_active_org_admin=active_admin, org_admin_holds_token=admin_holds_token):
+                raise OrgAdminTokenRequiredError(
+                    f"refused: no org admin holds an API token yet, and authentication (auth=auto) turns on with "
+                    f"the first token, so a token for '{p.name}' would lock every org admin out. Give an org admin "
+                    "its token first ('modelyard users create ADMIN --org-admin', then "
+                    "'modelyard tokens create TOKEN --for ADMIN', or offline 'modelyard admin bootstrap ADMIN').",
+                    principal=p.name,
+                )
             return self._new_token(store, actor, p.id, p.name, name, now + expires_in if expires_in else None, now)
 
     def list_tokens(self, actor: Actor, *, principal: str | None = None) -> list[TokenInfo]:
@@ -310,7 +443,16 @@ class IdentityService:
             if token is None or (token.principal != actor.name and not actor.org_admin):
                 raise NotFoundError(f"no token with id {token_id}", token_id=token_id)
             if token.revoked_at is None:
+                store.lock_org_admins()
+                live_before = store.org_admins_holding_tokens(live_at=now)
                 store.revoke_token(token_id, now)
+                self._refuse_stranding(
+                    store,
+                    live_before,
+                    now,
+                    f"revoking token '{token.name}' of '{token.principal}'",
+                    "Create another token first ('modelyard tokens create NAME'), then revoke this one.",
+                )
                 self._event(
                     store,
                     actor,

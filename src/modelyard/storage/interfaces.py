@@ -267,7 +267,20 @@ class MetadataStore(Protocol):
 
     def update_principal(self, principal_id: int, *, now: datetime, **fields: Any) -> None: ...
 
-    def count_principals(self) -> int: ...
+    def lock_org_admins(self) -> None:
+        """Lock the active org admins' rows until the unit of work ends (PostgreSQL ``FOR UPDATE``;
+        SQLite's ``BEGIN IMMEDIATE`` already serializes writers), so two concurrent demotions
+        cannot each see the other admin and both succeed."""
+        ...
+
+    def org_admins_holding_tokens(self, *, live_at: datetime | None = None) -> list[str]:
+        """Names of active org admins that hold an unrevoked token; with ``live_at``, one that
+        has not expired at that time either. Sorted."""
+        ...
+
+    def any_active_token(self) -> bool:
+        """Whether any active (not disabled) principal holds an unrevoked token, expired or not."""
+        ...
 
     def team_ids_of(self, principal_id: int) -> tuple[int, ...]: ...
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
@@ -86,8 +86,43 @@ class GovernanceStoreMixin:
             update(g.principals).where(g.principals.c.id == principal_id).values(updated_at=now, **fields)
         )
 
-    def count_principals(self) -> int:
-        return int(self.conn.execute(select(func.count()).select_from(g.principals)).scalar_one())
+    def lock_org_admins(self) -> None:
+        """Lock the active org admins' rows until the unit of work ends (PostgreSQL ``FOR UPDATE``;
+        SQLite's ``BEGIN IMMEDIATE`` already serializes writers), so two concurrent demotions
+        cannot each see the other admin and both succeed."""
+        self.conn.execute(
+            select(g.principals.c.id)
+            .where(g.principals.c.org_admin.is_(True), g.principals.c.disabled.is_(False))
+            .with_for_update()
+        ).all()
+
+    def org_admins_holding_tokens(self, *, live_at: datetime | None = None) -> list[str]:
+        """Names of active org admins that hold an unrevoked token; with ``live_at``, one that
+        has not expired at that time either. Sorted."""
+        q = (
+            select(g.principals.c.name)
+            .distinct()
+            .join(g.api_tokens, g.api_tokens.c.principal_id == g.principals.c.id)
+            .where(
+                g.principals.c.org_admin.is_(True),
+                g.principals.c.disabled.is_(False),
+                g.api_tokens.c.revoked_at.is_(None),
+            )
+            .order_by(g.principals.c.name)
+        )
+        if live_at is not None:
+            q = q.where(or_(g.api_tokens.c.expires_at.is_(None), g.api_tokens.c.expires_at > live_at))
+        return list(self.conn.execute(q).scalars())
+
+    def any_active_token(self) -> bool:
+        """Whether any active (not disabled) principal holds an unrevoked token, expired or not."""
+        q = (
+            select(g.api_tokens.c.id)
+            .join(g.principals, g.principals.c.id == g.api_tokens.c.principal_id)
+            .where(g.principals.c.disabled.is_(False), g.api_tokens.c.revoked_at.is_(None))
+            .limit(1)
+        )
+        return self.conn.execute(q).first() is not None
 
     def team_ids_of(self, principal_id: int) -> tuple[int, ...]:
         return tuple(

@@ -13,8 +13,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import OperationalError
 
-from modelyard.errors import SchemaOutdatedError
+from modelyard.errors import SchemaOutdatedError, UnavailableError
 
 UPGRADE_COMMAND = "modelyard db upgrade"
 
@@ -39,7 +40,12 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def is_empty(engine: Engine) -> bool:
-    return not inspect(engine).get_table_names()
+    """True when the database has no tables; ``UnavailableError`` naming it when it cannot be reached."""
+    try:
+        return not inspect(engine).get_table_names()
+    except OperationalError as exc:
+        url = engine.url.render_as_string(hide_password=True)
+        raise UnavailableError(f"cannot open the metadata database {url}: {exc.orig}", database_url=url) from exc
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
