@@ -135,7 +135,7 @@ def build_registry(settings: Settings, *, initialize_empty: bool = True) -> Serv
     registry = RegistryService(db, blobs)
     registry.seed_default_registries(SYSTEM)
     artifacts = ArtifactService(db, blobs, registry, upload_ttl=timedelta(hours=settings.upload_ttl_hours))
-    maintenance = MaintenanceService(db, blobs)
+    maintenance = MaintenanceService(db, blobs, upload_ttl=timedelta(hours=settings.upload_ttl_hours))
     return Services(
         settings=settings,
         db=db,

@@ -229,7 +229,7 @@ def uploads() -> None:
 @click.option("--dry-run/--delete", default=True, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 def uploads_purge(data_dir: Path | None, dry_run: bool, as_json: bool) -> None:
-    """Remove upload sessions past their TTL and orphaned upload data."""
+    """Remove upload sessions past their TTL, orphaned upload data and idle MLflow multipart uploads."""
     from modelyard.bootstrap import build_registry
 
     try:
@@ -240,6 +240,9 @@ def uploads_purge(data_dir: Path | None, dry_run: bool, as_json: bool) -> None:
     report = svc.maintenance.purge_uploads(dry_run=dry_run)
     svc.close()
     if as_json:
-        emit({"dry_run": report.dry_run, "sessions": report.sessions})
+        emit({"dry_run": report.dry_run, "sessions": report.sessions, "multipart_uploads": report.multipart_uploads})
     else:
-        click.echo(f"{'would purge' if dry_run else 'purged'} {len(report.sessions)} upload session(s)")
+        click.echo(
+            f"{'would purge' if dry_run else 'purged'} {len(report.sessions)} upload session(s) and "
+            f"{len(report.multipart_uploads)} MLflow multipart upload(s)"
+        )

@@ -81,11 +81,13 @@ def usable_digests(store: MetadataStore, actor: Actor | None, digests: Iterable[
     """Which of ``digests`` count as already present for ``actor`` (DESIGN.md decision 8).
 
     Dedup never crosses a permission boundary: a digest is usable only if ``actor`` may
-    download it from somewhere (a version in a registry where it holds download, or a file of
-    the MLflow artifact proxy, which serves those to every principal) or uploaded the bytes
-    itself (a receipt, see ``record_receipt``). Everything else is answered exactly like a
-    digest the server does not hold, so the answer is no existence oracle. Whether the bytes
-    are actually in the blob store is the caller's second question. ``actor=None`` (a trusted
+    download it from somewhere (a version in a registry where it holds download) or holds a
+    receipt (see ``record_receipt``): it uploaded the bytes itself, or registered them from a
+    source it was authorized to read (an MLflow run's artifacts, a ``file:`` source). A run
+    artifact's digest is not usable by everyone: experiments have permissions of their own.
+    Everything else is answered exactly like a digest the server does not hold, so the answer
+    is no existence oracle. Whether the bytes are actually in the blob store is the caller's
+    second question. ``actor=None`` (a trusted
     internal caller) and org admins (including the local operator when auth is off) may use
     every digest.
     """

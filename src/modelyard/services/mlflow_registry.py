@@ -202,7 +202,7 @@ class MlflowRegistryService:
         run_id = ""
         if model_id:
             try:
-                lm = self._tracking.get_logged_model(model_id)
+                lm = self._tracking.get_logged_model(actor, model_id)
             except LoggedModelNotFoundError:
                 lm = None
             if lm is not None:
@@ -222,7 +222,7 @@ class MlflowRegistryService:
         if scheme == "runs":
             run_id, _, sub = f"{parsed.netloc}{parsed.path}".strip("/").partition("/")
             try:
-                run = self._tracking.get_run(run_id)
+                run = self._tracking.get_run(actor, run_id)
             except RunNotFoundError as exc:
                 raise InvalidArgumentError(
                     f"source '{source}' names run '{run_id}', which does not exist", field="source"
@@ -244,7 +244,7 @@ class MlflowRegistryService:
         parts = path.split("/")
         if len(parts) == 1 and "@" not in parts[0]:
             try:
-                lm = self._tracking.get_logged_model(parts[0])
+                lm = self._tracking.get_logged_model(actor, parts[0])
             except LoggedModelNotFoundError as exc:
                 raise InvalidArgumentError(
                     f"source '{source}' names a logged model that does not exist", field="source"
@@ -293,6 +293,9 @@ class MlflowRegistryService:
         files = self._artifacts.files_under(actor, unquote(parsed.path).strip("/"))
         if not files:
             raise InvalidArgumentError(f"source '{source[:200]}' holds no files to register", field="source")
+        # files_under authorized this caller to read these bytes (experiment READ, or the download
+        # rule for a registered version): that is the OCI "mount with read access to the source".
+        self._registry.record_blob_receipts(actor, [f.digest for f in files])
         return ResolvedSource(files, params, metrics)
 
     def _from_local(self, path: str) -> list[FileEntry]:

@@ -66,7 +66,9 @@ class BlobStore(Protocol):
 
     def iter_blobs(self) -> Iterator[BlobInfo]: ...
 
-    def iter_uploads(self) -> Iterator[tuple[str, datetime]]: ...
+    def iter_uploads(self) -> Iterator[tuple[str, datetime]]:
+        """Every in-progress upload: (session id, time of its last activity: creation or a write)."""
+        ...
 
 
 class MetadataStore(Protocol):
@@ -193,6 +195,12 @@ class MetadataStore(Protocol):
     def delete_upload(self, upload_id: str) -> None: ...
 
     def expired_uploads(self, now: datetime) -> list[str]: ...
+
+    def idle_multipart_uploads(self, before: datetime) -> list[str]:
+        """MLflow multipart uploads with no activity (creation or a part) since ``before``."""
+        ...
+
+    def delete_multipart_upload(self, upload_id: str) -> None: ...
 
     def referenced_digests(self) -> set[str]:
         """Every digest anything references (the GC mark set): live versions, open upload
@@ -495,6 +503,7 @@ class TrackingStore(Protocol):
         order_by: Sequence[tuple[str, bool]],
         offset: int,
         limit: int,
+        visible_ids: Sequence[int] | None = None,
     ) -> list[dict[str, Any]]: ...
 
     def experiment_tags(self, experiment_ids: Sequence[int]) -> dict[int, dict[str, str]]: ...
@@ -581,7 +590,18 @@ class TrackingStore(Protocol):
 
     def delete_artifacts(self, path: str) -> int: ...
 
-    def insert_multipart(self, upload_id: str, *, path: str, num_parts: int, now: datetime) -> None: ...
+    def insert_multipart(
+        self,
+        upload_id: str,
+        *,
+        path: str,
+        num_parts: int,
+        created_by: str,
+        created_by_id: int | None,
+        now: datetime,
+    ) -> None: ...
+
+    def touch_multipart(self, upload_id: str, *, now: datetime) -> None: ...
 
     def find_multipart(self, upload_id: str) -> dict[str, Any] | None: ...
 
@@ -590,6 +610,30 @@ class TrackingStore(Protocol):
     def multipart_parts(self, upload_id: str) -> list[dict[str, Any]]: ...
 
     def delete_multipart(self, upload_id: str) -> None: ...
+
+    def set_experiment_permission(
+        self, experiment_id: int, *, principal_id: int | None, team_id: int | None, permission: str, now: datetime
+    ) -> str | None: ...
+
+    def find_experiment_permission(
+        self, experiment_id: int, *, principal_id: int | None, team_id: int | None
+    ) -> str | None: ...
+
+    def delete_experiment_permission(
+        self, experiment_id: int, *, principal_id: int | None, team_id: int | None
+    ) -> bool: ...
+
+    def experiment_permissions_held(
+        self, principal_id: int | None, team_ids: tuple[int, ...], experiment_ids: Sequence[int] | None = None
+    ) -> dict[int, list[str]]: ...
+
+    def find_principal_id(self, name: str) -> int | None: ...
+
+    def find_team_id(self, name: str) -> int | None: ...
+
+    def experiments_at_locations(self, locations: Sequence[str]) -> list[dict[str, Any]]: ...
+
+    def experiment_artifact_locations(self) -> list[str]: ...
 
     def search_collections(
         self,

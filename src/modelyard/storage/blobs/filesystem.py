@@ -236,4 +236,10 @@ class FilesystemBlobStore:
         base = self.root / layout.VERSION_DIR / "uploads"
         for d in sorted(base.iterdir()):
             if d.is_dir():
-                yield d.name, datetime.fromtimestamp(d.stat().st_mtime, UTC)
+                # Age is time since the last activity: appending to data/ changes the file's mtime,
+                # not the folder's, so an upload still streaming must count as fresh.
+                data = d / "data"
+                mtimes = [d.stat().st_mtime]
+                if data.exists():
+                    mtimes.append(data.stat().st_mtime)
+                yield d.name, datetime.fromtimestamp(max(mtimes), UTC)

@@ -519,6 +519,19 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
             self.conn.execute(select(t.upload_sessions.c.id).where(t.upload_sessions.c.expires_at < now)).scalars()
         )
 
+    # -- MLflow multipart uploads (purged with the upload sessions) ------------------------------
+
+    def idle_multipart_uploads(self, before: datetime) -> list[str]:
+        """MLflow multipart uploads with no activity (creation or a part) since ``before``."""
+        mu = tt.mlflow_multipart_uploads
+        last = func.coalesce(mu.c.last_activity_at, mu.c.updated_at)
+        return list(self.conn.execute(select(mu.c.id).where(last < before).order_by(mu.c.id)).scalars())
+
+    def delete_multipart_upload(self, upload_id: str) -> None:
+        mu = tt.mlflow_multipart_uploads
+        self.conn.execute(delete(tt.mlflow_multipart_parts).where(tt.mlflow_multipart_parts.c.upload_id == upload_id))
+        self.conn.execute(delete(mu).where(mu.c.id == upload_id))
+
     # -- garbage collection ---------------------------------------------------------------------
 
     def referenced_digests(self) -> set[str]:
@@ -540,8 +553,8 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         self, digests: Sequence[str], *, registry_ids: Sequence[int] | None, principal_id: int | None
     ) -> set[str]:
         """Which of ``digests`` a principal may reuse without uploading: referenced by a version in
-        one of ``registry_ids`` (None: any registry), by a file of the MLflow artifact proxy (which
-        serves those to every principal), or uploaded by ``principal_id`` itself (a receipt)."""
+        one of ``registry_ids`` (None: any registry), or uploaded by ``principal_id`` itself (a receipt:
+        its own upload, or a source it was authorized to read, such as a run's artifacts)."""
         found: set[str] = set()
         wanted = sorted(set(digests))
         for i in range(0, len(wanted), 500):
@@ -553,7 +566,7 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
                     .join(t.collections, t.collections.c.id == t.versions.c.collection_id)
                     .where(t.collections.c.registry_id.in_(list(registry_ids)))
                 )
-            queries = [in_versions, select(tt.mlflow_artifacts.c.digest).where(tt.mlflow_artifacts.c.digest.in_(batch))]
+            queries = [in_versions]
             if principal_id is not None:
                 queries.append(
                     select(gt.blob_receipts.c.digest).where(
