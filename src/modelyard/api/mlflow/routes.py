@@ -146,7 +146,8 @@ def search_registered_models(
         limit=limit,
     )
     ids = svc.registry.model_ids([v for m in models for v in m.latest_versions])
-    out: dict[str, Any] = {"registered_models": [tr.registered_model(m, ids) for m in models]}
+    # MLflow leaves an empty repeated field out of the JSON: an empty page is {}.
+    out: dict[str, Any] = {"registered_models": [tr.registered_model(m, ids) for m in models]} if models else {}
     token = encode_offset(next_offset)
     if token:
         out["next_page_token"] = token
@@ -164,6 +165,8 @@ def get_latest_versions(
         who, registry_of(request), p.str("name", required=True), [str(s) for s in p.list("stages")]
     )
     ids = svc.registry.model_ids(versions)
+    if not versions:
+        return {}
     return {"model_versions": [tr.model_version(v, ids.get(v.id)) for v in versions]}
 
 
@@ -335,7 +338,7 @@ def search_model_versions(
         limit=limit,
     )
     ids = svc.registry.model_ids(versions)
-    out: dict[str, Any] = {"model_versions": [tr.model_version(v, ids.get(v.id)) for v in versions]}
+    out: dict[str, Any] = {"model_versions": [tr.model_version(v, ids.get(v.id)) for v in versions]} if versions else {}
     token = encode_offset(next_offset)
     if token:
         out["next_page_token"] = token
