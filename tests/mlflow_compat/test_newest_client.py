@@ -3,8 +3,9 @@
 The dev environment holds the baseline client (``mlflow>=3.17,<3.18`` in the ``dev`` group).
 This test builds, once, a venv beside it that sees the dev environment's packages
 (``--system-site-packages``) with the ``mlflow-newest`` dependency group of pyproject.toml (the
-one place the newest version is pinned) installed over them (``--no-deps``, see ``_venv``), then runs the client-side test
-files in that venv as a subprocess against a real modelyard server process. The venv is cached
+one place the newest version is pinned) installed over them (``--no-deps``, see ``_venv``),
+then runs the client-side test files in that venv as a subprocess against a real modelyard
+server process. The venv is cached
 under ``~/.cache/modelyard-tests`` (or ``$MODELYARD_TEST_CACHE``), keyed by the pin, so later
 runs only pay for the tests.
 """

@@ -155,7 +155,14 @@ def calls() -> list[Call]:
             capture=lambda d: _run(d, "run"),
             status_only=True,
         ),
-        Call("create run 2", "POST", "runs/create", {"experiment_id": "{exp}"}, capture=lambda d: _run(d, "run2"), status_only=True),
+        Call(
+            "create run 2",
+            "POST",
+            "runs/create",
+            {"experiment_id": "{exp}"},
+            capture=lambda d: _run(d, "run2"),
+            status_only=True,
+        ),
         Call(
             "upload run artifact",
             "PUT",
@@ -171,7 +178,12 @@ def calls() -> list[Call]:
             status_only=True,
         ),
         # registered models
-        Call("create model", "POST", f"{rm}/create", {"name": m, "description": "d", "tags": [{"key": "t", "value": "1"}]}),
+        Call(
+            "create model",
+            "POST",
+            f"{rm}/create",
+            {"name": m, "description": "d", "tags": [{"key": "t", "value": "1"}]},
+        ),
         Call("create model again", "POST", f"{rm}/create", {"name": m}),
         Call("create model b", "POST", f"{rm}/create", {"name": b}),
         Call("create model missing name", "POST", f"{rm}/create", {}),
@@ -188,7 +200,9 @@ def calls() -> list[Call]:
         Call("delete model t", "DELETE", f"{rm}/delete", {"name": "{p}-t"}),
         # versions and their lineage
         Call("create version s3", "POST", f"{mv}/create", {"name": m, "source": s3}),
-        Call("create version runs", "POST", f"{mv}/create", {"name": m, "source": "runs:/{run}/model", "run_id": "{run}"}),
+        Call(
+            "create version runs", "POST", f"{mv}/create", {"name": m, "source": "runs:/{run}/model", "run_id": "{run}"}
+        ),
         Call(
             "create version artifacts",
             "POST",
@@ -208,7 +222,11 @@ def calls() -> list[Call]:
             "lineage runs unknown run_id",
             "POST",
             f"{mv}/create",
-            {"name": "{p}-u", "source": "runs:/0123456789abcdef0123456789abcdef/model", "run_id": "0123456789abcdef0123456789abcdef"},
+            {
+                "name": "{p}-u",
+                "source": "runs:/0123456789abcdef0123456789abcdef/model",
+                "run_id": "0123456789abcdef0123456789abcdef",
+            },
         ),
         Call("delete model u", "DELETE", f"{rm}/delete", {"name": "{p}-u"}),
         Call(
@@ -242,7 +260,13 @@ def calls() -> list[Call]:
             {"name": m, "source": "runs://other/{run}/model", "run_id": "{run}"},
             True,
         ),
-        Call("lineage logged model without model_id", "POST", f"{mv}/create", {"name": m, "source": "models:/m-0123abcd"}, True),
+        Call(
+            "lineage logged model without model_id",
+            "POST",
+            f"{mv}/create",
+            {"name": m, "source": "models:/m-0123abcd"},
+            True,
+        ),
         Call("create version missing model", "POST", f"{mv}/create", {"name": "{p}-nope", "source": s3}),
         Call("get version 1", "GET", f"{mv}/get", {"name": m, "version": "1"}),
         Call("get version 2", "GET", f"{mv}/get", {"name": m, "version": "2"}),
@@ -256,10 +280,25 @@ def calls() -> list[Call]:
         Call("get-download-uri s3 version", "GET", f"{mv}/get-download-uri", {"name": m, "version": "1"}),
         Call("get-download-uri copied version", "GET", f"{mv}/get-download-uri", {"name": m, "version": "2"}),
         # stages
-        Call("transition 1 Staging", "POST", f"{mv}/transition-stage", {"name": m, "version": "1", "stage": "Staging", "archive_existing_versions": False}),
+        Call(
+            "transition 1 Staging",
+            "POST",
+            f"{mv}/transition-stage",
+            {"name": m, "version": "1", "stage": "Staging", "archive_existing_versions": False},
+        ),
         Call("get version 1 after stage", "GET", f"{mv}/get", {"name": m, "version": "1"}),
-        Call("transition 2 Production", "POST", f"{mv}/transition-stage", {"name": m, "version": "2", "stage": "production", "archive_existing_versions": True}),
-        Call("transition bad stage", "POST", f"{mv}/transition-stage", {"name": m, "version": "2", "stage": "Prod", "archive_existing_versions": False}),
+        Call(
+            "transition 2 Production",
+            "POST",
+            f"{mv}/transition-stage",
+            {"name": m, "version": "2", "stage": "production", "archive_existing_versions": True},
+        ),
+        Call(
+            "transition bad stage",
+            "POST",
+            f"{mv}/transition-stage",
+            {"name": m, "version": "2", "stage": "Prod", "archive_existing_versions": False},
+        ),
         Call("get model with stages", "GET", f"{rm}/get", {"name": m}),
         Call("latest versions", "POST", f"{rm}/get-latest-versions", {"name": m}),
         Call("latest versions Production", "POST", f"{rm}/get-latest-versions", {"name": m, "stages": ["Production"]}),
@@ -280,7 +319,12 @@ def calls() -> list[Call]:
         Call("get model after alias delete", "GET", f"{rm}/get", {"name": m}),
         # search
         Call("search models prefix", "GET", f"{rm}/search", {"filter": "name LIKE '{p}-%'"}),
-        Call("search models order name DESC", "GET", f"{rm}/search", {"filter": "name LIKE '{p}-%'", "order_by": ["name DESC"]}),
+        Call(
+            "search models order name DESC",
+            "GET",
+            f"{rm}/search",
+            {"filter": "name LIKE '{p}-%'", "order_by": ["name DESC"]},
+        ),
         Call("search models page", "GET", f"{rm}/search", {"filter": "name LIKE '{p}-%'", "max_results": 1}),
         Call("search models empty", "GET", f"{rm}/search", {"filter": "name = '{p}-nothing'"}),
         Call("search models by tag", "GET", f"{rm}/search", {"filter": "name LIKE '{p}-%' AND tags.k = 'v'"}),
@@ -288,8 +332,18 @@ def calls() -> list[Call]:
         Call("search models max_results 0", "GET", f"{rm}/search", {"filter": "name LIKE '{p}-%'", "max_results": 0}),
         Call("search models bad filter", "GET", f"{rm}/search", {"filter": "nonsense ~ 1"}),
         Call("search versions default order", "GET", f"{mv}/search", {"filter": "name = '{p}-a'"}),
-        Call("search versions by number", "GET", f"{mv}/search", {"filter": "name = '{p}-a'", "order_by": ["version_number ASC"]}),
-        Call("search versions by run", "GET", f"{mv}/search", {"filter": "run_id = '{run}'", "order_by": ["version_number DESC"]}),
+        Call(
+            "search versions by number",
+            "GET",
+            f"{mv}/search",
+            {"filter": "name = '{p}-a'", "order_by": ["version_number ASC"]},
+        ),
+        Call(
+            "search versions by run",
+            "GET",
+            f"{mv}/search",
+            {"filter": "run_id = '{run}'", "order_by": ["version_number DESC"]},
+        ),
         Call("search versions empty", "GET", f"{mv}/search", {"filter": "name = '{p}-nothing'"}),
         # names (fidelity-a)
         Call("create name with space", "POST", f"{rm}/create", {"name": "{p} space"}),
@@ -341,7 +395,9 @@ def test_same_answers_as_mlflow_server(server: Server, mlflow_server: Oracle) ->
             if c.label in KNOWN_DIFFERENCES:
                 (stale if same else known).append(c.label)
             elif not same:
-                unexpected.append(f"{c.label}:\n  modelyard: {json.dumps(got)[:1500]}\n  mlflow:    {json.dumps(want)[:1500]}")
+                unexpected.append(
+                    f"{c.label}:\n  modelyard: {json.dumps(got)[:1500]}\n  mlflow:    {json.dumps(want)[:1500]}"
+                )
     print(
         f"\nside by side ({server.backend}): {compared} calls compared, {len(known) + len(unexpected)} differ "
         f"({len(known)} known, {len(unexpected)} unexpected)"

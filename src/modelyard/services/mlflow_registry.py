@@ -16,8 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from modelyard.domain.actor import Actor
 from modelyard.domain import lineage
+from modelyard.domain.actor import Actor
 from modelyard.domain.digest import CHUNK_SIZE, Digest
 from modelyard.domain.models import STAGES, Collection, FileEntry, RunRef, Version, VersionMetadata
 from modelyard.domain.paths import VersionRef
