@@ -38,6 +38,8 @@ KNOWN_DIFFERENCES: dict[str, str] = {
     "(mlflow-artifacts:/_modelyard/…) where MLflow returns the source (docs/mlflow.md)",
     "unknown endpoint": "deliberate: modelyard answers MLflow's JSON ENDPOINT_NOT_FOUND where MLflow's Flask "
     "app sends an HTML page",
+    "search duplicate order_by": "deliberate: modelyard orders by the first; MLflow fails with a 500",
+    "transition archive to None": "deliberate: modelyard archives nothing for a non-active stage; MLflow fails",
     "rename": "modelyard leaves the versions' last_updated_timestamp alone on a rename; MLflow moves them",
     "get renamed": "as 'rename'",
     "create name with space": "fidelity-a: MLflow accepts any name without '/' or ':'",
@@ -360,6 +362,19 @@ def calls() -> list[Call]:
         Call("get deleted model", "GET", f"{rm}/get", {"name": c}),
         Call("delete deleted model", "DELETE", f"{rm}/delete", {"name": c}),
         Call("unknown endpoint", "GET", f"{rm}/nothing", {}),
+        # where modelyard answers and MLflow fails (docs/mlflow.md, "more lenient")
+        Call(
+            "search duplicate order_by",
+            "GET",
+            f"{rm}/search",
+            {"filter": "name LIKE '{p}-%'", "order_by": ["name ASC", "name DESC"]},
+        ),
+        Call(
+            "transition archive to None",
+            "POST",
+            f"{mv}/transition-stage",
+            {"name": m, "version": "2", "stage": "None", "archive_existing_versions": True},
+        ),
     ]
     return out
 
