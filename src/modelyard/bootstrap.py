@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from modelyard.domain.actor import SYSTEM
+from modelyard.errors import SchemaOutdatedError, UnavailableError
 from modelyard.events.crypto import SecretBox
 from modelyard.events.delivery import DeliveryWorker
 from modelyard.events.watch import WatchHub
 from modelyard.services.artifacts import ArtifactService
 from modelyard.services.audit import AuditService
 from modelyard.services.automations import AutomationService
+from modelyard.services.fsck import FsckService
 from modelyard.services.identity import IdentityService
 from modelyard.services.maintenance import MaintenanceService
 from modelyard.services.promotion import PromotionService
@@ -22,7 +24,7 @@ from modelyard.storage.blobs.filesystem import FilesystemBlobStore
 from modelyard.storage.blobs.memory import MemoryBlobStore
 from modelyard.storage.interfaces import BlobStore
 from modelyard.storage.sql import schema
-from modelyard.storage.sql.engine import Database
+from modelyard.storage.sql.engine import Database, safe_url, sqlite_path
 
 
 @dataclass
@@ -40,6 +42,7 @@ class Services:
     promotion: PromotionService
     automations: AutomationService
     watch: WatchService
+    fsck: FsckService
 
     def auth_enabled(self) -> bool:
         """Whether requests must carry a token (see ``Settings.auth``)."""
@@ -79,18 +82,37 @@ def build_blob_store(settings: Settings) -> BlobStore:
     return FilesystemBlobStore(settings.resolved_blob_root())
 
 
-def open_database(settings: Settings) -> Database:
-    if settings.resolved_database_url().startswith("sqlite"):
+def open_database(settings: Settings, *, create: bool = True) -> Database:
+    """The metadata database. ``create=False`` refuses (``UnavailableError``) a SQLite file that does not exist."""
+    url = settings.resolved_database_url()
+    if url.startswith("sqlite"):
+        path = sqlite_path(url)
+        if not create and path is not None and not path.is_file():
+            raise UnavailableError(
+                f"no modelyard database at {path}: give the right --data-dir or MODELYARD_DATABASE_URL "
+                "(this command does not create one)",
+                database=str(path),
+            )
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Database(settings.resolved_database_url(), pool_size=settings.db_pool_size)
+    return Database(url, pool_size=settings.db_pool_size)
 
 
 def prepare_database(settings: Settings, *, initialize_empty: bool = True) -> Database:
-    """Open the database; a brand-new one is migrated to head, an outdated one is refused."""
-    db = open_database(settings)
+    """Open the database; a brand-new one is migrated to head, an outdated one is refused.
+
+    With ``initialize_empty=False`` nothing is created: a missing SQLite file or an empty
+    database is refused with an error naming the database looked at.
+    """
+    db = open_database(settings, create=initialize_empty)
     if initialize_empty and schema.is_empty(db.engine):
         schema.upgrade(db.engine)
-    schema.check_at_head(db.engine)
+    try:
+        schema.check_at_head(db.engine)
+    except SchemaOutdatedError as exc:
+        db.dispose()
+        raise SchemaOutdatedError(
+            f"{exc.message} (database {safe_url(settings.resolved_database_url())})", **exc.details
+        ) from exc
     return db
 
 
@@ -99,6 +121,7 @@ def build_registry(settings: Settings, *, initialize_empty: bool = True) -> Serv
     blobs = build_blob_store(settings)
     registry = RegistryService(db, blobs)
     registry.seed_default_registries(SYSTEM)
+    audit = AuditService(db, registry)
     artifacts = ArtifactService(db, blobs, registry, upload_ttl=timedelta(hours=settings.upload_ttl_hours))
     maintenance = MaintenanceService(db, blobs)
     return Services(
@@ -109,10 +132,11 @@ def build_registry(settings: Settings, *, initialize_empty: bool = True) -> Serv
         artifacts=artifacts,
         maintenance=maintenance,
         identity=IdentityService(db, registry),
-        audit=AuditService(db, registry),
+        audit=audit,
         promotion=PromotionService(db, registry),
         automations=AutomationService(
             db, registry, _secret_box(settings), allow_private_targets=settings.webhook_allow_private_targets
         ),
         watch=WatchService(db, registry),
+        fsck=FsckService(db, blobs, audit),
     )

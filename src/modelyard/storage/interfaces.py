@@ -25,9 +25,11 @@ from modelyard.domain.digest import Digest
 from modelyard.domain.identity import AliasPolicy, Grant, PrincipalInfo, Team, TokenInfo
 from modelyard.domain.models import (
     AliasChange,
+    AliasRef,
     Collection,
     Event,
     FileEntry,
+    FileRef,
     Registry,
     UploadSession,
     Version,
@@ -197,6 +199,14 @@ class MetadataStore(Protocol):
     def referenced_digests(self) -> set[str]:
         """Every digest anything references (the GC mark set): live versions, open upload
         sessions, and files stored through the MLflow artifact proxy (whole or in parts)."""
+        ...
+
+    def iter_file_refs(self, batch: int = 1000) -> Iterator[FileRef]:
+        """Every stored reference to a blob (version files, then MLflow proxy files), in constant memory."""
+        ...
+
+    def list_alias_refs(self) -> list[AliasRef]:
+        """Every alias row, with the collection and number of the version it names (None if that row is gone)."""
         ...
 
     def append_event(

@@ -11,10 +11,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 
 from modelyard.errors import UnavailableError
@@ -31,6 +32,19 @@ def normalize_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file a SQLite URL names (None for in-memory or a non-SQLite URL)."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password masked, for messages."""
+    return make_url(normalize_url(url)).render_as_string(hide_password=True)
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
