@@ -87,10 +87,17 @@ def _run(srv: Server, tmp: Path, *headers: str) -> tuple[int, list[str], str]:
     return len(cases), failures, result.stdout
 
 
+def _failure_section(output: str) -> str:
+    """The FAILURES part of schemathesis's console output: each case with its curl to reproduce."""
+    start = output.find("FAILURES")
+    end = output.find("WARNINGS", start) if start >= 0 else -1
+    return output[start:end][:8000] if start >= 0 else output[-4000:]
+
+
 def _assert_clean(srv: Server, tmp: Path, *headers: str) -> None:
     tested, failures, output = _run(srv, tmp, *headers)
     assert tested >= 75, f"only {tested} operations were tested:\n{output[-3000:]}"
-    assert failures == [], "schemathesis found:\n" + "\n".join(failures) + "\n\n" + output[-4000:]
+    assert failures == [], "schemathesis found:\n" + "\n".join(failures) + "\n\n" + _failure_section(output)
     assert "ST101" not in output and "Server error" not in output
 
 
