@@ -25,9 +25,11 @@ from modelyard.domain.digest import Digest
 from modelyard.domain.identity import AliasPolicy, Grant, PrincipalInfo, Team, TokenInfo
 from modelyard.domain.models import (
     AliasChange,
+    AliasRef,
     Collection,
     Event,
     FileEntry,
+    FileRef,
     Registry,
     UploadSession,
     Version,
@@ -211,8 +213,8 @@ class MetadataStore(Protocol):
         self, digests: Sequence[str], *, registry_ids: Sequence[int] | None, principal_id: int | None
     ) -> set[str]:
         """Which of ``digests`` a principal may reuse without uploading: referenced by a version in
-        one of ``registry_ids`` (None: any registry), by a file of the MLflow artifact proxy (which
-        serves those to every principal), or uploaded by ``principal_id`` itself (a receipt)."""
+        one of ``registry_ids`` (None: any registry), or uploaded by ``principal_id`` itself (a receipt:
+        its own upload, or a source it was authorized to read, such as a run's artifacts)."""
         ...
 
     def record_blob_receipt(self, principal_id: int, digest: str, *, now: datetime) -> None:
@@ -221,6 +223,14 @@ class MetadataStore(Protocol):
 
     def delete_blob_receipts(self, digests: Sequence[str]) -> int:
         """Drop every receipt for ``digests`` (gc calls this for the blobs it swept)."""
+        ...
+
+    def iter_file_refs(self, batch: int = 1000) -> Iterator[FileRef]:
+        """Every stored reference to a blob (version files, then MLflow proxy files), in constant memory."""
+        ...
+
+    def list_alias_refs(self) -> list[AliasRef]:
+        """Every alias row, with the collection and number of the version it names (None if that row is gone)."""
         ...
 
     def append_event(

@@ -18,9 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from modelyard.domain.audit import GENESIS_HASH, event_hash
 from modelyard.domain.models import (
     AliasChange,
+    AliasRef,
     Collection,
     Event,
     FileEntry,
+    FileRef,
     Registry,
     RunRef,
     UploadSession,
@@ -600,6 +602,65 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
                 delete(gt.blob_receipts).where(gt.blob_receipts.c.digest.in_(wanted[i : i + 500]))
             ).rowcount
         return removed
+
+    def iter_file_refs(self, batch: int = 1000) -> Iterator[FileRef]:
+        """Every stored reference to a blob (version files, then MLflow proxy files), in constant memory."""
+        f, v, c, r = t.version_files, t.versions, t.collections, t.registries
+        q = (
+            select(
+                f.c.id,
+                f.c.path,
+                f.c.digest,
+                f.c.size,
+                v.c.number,
+                c.c.name.label("collection"),
+                r.c.name.label("registry"),
+            )
+            .join(v, v.c.id == f.c.version_id)
+            .join(c, c.c.id == v.c.collection_id)
+            .join(r, r.c.id == c.c.registry_id)
+        )
+        last = 0
+        while rows := list(self.conn.execute(q.where(f.c.id > last).order_by(f.c.id).limit(batch)).mappings()):
+            for row in rows:
+                owner = f"{row['registry']}/{row['collection']}:{row['number']}"
+                yield FileRef(owner, row["path"], row["digest"], int(row["size"]))
+            last = rows[-1]["id"]
+        a = tt.mlflow_artifacts
+        last = 0
+        while rows := list(self.conn.execute(select(a).where(a.c.id > last).order_by(a.c.id).limit(batch)).mappings()):
+            for row in rows:
+                yield FileRef("mlflow-artifacts", row["path"], row["digest"], int(row["size"]))
+            last = rows[-1]["id"]
+
+    def list_alias_refs(self) -> list[AliasRef]:
+        """Every alias row, with the collection and number of the version it names (None if that row is gone)."""
+        a, v, c, r = t.aliases, t.versions, t.collections, t.registries
+        q = (
+            select(
+                a.c.name,
+                a.c.collection_id,
+                a.c.version_id,
+                v.c.collection_id.label("vc"),
+                v.c.number,
+                c.c.name.label("cn"),
+                r.c.name.label("rn"),
+            )
+            .join(c, c.c.id == a.c.collection_id)
+            .join(r, r.c.id == c.c.registry_id)
+            .outerjoin(v, v.c.id == a.c.version_id)
+            .order_by(a.c.id)
+        )
+        return [
+            AliasRef(
+                f"{row['rn']}/{row['cn']}@{row['name']}",
+                row["collection_id"],
+                row["version_id"],
+                row["vc"],
+                row["number"],
+            )
+            for row in self.conn.execute(q).mappings()
+        ]
 
     # -- events -----------------------------------------------------------------------------------
 
