@@ -9,12 +9,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from alembic import command
 from gov_world import FILES, World
+from sqlalchemy import text
 
 from modelyard.domain.actor import SYSTEM
+from modelyard.storage.sql import schema
 
 NATIVE = "/api/v1/registries/open/collections/{}"
 MLFLOW_RENAME = "/mlflow/open/api/2.0/mlflow/registered-models/rename"
@@ -83,3 +87,81 @@ def test_collection_policy_follows_the_renamed_collection_not_the_freed_name(wor
     assert [h["version"] for h in history["items"]] == [1]
     fresh = world.request("GET", NATIVE.format(name) + "/aliases/production/history", "member").json()
     assert fresh["items"] == []
+
+
+# -- events follow the registry's identity (item 6) -----------------------------------------------------
+
+
+def _reuse_a_deleted_restricted_name(world: World) -> tuple[set[int], set[int]]:
+    """Restricted ``gone`` with history, deleted, then an organization ``gone``: (old ids, new ids)."""
+    reg = world.services.registry
+    world.make_registry("gone", "restricted")  # the world's members hold roles on it, outsider none
+    reg.create_version(SYSTEM, "gone", "c", files=FILES, aliases=["production"])
+    reg.set_collection_tag(SYSTEM, "gone", "c", "secret-plan", "x")
+    reg.delete_collection(SYSTEM, "gone", "c")
+    reg.delete_registry(SYSTEM, "gone")
+    old = {e.id for e in world.events() if e.registry == "gone"}
+    reg.create_registry(SYSTEM, "gone", visibility="organization")  # on SQLite it even gets the same id
+    reg.create_version(SYSTEM, "gone", "c", files=FILES, aliases=["production"])
+    new = {e.id for e in world.events() if e.registry == "gone"} - old
+    assert old and new
+    return old, new
+
+
+def _gone_ids(world: World, who: str, **params: Any) -> tuple[set[int], set[int]]:
+    """Ids of the ``gone`` events ``who`` gets from the list and from the export."""
+    listed = world.request("GET", "/api/v1/events", who, params={"page_size": 1000, **params}).json()["items"]
+    export = world.request("GET", "/api/v1/events/export", who, params=params).text.splitlines()
+    exported = [json.loads(line) for line in export]
+    return (
+        {e["id"] for e in listed if e["registry"] == "gone"},
+        {e["id"] for e in exported if e["registry"] == "gone"},
+    )
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_reused_registry_name_never_reveals_the_deleted_registrys_events(world: World) -> None:
+    old, new = _reuse_a_deleted_restricted_name(world)
+    for who in ("outsider", "member", "radmin"):  # radmin and member held roles on the old one: gone with it
+        assert _gone_ids(world, who) == (new, new), who
+        assert _gone_ids(world, who, registry="gone") == (new, new), who
+        listed, exported = _gone_ids(world, who, target_prefix="gone/")
+        assert listed == exported and listed and listed <= new, who
+    assert _gone_ids(world, "root") == (old | new, old | new)  # org admins see both histories
+    # the chain still verifies: the registry id is not part of what is hashed
+    assert world.request("GET", "/api/v1/audit/verify", "root").json()["ok"] is True
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_watch_on_a_reused_name_replays_only_the_new_registrys_events(world: World) -> None:
+    old, new = _reuse_a_deleted_restricted_name(world)  # on SQLite, gone/c even re-uses the collection id
+    r = world.request(
+        "GET",
+        "/api/v1/watch",
+        "outsider",
+        params={"target": "gone/c", "max_seconds": 0.5},
+        headers={"Last-Event-ID": "0"},
+    )
+    assert r.status_code == 200, r.text
+    replayed = {int(line[4:]) for line in r.text.splitlines() if line.startswith("id: ")}
+    assert replayed and replayed <= new, (replayed, old)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_migration_backfills_registry_ids_within_each_registrys_lifetime(world: World) -> None:
+    old, new = _reuse_a_deleted_restricted_name(world)
+    engine = world.services.db.engine
+    cfg = schema._config()
+    with engine.begin() as conn:  # back to the schema before the column existed, then up again
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "-1")
+    schema.upgrade(engine)
+    with engine.connect() as conn:
+        gone = dict(conn.execute(text("SELECT id, registry_id FROM events WHERE registry = 'gone'")).all())
+        ids = dict(conn.execute(text("SELECT name, id FROM registries")).all())
+        opened = set(conn.execute(text("SELECT registry_id FROM events WHERE registry = 'open'")).scalars())
+    assert {i for i, rid in gone.items() if rid is None} == old  # the deleted registry's: org admins only
+    assert {gone[i] for i in new} == {ids["gone"]}
+    assert opened == {ids["open"]}
+    assert _gone_ids(world, "outsider") == (new, new)
+    assert world.request("GET", "/api/v1/audit/verify", "root").json()["ok"] is True

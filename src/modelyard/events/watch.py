@@ -41,6 +41,7 @@ class WatchSpec:
     """What a stream follows. ``kind``: ``alias`` (one alias), ``latest`` or ``collection`` (every event)."""
 
     registry: str
+    registry_id: int  # the events read are matched on the ids, never on the names
     collection: str
     collection_id: int
     kind: str
@@ -102,7 +103,7 @@ def changes(db: Database, spec: WatchSpec, after_id: int, upto_id: int) -> tuple
     """Messages for events of the spec in ``(after_id, upto_id]``, and the new cursor."""
     with db.unit_of_work(write=False) as store:
         rows = store.scoped_events(  # type: ignore[attr-defined]
-            registry=spec.registry,
+            registry_id=spec.registry_id,
             collection_id=spec.collection_id,
             after_id=after_id,
             upto_id=upto_id,

@@ -37,10 +37,10 @@ class WatchService:
             reg = self._registry._registry(store, registry, actor, Action.READ)
             row = self._registry._collection_row(store, reg, rest)
         if ref is None or ref == "":
-            return WatchSpec(reg.name, row["name"], row["id"], "collection")
+            return WatchSpec(reg.name, reg.id, row["name"], row["id"], "collection")
         if ref.lower() == "latest":
-            return WatchSpec(reg.name, row["name"], row["id"], "latest")
+            return WatchSpec(reg.name, reg.id, row["name"], row["id"], "latest")
         if ref.isdigit():
             raise InvalidArgumentError("a version number never changes; watch an alias or 'latest'", field="target")
         validate_alias_name(ref)
-        return WatchSpec(reg.name, row["name"], row["id"], "alias", ref)
+        return WatchSpec(reg.name, reg.id, row["name"], row["id"], "alias", ref)
