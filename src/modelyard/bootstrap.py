@@ -101,6 +101,7 @@ def build_registry(settings: Settings, *, initialize_empty: bool = True) -> Serv
     registry.seed_default_registries(SYSTEM)
     artifacts = ArtifactService(db, blobs, registry, upload_ttl=timedelta(hours=settings.upload_ttl_hours))
     maintenance = MaintenanceService(db, blobs)
+    identity = IdentityService(db, registry)
     return Services(
         settings=settings,
         db=db,
@@ -108,11 +109,11 @@ def build_registry(settings: Settings, *, initialize_empty: bool = True) -> Serv
         registry=registry,
         artifacts=artifacts,
         maintenance=maintenance,
-        identity=IdentityService(db, registry),
+        identity=identity,
         audit=AuditService(db, registry),
         promotion=PromotionService(db, registry),
         automations=AutomationService(
             db, registry, _secret_box(settings), allow_private_targets=settings.webhook_allow_private_targets
         ),
-        watch=WatchService(db, registry),
+        watch=WatchService(db, registry, identity),
     )
