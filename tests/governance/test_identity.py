@@ -56,7 +56,9 @@ def test_only_who_may_move_a_protected_alias_renames_its_collection(world: World
         assert _denied(r, via), (who, r.status_code, r.text)
         assert world.snapshot() == before  # nothing renamed, no event
     # so the member can neither free the name nor re-create it under the consumers' feet
-    assert world.request("POST", "/api/v1/registries/open/collections", "member", json={"name": name}).status_code == 409
+    assert (
+        world.request("POST", "/api/v1/registries/open/collections", "member", json={"name": name}).status_code == 409
+    )
     # a collection without a protected alias stays renamable by members, through both doors
     plain = world.uid("plain")
     world.services.registry.create_version(SYSTEM, "open", plain, files=FILES, aliases=["champion"])
@@ -78,7 +80,9 @@ def test_collection_policy_follows_the_renamed_collection_not_the_freed_name(wor
     moved = world.request("PUT", NATIVE.format(name + "-v1") + "/aliases/production", "member", json={"version": 2})
     assert moved.status_code == 403, moved.text
     # the freed name is a new collection: the registry-wide protection still applies to it ...
-    assert world.request("POST", "/api/v1/registries/open/collections", "member", json={"name": name}).status_code == 201
+    assert (
+        world.request("POST", "/api/v1/registries/open/collections", "member", json={"name": name}).status_code == 201
+    )
     world.services.registry.create_version(SYSTEM, "open", name, files=FILES)
     r = world.request("PUT", NATIVE.format(name) + "/aliases/guarded", "member", json={"version": 1})
     assert r.status_code == 403 and r.json()["details"]["required_role"] == "admin"

@@ -25,7 +25,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("registry_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True))
+        batch_op.add_column(
+            sa.Column("registry_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True)
+        )
         batch_op.create_index(batch_op.f("ix_events_registry_id_id"), ["registry_id", "id"], unique=False)
     op.execute(
         sa.text(
