@@ -145,6 +145,7 @@ def build_registry(settings: Settings, *, initialize_empty: bool = True) -> Serv
     audit = AuditService(db, registry)
     artifacts = ArtifactService(db, blobs, registry, upload_ttl=timedelta(hours=settings.upload_ttl_hours))
     maintenance = MaintenanceService(db, blobs, upload_ttl=timedelta(hours=settings.upload_ttl_hours))
+    identity = IdentityService(db, registry)
     return Services(
         settings=settings,
         db=db,
@@ -152,12 +153,12 @@ def build_registry(settings: Settings, *, initialize_empty: bool = True) -> Serv
         registry=registry,
         artifacts=artifacts,
         maintenance=maintenance,
-        identity=IdentityService(db, registry),
+        identity=identity,
         audit=audit,
         promotion=PromotionService(db, registry),
         automations=AutomationService(
             db, registry, _secret_box(settings), allow_private_targets=settings.webhook_allow_private_targets
         ),
-        watch=WatchService(db, registry),
+        watch=WatchService(db, registry, identity),
         fsck=FsckService(db, blobs, audit),
     )

@@ -73,3 +73,11 @@ def actor(request: Request, _bearer: None = Security(BEARER), _basic: None = Sec
     if token is None:
         raise UnauthenticatedError("this server requires an API token: send 'Authorization: Bearer <token>'")
     return svc.identity.authenticate(token, request_id=rid, client_address=client)
+
+
+def credential(request: Request) -> str | None:
+    """The token this request authenticated with (None with auth off): for long-lived responses
+    (watch streams) that must re-check it while they run."""
+    if not request.app.state.auth_enabled():
+        return None
+    return token_from_header(request.headers.get("Authorization"))

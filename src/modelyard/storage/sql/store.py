@@ -81,6 +81,9 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         self.conn.execute(update(t.registries).where(t.registries.c.id == registry_id).values(updated_at=now, **fields))
 
     def delete_registry(self, registry_id: int) -> None:
+        """Delete the registry; its events stay (the log is append-only) but lose its id, so they
+        are visible to org admins only and never to a registry that later takes the name or id."""
+        self.conn.execute(update(t.events).where(t.events.c.registry_id == registry_id).values(registry_id=None))
         self.conn.execute(delete(t.registries).where(t.registries.c.id == registry_id))
 
     def count_collections(self, registry_id: int) -> int:
@@ -709,6 +712,13 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         }
         row["prev_hash"] = prev_hash
         row["hash"] = event_hash(prev_hash, row)
+        # Access follows the registry's identity: the one that holds the name in this transaction
+        # (none once it is deleted: a ``registry.deleted`` event is for org admins only).
+        row["registry_id"] = (
+            None
+            if registry is None
+            else self.conn.execute(select(t.registries.c.id).where(t.registries.c.name == registry)).scalar()
+        )
         if head is None:
             self.conn.execute(insert(gt.event_chain_head).values(id=1, last_id=row["id"], last_hash=row["hash"]))
         else:
@@ -728,7 +738,8 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         target: str | None = None,
         target_prefix: str | None = None,
         registry: str | None = None,
-        registry_in: list[str] | None = None,
+        registry_id: int | None = None,
+        registry_ids: list[int] | None = None,
         collection_id: int | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
@@ -736,6 +747,9 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         descending: bool = False,
         limit: int = 100,
     ) -> list[Event]:
+        """Events matching every filter given. ``registry`` matches the recorded name (history of
+        a name, deleted registries included); ``registry_id`` and ``registry_ids`` the identity
+        (events of a deleted registry have none, so ``registry_ids`` never returns them)."""
         e = t.events
         q = select(e)
         if actor:
@@ -748,8 +762,10 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
             q = q.where(e.c.target.startswith(target_prefix, autoescape=True))
         if registry:
             q = q.where(e.c.registry == registry)
-        if registry_in is not None:
-            q = q.where(e.c.registry.in_(registry_in))
+        if registry_id is not None:
+            q = q.where(e.c.registry_id == registry_id)
+        if registry_ids is not None:
+            q = q.where(e.c.registry_id.in_(registry_ids))
         if collection_id is not None:
             q = q.where(e.c.collection_id == collection_id)
         if since:
