@@ -322,7 +322,7 @@ def audit() -> None:
     """The audit trail: every change, who, when, before and after; hash-chained."""
 
 
-@audit.command("ls")
+@audit.command("list")
 @click.option("--principal", help="Only events by this user or service account.")
 @click.option("--action", help="Exact action or a pattern, e.g. 'alias.*'.")
 @click.option("--target", help="Exact target, e.g. models/fraud@production.")
@@ -380,13 +380,12 @@ def audit_ls(
 
 
 def _change(before: dict | None, after: dict | None) -> str:  # type: ignore[type-arg]
-    """A one-line summary of an event's change, compact JSON, cut at 80 characters."""
+    """A one-line summary of an event's change, compact JSON (whole: the table folds it if the terminal is narrow)."""
 
     def compact(d: dict | None) -> str:  # type: ignore[type-arg]
         return json.dumps(d, separators=(",", ":"), sort_keys=True, default=str) if d else ""
 
-    text = f"{compact(before)} -> {compact(after)}" if before and after else compact(after or before)
-    return text if len(text) <= 80 else text[:79] + "…"
+    return f"{compact(before)} -> {compact(after)}" if before and after else compact(after or before)
 
 
 @audit.command("verify")

@@ -10,8 +10,10 @@ from typing import Any
 
 import click
 
-from .main import main
-from .output import emit, table
+from modelyard.client import Client
+
+from .main import client_command, main
+from .output import emit, human_size, plural, table
 
 
 def _settings(data_dir: Path | None, **overrides: Any) -> Any:
@@ -211,9 +213,9 @@ def gc(data_dir: Path | None, dry_run: bool, grace_hours: float | None, as_json:
         return
     verb = "would delete" if dry_run else "deleted"
     click.echo(
-        f"scanned {report.blobs_scanned} blobs: {report.blobs_referenced} referenced, "
+        f"scanned {plural(report.blobs_scanned, 'blob')}: {report.blobs_referenced} referenced, "
         f"{report.blobs_in_grace} within the grace period; {verb} {len(report.swept)} "
-        f"({report.bytes_swept} bytes)"
+        f"({human_size(report.bytes_swept)})"
     )
     if report.swept:
         table(["digest"], [[d] for d in report.swept])
@@ -221,7 +223,60 @@ def gc(data_dir: Path | None, dry_run: bool, grace_hours: float | None, as_json:
 
 @main.group()
 def uploads() -> None:
-    """Upload sessions."""
+    """Upload sessions: a push in progress, or one that was interrupted and can be resumed."""
+
+
+@uploads.command("list")
+@click.option("--registry", help="Only sessions in this registry.")
+@client_command
+def uploads_list(client: Client, as_json: bool, registry: str | None) -> None:
+    """List your open upload sessions: what an interrupted push left on the server.
+
+    Pushing the same files again resumes them; 'modelyard uploads cancel' removes them.
+
+    \b
+    Example:
+      modelyard uploads list --registry models
+    """
+    items = client.list_uploads(registry)
+    if as_json:
+        emit(items)
+        return
+    table(
+        ["id", "registry", "received", "digest", "expires"],
+        [
+            [
+                u.id,
+                u.registry,
+                f"{human_size(u.offset)} of {human_size(u.size)}",
+                u.digest,
+                u.expires_at.isoformat(timespec="minutes"),
+            ]
+            for u in items
+        ],
+    )
+
+
+@uploads.command("cancel")
+@click.argument("upload_ids", nargs=-1)
+@click.option("--all", "cancel_all", is_flag=True, help="Cancel all your open upload sessions.")
+@click.option("--registry", help="With --all: only sessions in this registry.")
+@client_command
+def uploads_cancel(
+    client: Client, as_json: bool, upload_ids: tuple[str, ...], cancel_all: bool, registry: str | None
+) -> None:
+    """Cancel upload sessions UPLOAD_IDS (or --all of yours): the partial bytes are removed now.
+
+    \b
+    Example:
+      modelyard uploads cancel --all --registry models
+    """
+    if bool(upload_ids) == cancel_all:
+        raise click.UsageError("give upload session ids, or --all")
+    ids = list(upload_ids) or [u.id for u in client.list_uploads(registry)]
+    for upload_id in ids:
+        client.cancel_upload(upload_id)
+    emit({"cancelled": ids}) if as_json else click.echo(f"cancelled {plural(len(ids), 'upload session')}")
 
 
 @uploads.command("purge")
@@ -242,4 +297,4 @@ def uploads_purge(data_dir: Path | None, dry_run: bool, as_json: bool) -> None:
     if as_json:
         emit({"dry_run": report.dry_run, "sessions": report.sessions})
     else:
-        click.echo(f"{'would purge' if dry_run else 'purged'} {len(report.sessions)} upload session(s)")
+        click.echo(f"{'would purge' if dry_run else 'purged'} {plural(len(report.sessions), 'upload session')}")
