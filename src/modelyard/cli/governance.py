@@ -13,7 +13,7 @@ import click
 from modelyard.client import Client
 
 from .main import alias, client_command, main
-from .ops import _fail, _settings, data_dir_option
+from .ops import _fail, _settings, data_dir_option, needs_server
 from .output import emit, table
 
 
@@ -26,6 +26,7 @@ def admin() -> None:
 @click.argument("name")
 @data_dir_option
 @click.option("--json", "as_json", is_flag=True)
+@needs_server
 def admin_bootstrap(name: str, data_dir: Path | None, as_json: bool) -> None:
     """Make NAME an org admin and print a new API token for it (once). Turns auth on (auto mode).
 
@@ -62,6 +63,7 @@ def admin_tokens() -> None:
 @click.option("--revoke-others", is_flag=True, help="Also revoke every other token of NAME (e.g. a leaked one).")
 @data_dir_option
 @click.option("--json", "as_json", is_flag=True)
+@needs_server
 def admin_tokens_reset(name: str, revoke_others: bool, data_dir: Path | None, as_json: bool) -> None:
     """Print a new API token for the active org admin NAME (once); revokes nothing unless asked."""
     from modelyard.bootstrap import build_registry

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
 import logging
+import socket
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -15,12 +19,33 @@ from modelyard.client import Client
 from .main import client_command, main
 from .output import emit, human_size, plural, table
 
+SERVER_EXTRA = ("sqlalchemy", "alembic", "fastapi", "uvicorn", "pydantic_settings")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def needs_server(fn: F) -> F:
+    """Operator commands open the data themselves: with only the SDK installed, say what to install
+    (one line, exit 1) instead of ending in a ModuleNotFoundError traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for module in SERVER_EXTRA:
+            try:
+                importlib.import_module(module)
+            except ImportError as exc:
+                raise click.ClickException(
+                    f"'modelyard {click.get_current_context().command_path.partition(' ')[2]}' runs the server "
+                    f"side and needs the server extra ({module} is not installed): "
+                    'pip install "modelyard[server]" (from a checkout: pip install ".[server]")'
+                ) from exc
+        return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
 
 def _settings(data_dir: Path | None, **overrides: Any) -> Any:
-    try:
-        from modelyard.settings import Settings
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise click.ClickException("this command needs the server extra: pip install 'modelyard[server]'") from exc
+    from modelyard.settings import Settings
+
     values = {k: v for k, v in overrides.items() if v is not None}
     if data_dir is not None:
         values["data_dir"] = data_dir
@@ -66,6 +91,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
     default=None,
     help="DANGEROUS: serve without authentication on a non-loopback address.",
 )
+@needs_server
 def serve(
     host: str | None,
     port: int | None,
@@ -83,6 +109,15 @@ def serve(
     from modelyard.bootstrap import build_registry
 
     settings = _settings(data_dir, host=host, port=port, auth=auth, insecure_allow_no_auth_on_public_address=insecure)
+    busy = _port_in_use(settings.host, settings.port)
+    if busy:  # before anything is created: a failed start leaves no data folder behind
+        click.secho(
+            f"error: cannot listen on {settings.host}:{settings.port} ({busy}); another server may be running "
+            "there. Pick another port with --port (or MODELYARD_PORT).",
+            fg="red",
+            err=True,
+        )
+        sys.exit(1)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
@@ -123,9 +158,9 @@ def serve(
     if settings.insecure_allow_no_auth_on_public_address:
         os.environ["MODELYARD_INSECURE_ALLOW_NO_AUTH_ON_PUBLIC_ADDRESS"] = "true"
     click.echo(
-        f"modelyard serving on http://{settings.host}:{settings.port} "
-        f"(database {settings.resolved_database_url().split('://')[0]}, data {settings.data_dir.resolve()}, "
-        f"auth {'on' if auth_on else 'off'})",
+        f"modelyard serving on http://{settings.host}:{settings.port} (auth {'on' if auth_on else 'off'})\n"
+        f"  database {_safe_url(settings.resolved_database_url())}\n"
+        f"  blobs    {_blob_location(settings)}",
         err=True,
     )
     uvicorn.run(
@@ -139,6 +174,31 @@ def serve(
     )
 
 
+def _port_in_use(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be bound (e.g. 'Address already in use'), or None if it can."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+def _safe_url(url: str) -> str:
+    """The database URL the server really uses, without a password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _blob_location(settings: Any) -> str:
+    if settings.blobs.backend == "filesystem":
+        return str(settings.resolved_blob_root())
+    return f"({settings.blobs.backend})"
+
+
 @main.group()
 def db() -> None:
     """The metadata database schema."""
@@ -146,6 +206,7 @@ def db() -> None:
 
 @db.command("upgrade")
 @data_dir_option
+@needs_server
 def db_upgrade(data_dir: Path | None) -> None:
     """Migrate the database schema to this version of modelyard."""
     from modelyard.bootstrap import open_database
@@ -163,6 +224,7 @@ def db_upgrade(data_dir: Path | None) -> None:
 @db.command("current")
 @data_dir_option
 @click.option("--json", "as_json", is_flag=True)
+@needs_server
 def db_current(data_dir: Path | None, as_json: bool) -> None:
     """Show the schema revision and the one this modelyard needs."""
     from modelyard.bootstrap import open_database
@@ -186,6 +248,7 @@ def db_current(data_dir: Path | None, as_json: bool) -> None:
 @click.option("--dry-run/--delete", default=True, show_default=True, help="Only print the plan (default).")
 @click.option("--grace-hours", type=float, default=None, help="Keep unreferenced blobs younger than this.")
 @click.option("--json", "as_json", is_flag=True)
+@needs_server
 def gc(data_dir: Path | None, dry_run: bool, grace_hours: float | None, as_json: bool) -> None:
     """Delete blobs no version or open upload references (mark and sweep)."""
     from modelyard.bootstrap import build_registry
@@ -283,6 +346,7 @@ def uploads_cancel(
 @data_dir_option
 @click.option("--dry-run/--delete", default=True, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
+@needs_server
 def uploads_purge(data_dir: Path | None, dry_run: bool, as_json: bool) -> None:
     """Remove upload sessions past their TTL and orphaned upload data."""
     from modelyard.bootstrap import build_registry
