@@ -19,6 +19,7 @@ from modelyard.client._transport import TOKEN_ENV, URL_ENV
 from modelyard.errors import InvalidArgumentError, ModelyardError
 
 from .diff import diff_versions
+from .examples import EXAMPLES
 from .output import emit, human_size, plural, progress_bar, table
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -87,11 +88,26 @@ def client_command(fn: F) -> F:
 VERB_ALIASES = {"ls": "list", "rm": "delete"}
 
 
+class Command(click.Command):
+    """Every command of the CLI: ends its help with an example (its own, or from ``examples.py``)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        words = ctx.command_path.split(" ")[1:]
+        example = EXAMPLES.get(" ".join(words))
+        if example and "Example:" not in (self.help or ""):
+            formatter.write_paragraph()
+            formatter.write_text("Example:")
+            with formatter.indentation():
+                formatter.write(" " * formatter.current_indent + example + "\n")
+
+
 class Group(click.Group):
     """Every group of the CLI: ``ls``/``rm`` work wherever ``list``/``delete`` do, and command
     summaries are shown whole (wrapped to the terminal), never cut with ``...``."""
 
     group_class = type  # subgroups are Groups too
+    command_class = Command
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return super().get_command(ctx, VERB_ALIASES.get(cmd_name, cmd_name))

@@ -52,7 +52,8 @@ def describe_policy(p: s.AliasPolicyOut) -> str:
     parts = []
     approvals = int(req.get("approvals") or 0)
     if approvals:
-        parts.append(f"{plural(approvals, 'approval')} by a {req.get('approver_role', 'member')} or above")
+        role = str(req.get("approver_role", "member"))
+        parts.append(f"{plural(approvals, 'approval')} by {'an' if role[:1] in 'aeiou' else 'a'} {role} or above")
     checks = list(req.get("checks") or [])
     if checks:
         parts.append(f"{plural(len(checks), 'check')} passing ({', '.join(checks)})")
