@@ -183,7 +183,7 @@ def test_pull_refuses_a_folder_with_other_files_unless_force_or_clean(
     assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*")) == ["model.bin", "sub", "sub/cfg.json"]
     # the folder now equals the version: pulling again needs no flag
     again = server.cli("pull", f"{path}:1", str(dest))
-    assert "pulled" in again.stdout and "(2 files, 17 bytes)" in again.stdout
+    assert "pulled" in again.stdout and "(2 files, 13 bytes)" in again.stdout
     with Client(server.url) as client, pytest.raises(DestinationNotEmptyError):
         (dest / "stray").write_text("x")
         client.pull(f"{path}:1", dest)
@@ -265,8 +265,17 @@ def test_output_people_read(shared_server: Server, registry: str, tmp_path: Path
         f"{server.url}/api/v1/registries/{registry}/collections/out/versions/1",
         json={"description": long_description},
     )
-    audit = server.cli("audit", "ls", "--registry", registry, "--newest-first", "--limit", "1").stdout
-    assert long_description in audit and "…" not in audit, audit
+    args = ["audit", "ls", "--registry", registry, "--newest-first", "--limit", "1"]
+    wide = subprocess.run(
+        [*modelyard_command(), *args],
+        env=server.env(MODELYARD_URL=server.url, COLUMNS="400"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert long_description in wide and "…" not in wide, "a wide terminal shows the whole change"
+    narrow = server.cli(*args).stdout  # 200 columns: the change folds onto more lines, nothing is cut
+    assert "…" not in narrow and "".join(narrow.split()).count("d" * 150) == 1
 
 
 def _occupied_port() -> tuple[socket.socket, int]:
