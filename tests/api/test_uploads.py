@@ -179,3 +179,23 @@ def test_unknown_upload(http, api, uid, subtests) -> None:
             )
             api.error(r, 404, "NOT_FOUND", "upload_unknown")
             assert api.snapshot() == before
+
+
+@pytest.mark.covers("GET /api/v1/uploads")
+def test_list_uploads_shows_the_callers_open_sessions_with_their_offsets(http, api, services) -> None:
+    from modelyard.domain.actor import Actor
+
+    assert http.get(UP).json() == {"items": []}
+    data = b"0123456789"
+    uid = _begin(http, data)
+    _patch(http, uid, data[:4], 0)
+    listed = http.get(UP).json()["items"]
+    assert [(u["id"], u["offset"], u["size"], u["registry"], u["digest"]) for u in listed] == [
+        (uid, 4, 10, "models", sha(data))
+    ]
+    assert http.get(UP, params={"registry": "models"}).json()["items"] == listed
+    assert http.get(UP, params={"registry": "other"}).json() == {"items": []}
+    assert services.artifacts.list_uploads(Actor("someone-else")) == [], "only the caller's own sessions"
+    _patch(http, uid, data[4:], 4)
+    assert http.post(f"{UP}/{uid}/commit").status_code == 200
+    assert http.get(UP).json() == {"items": []}, "a committed session is gone from the list"
