@@ -95,8 +95,11 @@ as aliases everywhere. Every command's help ends with an example.
 | --- | --- |
 | 0 | success |
 | 1 | an error from the server (its JSON error body on stderr with `--json`), or the server could not be reached |
-| 2 | a usage error, refused before anything was sent: a bad option, argument or path (`models/x/1` instead of `models/x:1`), an empty folder to push, a folder with other files to pull into |
+| 2 | a usage error, refused before anything was sent (see below) |
 | 130 | interrupted (Ctrl-C) |
+
+Usage errors: a bad option or argument, a bad path (`models/x/1` instead of `models/x:1`),
+an empty folder to push, a folder holding other files to pull into.
 
 Why: a script can tell "fix the command" (2) from "the server said no" (1) without parsing
 text. Tests: `tests/unit/test_cli_output.py::test_usage_errors_exit_2_without_contacting_a_server`,
