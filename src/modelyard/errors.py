@@ -39,6 +39,7 @@ Tree::
     ├── UnauthenticatedError               UNAUTHENTICATED    401
     ├── PermissionDeniedError              PERMISSION_DENIED  403
     ├── RangeNotSatisfiableError           RANGE_NOT_SATISFIABLE 416
+    ├── InsufficientStorageError           INSUFFICIENT_STORAGE 507
     └── UnavailableError                   UNAVAILABLE        503
         └── SchemaOutdatedError
 """
@@ -58,6 +59,7 @@ __all__ = [
     "DigestMismatchError",
     "EventNotFoundError",
     "FileNotFoundInVersionError",
+    "InsufficientStorageError",
     "InvalidArgumentError",
     "InvalidNameError",
     "InvalidPageTokenError",
@@ -284,6 +286,18 @@ class PermissionDeniedError(ModelyardError):
 class RangeNotSatisfiableError(ModelyardError):
     code = "RANGE_NOT_SATISFIABLE"
     reason = "range_not_satisfiable"
+
+
+class InsufficientStorageError(ModelyardError):
+    """The blob store's volume or the metadata database's disk is full (or over quota).
+
+    Not an ``UnavailableError``: retrying cannot help until an operator frees space. The write
+    that hit it left nothing behind (its partial upload data is deleted), so the same push
+    succeeds once space is free.
+    """
+
+    code = "INSUFFICIENT_STORAGE"
+    reason = "insufficient_storage"
 
 
 class UnavailableError(ModelyardError):

@@ -20,6 +20,16 @@ class BlobSettings(BaseModel):
     root: Path | None = Field(None, description="Blob root for the filesystem backend; default <data_dir>/blobs.")
 
 
+class MlflowSettings(BaseModel):
+    default_experiment_permission: Literal["NO_PERMISSIONS", "READ", "EDIT"] = Field(
+        "NO_PERMISSIONS",
+        description="With auth on, the permission every principal has on MLflow experiments it was not granted "
+        "and did not create: 'NO_PERMISSIONS' (default: experiments, their runs and run artifacts are private to "
+        "their creator, those granted access and org admins), 'READ' or 'EDIT' (MLflow's own default is READ). "
+        "Auth off is unaffected: the local user is an org admin.",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MODELYARD_", env_nested_delimiter="__", extra="ignore")
 
@@ -32,6 +42,7 @@ class Settings(BaseSettings):
         "Use postgresql://user@host/db at scale.",
     )
     blobs: BlobSettings = Field(default_factory=BlobSettings, description="Blob store settings.")
+    mlflow: MlflowSettings = Field(default_factory=MlflowSettings, description="MLflow adapter settings.")
     host: str = Field("127.0.0.1", description="Address 'modelyard serve' binds to.")
     port: int = Field(8080, description="Port 'modelyard serve' listens on.")
     upload_ttl_hours: float = Field(24.0, description="Hours an unfinished upload session stays valid.")

@@ -8,7 +8,9 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException, RestException
@@ -121,3 +123,37 @@ def test_restricted_registry_is_invisible_to_outsiders(
         outsider.get_registered_model("never-existed")
     assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
     assert str(info.value).replace("hidden-model", "X") == str(missing.value).replace("never-existed", "X")
+
+
+def test_tracking_and_multipart_artifacts_are_private_to_the_experiment(
+    governed: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The real client logs a multipart artifact with its token (part uploads carry the headers
+    handed back by ``mpu/create``); another principal sees neither the experiment nor its bytes."""
+    monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true")
+    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", "1000")
+    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE", "4096")
+    mia = _client(monkeypatch, governed["url"], MLFLOW_TRACKING_TOKEN=governed["mia"])
+    eid = mia.create_experiment("mia-private")
+    run = mia.create_run(eid)
+    payload = bytes(range(256)) * 70  # 17,920 bytes: 5 parts
+    (tmp_path / "big.bin").write_bytes(payload)
+    mia.log_artifact(run.info.run_id, str(tmp_path / "big.bin"))
+    mia.log_metric(run.info.run_id, "acc", 0.9)
+    mia.download_artifacts(run.info.run_id, "big.bin", str(tmp_path / "dl"))
+    assert (tmp_path / "dl" / "big.bin").read_bytes() == payload
+    anonymous_part = httpx.put(f"{governed['url']}/api/2.0/mlflow-artifacts/mpu/parts/x/1", content=b"x")
+    assert anonymous_part.status_code == 401
+
+    outsider = _client(monkeypatch, governed["url"], MLFLOW_TRACKING_TOKEN=governed["outsider"])
+    for read in (lambda: outsider.get_experiment(eid), lambda: outsider.get_run(run.info.run_id)):
+        with pytest.raises(RestException) as info:
+            read()
+        assert info.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert [e.experiment_id for e in outsider.search_experiments() if e.experiment_id == eid] == []
+    assert outsider.search_runs([eid]) == []
+    with pytest.raises(MlflowException):
+        outsider.download_artifacts(run.info.run_id, "big.bin", str(tmp_path / "stolen"))
+    big = f"{governed['url']}/api/2.0/mlflow-artifacts/artifacts/{eid}/{run.info.run_id}/artifacts/big.bin"
+    assert httpx.get(big, headers={"Authorization": f"Bearer {governed['outsider']}"}).status_code == 404
+    assert httpx.get(big, headers={"Authorization": f"Bearer {governed['mia']}"}).content == payload

@@ -27,6 +27,7 @@ EXAMPLES: dict[str, str] = {
     "collections list": "modelyard collections list models",
     "db current": "modelyard db current --data-dir /srv/modelyard-data",
     "db upgrade": "modelyard db upgrade --data-dir /srv/modelyard-data",
+    "fsck": "modelyard fsck --data-dir /srv/modelyard-data --sample 10%",
     "gc": "modelyard gc --data-dir /srv/modelyard-data            # print the plan; --delete to sweep",
     "members grant": "modelyard members grant models bob member",
     "members list": "modelyard members list models",

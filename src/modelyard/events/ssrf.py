@@ -12,6 +12,13 @@ Loopback, private (RFC 1918, unique-local), carrier-grade NAT and other non-glob
 are refused unless ``webhook_allow_private_targets`` is on. Link-local addresses (which hold the
 cloud metadata services, 169.254.169.254 and fd00:ec2::254) and unspecified/multicast addresses
 are refused always. Redirects are never followed and proxies from the environment are ignored.
+
+An IPv6 address that carries an IPv4 address (IPv4-mapped ``::ffff:a.b.c.d``, IPv4-compatible
+``::a.b.c.d``, NAT64 ``64:ff9b::/96`` and ``64:ff9b:1::/48``, 6to4 ``2002::/16``, Teredo) is
+judged by the IPv4 address it carries too, so ``[::a9fe:a9fe]`` is 169.254.169.254. A host
+written as a numeric IPv4 address in any form ``inet_aton`` accepts (``2852039166``,
+``0xa9.0xfe.0xa9.0xfe``, ``0251.0376.0251.0376``, ``169.254.43518``, a trailing dot) is parsed
+here, not left to the platform resolver, and connected to in its canonical dotted form.
 """
 
 from __future__ import annotations
@@ -39,10 +46,43 @@ class UnsafeTargetError(InvalidArgumentError):
     reason = "unsafe_webhook_target"
 
 
+# IPv6 prefixes whose last 32 bits are an IPv4 address (NAT64 well-known and local-use prefixes,
+# RFC 6052 and RFC 8215; IPv4-compatible ::/96, RFC 4291). :: and ::1 are themselves refused.
+_IPV4_IN_LAST_32 = (
+    ipaddress.ip_network("64:ff9b::/96"),
+    ipaddress.ip_network("64:ff9b:1::/48"),
+    ipaddress.ip_network("::/96"),
+)
+
+
+def embedded_ipv4(addr: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (mapped, compatible, NAT64, 6to4, Teredo)."""
+    out: list[ipaddress.IPv4Address] = []
+    if addr.ipv4_mapped is not None:
+        out.append(addr.ipv4_mapped)
+    if any(addr in net for net in _IPV4_IN_LAST_32):
+        out.append(ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF))
+    if addr.sixtofour is not None:
+        out.append(addr.sixtofour)
+    if addr.teredo is not None:
+        out.extend(addr.teredo)
+    return out
+
+
 def address_refusal(addr: IPAddress, *, allow_private: bool) -> str | None:
-    """Why ``addr`` may not be a webhook target (None when it may)."""
-    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
+    """Why ``addr`` may not be a webhook target (None when it may).
+
+    An IPv6 address carrying an IPv4 address is refused when either of them is.
+    """
+    if isinstance(addr, ipaddress.IPv6Address):
+        for inner in embedded_ipv4(addr):
+            why = _refusal(inner, allow_private=allow_private)
+            if why:
+                return f"{why}, carried in the IPv6 address as {inner}"
+    return _refusal(addr, allow_private=allow_private)
+
+
+def _refusal(addr: IPAddress, *, allow_private: bool) -> str | None:
     if addr in _ALWAYS_BLOCKED:
         return "a cloud metadata address"
     if addr.is_link_local:
@@ -58,12 +98,48 @@ def address_refusal(addr: IPAddress, *, allow_private: bool) -> str | None:
     return "a private or reserved address"
 
 
+def parse_numeric_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """``host`` as an IPv4 address in any form ``inet_aton`` accepts, or None if it is a name.
+
+    One to four dot-separated parts, each decimal, octal (leading 0) or hex (0x); the last part
+    fills the remaining bytes (``169.254.43518``, ``2852039166``). One trailing dot is allowed.
+    """
+    text = host[:-1] if host.endswith(".") else host
+    parts = text.split(".")
+    if not 1 <= len(parts) <= 4:
+        return None
+    values: list[int] = []
+    for part in parts:
+        low = part.lower()
+        try:
+            if low.startswith("0x"):
+                values.append(int(low[2:] or "0", 16))
+            elif len(low) > 1 and low.startswith("0"):
+                values.append(int(low[1:], 8))
+            elif low.isdigit():
+                values.append(int(low, 10))
+            else:
+                return None
+        except ValueError:
+            return None
+    *head, last = values
+    if any(v > 0xFF for v in head) or last >= 1 << (8 * (4 - len(head))):
+        return None
+    number = last
+    for i, v in enumerate(head):
+        number |= v << (8 * (3 - i))
+    return ipaddress.IPv4Address(number)
+
+
 def resolve(host: str, port: int) -> list[IPAddress]:
-    """Every address ``host`` resolves to (an IP literal resolves to itself)."""
+    """Every address ``host`` resolves to (an IP literal, in any numeric form, resolves to itself)."""
     try:
         return [ipaddress.ip_address(host.strip("[]"))]
     except ValueError:
         pass
+    numeric = parse_numeric_ipv4(host)
+    if numeric is not None:
+        return [numeric]
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:

@@ -26,6 +26,7 @@ from modelyard.errors import (
 )
 from modelyard.storage.interfaces import BlobInfo, BlobStore, Database
 
+from . import authz
 from .registry import RegistryService, utcnow
 
 MAX_NEGOTIATE_DIGESTS = 10_000
@@ -97,15 +98,19 @@ class ArtifactService:
             raise LimitExceededError(f"ask about at most {MAX_NEGOTIATE_DIGESTS} digests at once", field="digests")
         parsed = [Digest.parse(d) for d in digests]
         self._registry.check_access(actor, registry, Action.WRITE)
+        with self._db.unit_of_work(write=False) as store:
+            usable = authz.usable_digests(store, actor, [str(d) for d in parsed])
         seen: set[Digest] = set()
         missing = []
         for d in parsed:
             if d in seen:
                 continue
             seen.add(d)
+            # A digest the caller may not use is "missing" for it, exactly like an absent one
+            # (no existence oracle): the client uploads the bytes and so proves it holds them.
             # A blob the client will reuse gets a fresh grace period, so gc cannot take it
             # between this answer and the version commit that will reference it.
-            if not self._blobs.touch(d):
+            if str(d) not in usable or not self._blobs.touch(d):
                 missing.append(str(d))
         return missing
 
@@ -126,7 +131,11 @@ class ArtifactService:
         )
         with self._db.unit_of_work(write=True) as store:
             store.insert_upload(session, created_by=actor.name)
-        self._blobs.begin_upload(session.id)
+        try:
+            self._blobs.begin_upload(session.id)
+        except BaseException:
+            self._forget_if_gone(session.id)
+            raise
         return session
 
     def list_uploads(self, actor: Actor, *, registry: str | None = None) -> list[UploadSession]:
@@ -177,7 +186,11 @@ class ArtifactService:
                     )
                 yield chunk
 
-        return self._blobs.write_chunk(upload_id, offset, bounded())
+        try:
+            return self._blobs.write_chunk(upload_id, offset, bounded())
+        except BaseException:
+            self._forget_if_gone(upload_id)  # e.g. a full volume: the blob store dropped the data
+            raise
 
     def commit_upload(self, upload_id: str, *, actor: Actor | None = None) -> BlobInfo:
         """Verify size and digest, make the blob visible, and close the session."""
@@ -186,18 +199,24 @@ class ArtifactService:
             info = self._blobs.commit(
                 upload_id, expected_digest=Digest.parse(session.digest), expected_size=session.size
             )
-        finally:
-            if self._blobs_session_gone(upload_id):
-                with self._db.unit_of_work(write=True) as store:
-                    store.delete_upload(upload_id)
+        except BaseException:
+            self._forget_if_gone(upload_id)
+            raise
+        # The server hashed these bytes from this caller: from now on the digest counts as
+        # present for it, even when the blob already existed (the commit was then a no-op).
+        with self._db.unit_of_work(write=True) as store:
+            authz.record_receipt(store, actor, str(info.digest), now=self._clock())
+            store.delete_upload(upload_id)
         return info
 
-    def _blobs_session_gone(self, upload_id: str) -> bool:
+    def _forget_if_gone(self, upload_id: str) -> None:
+        """Drop the session row when the blob store no longer holds the session's data (a
+        failed commit, a full volume), so no row outlives its bytes."""
         try:
             self._blobs.upload_offset(upload_id)
         except UploadUnknownError:
-            return True
-        return False
+            with self._db.unit_of_work(write=True) as store:
+                store.delete_upload(upload_id)
 
     def abort_upload(self, upload_id: str, *, actor: Actor | None = None) -> None:
         self._session(upload_id, actor)

@@ -7,6 +7,9 @@ for them (404, same message as a missing one); anything else denied is a 403.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from modelyard.domain.actor import Actor
 from modelyard.domain.models import VISIBILITY_ORGANIZATION, Registry
 from modelyard.domain.permissions import MIN_ROLE, Action, RegistryResource, can
@@ -61,3 +64,43 @@ def visible_registry_ids(store: MetadataStore, actor: Actor | None) -> list[int]
         return None
     granted = store.registries_with_grants(actor.id, actor.team_ids) if actor.id is not None else {}
     return [r.id for r in store.list_registries() if r.visibility == VISIBILITY_ORGANIZATION or r.id in granted]
+
+
+def downloadable_registry_ids(store: MetadataStore, actor: Actor) -> list[int]:
+    """Ids of the registries whose files ``actor`` may download (``can(principal, download, registry)``)."""
+    granted = store.registries_with_grants(actor.id, actor.team_ids) if actor.id is not None else {}
+    principal = actor.principal
+    return [
+        r.id
+        for r in store.list_registries()
+        if can(principal, Action.DOWNLOAD, RegistryResource(r.visibility, tuple(granted.get(r.id, ()))))
+    ]
+
+
+def usable_digests(store: MetadataStore, actor: Actor | None, digests: Iterable[str]) -> set[str]:
+    """Which of ``digests`` count as already present for ``actor`` (DESIGN.md decision 8).
+
+    Dedup never crosses a permission boundary: a digest is usable only if ``actor`` may
+    download it from somewhere (a version in a registry where it holds download) or holds a
+    receipt (see ``record_receipt``): it uploaded the bytes itself, or registered them from a
+    source it was authorized to read (an MLflow run's artifacts, a ``file:`` source). A run
+    artifact's digest is not usable by everyone: experiments have permissions of their own.
+    Everything else is answered exactly like a digest the server does not hold, so the answer
+    is no existence oracle. Whether the bytes are actually in the blob store is the caller's
+    second question. ``actor=None`` (a trusted
+    internal caller) and org admins (including the local operator when auth is off) may use
+    every digest.
+    """
+    wanted = set(digests)
+    if actor is None or actor.org_admin or not wanted:
+        return wanted
+    return store.usable_digests(
+        sorted(wanted), registry_ids=downloadable_registry_ids(store, actor), principal_id=actor.id
+    )
+
+
+def record_receipt(store: MetadataStore, actor: Actor | None, digest: str, *, now: datetime) -> None:
+    """Remember that ``actor`` uploaded ``digest``'s bytes (the server hashed them), so the digest
+    counts as present for it from now on (see ``usable_digests``)."""
+    if actor is not None and actor.id is not None:
+        store.record_blob_receipt(actor.id, digest, now=now)

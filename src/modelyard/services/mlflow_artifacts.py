@@ -18,6 +18,7 @@ from datetime import datetime
 
 from modelyard.domain.actor import Actor
 from modelyard.domain.digest import Digest
+from modelyard.domain.experiment_permissions import ExperimentAction
 from modelyard.domain.models import FileEntry
 from modelyard.domain.names import validate_file_path
 from modelyard.domain.paths import VersionRef
@@ -26,10 +27,12 @@ from modelyard.errors import (
     ConflictError,
     InvalidArgumentError,
     NotFoundError,
+    PermissionDeniedError,
     UploadUnknownError,
 )
-from modelyard.storage.interfaces import BlobStore, TrackingDatabase
+from modelyard.storage.interfaces import BlobStore, TrackingDatabase, TrackingStore
 
+from .experiment_access import ExperimentAccess
 from .registry import RegistryService, utcnow
 
 VERSIONS_PREFIX = "_modelyard"
@@ -80,11 +83,13 @@ class MlflowArtifactService:
         blobs: BlobStore,
         registry: RegistryService,
         *,
+        access: ExperimentAccess | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = db
         self._blobs = blobs
         self._registry = registry
+        self._access = access or ExperimentAccess()
         self._clock = clock
 
     # -- bytes -------------------------------------------------------------------------------------
@@ -115,17 +120,38 @@ class MlflowArtifactService:
             raise
         return str(digest), size
 
+    # -- who may touch a path ------------------------------------------------------------------------
+
+    def _authorize(self, store: TrackingStore, actor: Actor | None, path: str, action: ExperimentAction) -> None:
+        """Run artifacts are the owning experiment's data: ``action`` on the experiment whose artifact
+        location holds ``path``. A path outside every experiment is org admins' only (it is hidden from
+        the others as if empty or missing, and refused for writes)."""
+        if self._access.trusted(actor):
+            return
+        missing = ArtifactNotFoundError(f"artifact '{path}' does not exist", path=path[:200])
+        owner = self._access.owner_of_path(store, path)
+        if owner is None:
+            if action is ExperimentAction.READ:
+                raise missing
+            raise PermissionDeniedError(
+                "only organization admins may write artifacts outside an experiment's artifact location",
+                path=path[:200],
+                action=action.value,
+            )
+        self._access.require(store, actor, int(owner["id"]), action, hidden=missing)
+
     # -- proxy -------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _writable(path: str) -> str:
+    def _writable(self, actor: Actor | None, path: str) -> str:
         path = clean_path(path)
         if path == VERSIONS_PREFIX or path.startswith(VERSIONS_PREFIX + "/"):
             raise ConflictError(f"'{VERSIONS_PREFIX}/' holds registered versions, which are immutable", path=path[:200])
+        with self._db.unit_of_work(write=False) as store:
+            self._authorize(store, actor, path, ExperimentAction.EDIT)
         return path
 
     def upload(self, actor: Actor, path: str, chunks: Iterable[bytes]) -> None:
-        path = self._writable(path)
+        path = self._writable(actor, path)
         digest, size = self.store_blob(chunks)
         with self._db.unit_of_work(write=True) as store:
             store.put_artifact(path, digest=digest, size=size, now=self._clock())
@@ -139,6 +165,7 @@ class MlflowArtifactService:
                 raise ArtifactNotFoundError(f"artifact '{path}' does not exist", path=path[:200])
         else:
             with self._db.unit_of_work(write=False) as store:
+                self._authorize(store, actor, path, ExperimentAction.READ)
                 row = store.find_artifact(path)
             if row is None:
                 raise ArtifactNotFoundError(f"artifact '{path}' does not exist", path=path[:200])
@@ -155,6 +182,10 @@ class MlflowArtifactService:
             files = [(f.path, f.size) for f in version_files]
         else:
             with self._db.unit_of_work(write=False) as store:
+                try:
+                    self._authorize(store, actor, path, ExperimentAction.READ)
+                except ArtifactNotFoundError:
+                    return []  # as an unknown path lists
                 exact = store.find_artifact(path) if path else None
                 if exact is not None:
                     return [ArtifactEntry(posixpath.basename(path), False, exact["size"])]
@@ -177,7 +208,7 @@ class MlflowArtifactService:
         return [seen[k] for k in sorted(seen)]
 
     def delete(self, actor: Actor, path: str) -> None:
-        path = self._writable(path)
+        path = self._writable(actor, path)
         with self._db.unit_of_work(write=True) as store:
             store.delete_artifacts(path)
 
@@ -207,6 +238,7 @@ class MlflowArtifactService:
                 if f.path.startswith(inner + "/")
             ]
         with self._db.unit_of_work(write=False) as store:
+            self._authorize(store, actor, path, ExperimentAction.READ)
             exact_row = store.find_artifact(path) if path else None
             if exact_row is not None:
                 return [FileEntry(posixpath.basename(path), exact_row["digest"], exact_row["size"])]
@@ -218,35 +250,53 @@ class MlflowArtifactService:
     # -- multipart -------------------------------------------------------------------------------
 
     def create_multipart(self, actor: Actor, path: str, *, num_parts: int) -> str:
-        path = self._writable(path)
+        path = self._writable(actor, path)
         if isinstance(num_parts, bool) or not isinstance(num_parts, int) or not 1 <= num_parts <= MAX_PARTS:
             raise InvalidArgumentError(f"num_parts must be between 1 and {MAX_PARTS}", field="num_parts")
         upload_id = secrets.token_urlsafe(24)
         with self._db.unit_of_work(write=True) as store:
-            store.insert_multipart(upload_id, path=path, num_parts=num_parts, now=self._clock())
+            store.insert_multipart(
+                upload_id,
+                path=path,
+                num_parts=num_parts,
+                created_by=_holder_name(actor),
+                created_by_id=actor.id,
+                now=self._clock(),
+            )
         return upload_id
 
-    def _multipart(self, upload_id: str) -> dict[str, object]:
+    def _multipart(self, actor: Actor, upload_id: str) -> dict[str, object]:
+        """The upload, if ``actor`` created it and may still write its path. Anyone else is told it
+        does not exist: the id in a part URL is not a credential."""
         with self._db.unit_of_work(write=False) as store:
             row = store.find_multipart(upload_id)
-        if row is None:
-            raise UploadUnknownError(upload_id=upload_id[:80])
+            if row is None or row["created_by"] != _holder_name(actor) or row["created_by_id"] != actor.id:
+                raise UploadUnknownError(upload_id=upload_id[:80])
+            self._authorize(store, actor, str(row["path"]), ExperimentAction.EDIT)
         return row
 
-    def upload_part(self, upload_id: str, part_number: int, chunks: Iterable[bytes]) -> str:
-        """Store one part (any order, retries replace); returns its ETag (the part's digest)."""
-        row = self._multipart(upload_id)
+    def upload_part(self, actor: Actor, upload_id: str, part_number: int, chunks: Iterable[bytes]) -> str:
+        """Store one part (any order, retries replace); returns its ETag (the part's digest).
+
+        Only the principal that created the upload may send parts; each part (as it starts and
+        when it lands) refreshes the upload's last activity, which ``uploads purge`` ages it by."""
+        row = self._multipart(actor, upload_id)
         if not 1 <= part_number <= int(row["num_parts"]):  # type: ignore[call-overload]
             raise InvalidArgumentError(f"part_number must be between 1 and {row['num_parts']}", field="part_number")
+        with self._db.unit_of_work(write=True) as store:
+            store.touch_multipart(upload_id, now=self._clock())
         digest, size = self.store_blob(chunks)
         with self._db.unit_of_work(write=True) as store:
+            if store.find_multipart(upload_id) is None:  # aborted or purged while the part streamed
+                raise UploadUnknownError(upload_id=upload_id[:80])
             store.put_multipart_part(upload_id, part_number, digest=digest, size=size)
+            store.touch_multipart(upload_id, now=self._clock())
         return digest
 
     def complete_multipart(self, actor: Actor, path: str, upload_id: str, *, parts: list[tuple[int, str]]) -> None:
         """Concatenate the parts in order into one blob and publish it at ``path``."""
-        path = self._writable(path)
-        row = self._multipart(upload_id)
+        path = self._writable(actor, path)
+        row = self._multipart(actor, upload_id)
         if row["path"] != path:
             raise InvalidArgumentError("upload_id belongs to a different path", field="upload_id")
         with self._db.unit_of_work(write=False) as store:
@@ -269,6 +319,11 @@ class MlflowArtifactService:
             store.delete_multipart(upload_id)
 
     def abort_multipart(self, actor: Actor, upload_id: str) -> None:
-        self._multipart(upload_id)
+        self._multipart(actor, upload_id)
         with self._db.unit_of_work(write=True) as store:
             store.delete_multipart(upload_id)
+
+
+def _holder_name(actor: Actor) -> str:
+    """How a multipart upload records its creator: kind and name (ids can be absent: 'local')."""
+    return f"{actor.kind}:{actor.name}"[:255]

@@ -20,6 +20,7 @@ from modelyard.domain.actor import Actor
 from modelyard.domain.digest import CHUNK_SIZE, Digest
 from modelyard.domain.models import STAGES, Collection, FileEntry, RunRef, Version, VersionMetadata
 from modelyard.domain.paths import VersionRef
+from modelyard.domain.permissions import Action
 from modelyard.errors import InvalidArgumentError, NotFoundError
 from modelyard.storage.interfaces import BlobStore, Clause, TrackingDatabase
 
@@ -201,7 +202,7 @@ class MlflowRegistryService:
         run_id = ""
         if model_id:
             try:
-                lm = self._tracking.get_logged_model(model_id)
+                lm = self._tracking.get_logged_model(actor, model_id)
             except LoggedModelNotFoundError:
                 lm = None
             if lm is not None:
@@ -221,7 +222,7 @@ class MlflowRegistryService:
         if scheme == "runs":
             run_id, _, sub = f"{parsed.netloc}{parsed.path}".strip("/").partition("/")
             try:
-                run = self._tracking.get_run(run_id)
+                run = self._tracking.get_run(actor, run_id)
             except RunNotFoundError as exc:
                 raise InvalidArgumentError(
                     f"source '{source}' names run '{run_id}', which does not exist", field="source"
@@ -230,7 +231,10 @@ class MlflowRegistryService:
         if scheme == "mlflow-artifacts":
             return self._from_proxy(actor, source, source, params, metrics)
         if scheme == "file" or (not scheme and source.startswith("/")):
-            return ResolvedSource(self._from_local(unquote(parsed.path) if scheme else source), params, metrics)
+            files = self._from_local(unquote(parsed.path) if scheme else source)
+            # The server read and hashed these bytes for this caller: they count as its upload.
+            self._registry.record_blob_receipts(actor, [f.digest for f in files])
+            return ResolvedSource(files, params, metrics)
         return ResolvedSource([], params, metrics)
 
     def _resolve_models_uri(
@@ -240,7 +244,7 @@ class MlflowRegistryService:
         parts = path.split("/")
         if len(parts) == 1 and "@" not in parts[0]:
             try:
-                lm = self._tracking.get_logged_model(parts[0])
+                lm = self._tracking.get_logged_model(actor, parts[0])
             except LoggedModelNotFoundError as exc:
                 raise InvalidArgumentError(
                     f"source '{source}' names a logged model that does not exist", field="source"
@@ -269,7 +273,8 @@ class MlflowRegistryService:
         else:
             raise InvalidArgumentError(f"invalid models:/ source '{source[:200]}'", field="source")
         try:
-            src = self._registry.get_version(registry, name, ref, actor=actor)
+            # Copying a version's files hands over its bytes: the download rule, not the read rule.
+            src = self._registry.get_version(registry, name, ref, actor=actor, action=Action.DOWNLOAD)
         except NotFoundError as exc:
             raise InvalidArgumentError(
                 f"source '{source[:200]}' does not name an existing version: {exc}", field="source"
@@ -288,6 +293,9 @@ class MlflowRegistryService:
         files = self._artifacts.files_under(actor, unquote(parsed.path).strip("/"))
         if not files:
             raise InvalidArgumentError(f"source '{source[:200]}' holds no files to register", field="source")
+        # files_under authorized this caller to read these bytes (experiment READ, or the download
+        # rule for a registered version): that is the OCI "mount with read access to the source".
+        self._registry.record_blob_receipts(actor, [f.digest for f in files])
         return ResolvedSource(files, params, metrics)
 
     def _from_local(self, path: str) -> list[FileEntry]:

@@ -534,7 +534,7 @@ class RegistryService:
         if len({a.lower() for a in alias_names}) != len(alias_names):
             raise InvalidArgumentError("the same alias is given twice", field="aliases")
         self.check_access(actor, registry, Action.WRITE)  # say "no such registry" before "missing blobs"
-        self._check_blobs(files)
+        self._check_blobs(actor, files)
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
             reg = self._registry(store, registry, actor, Action.WRITE)
@@ -586,10 +586,15 @@ class RegistryService:
                 [store.find_version_row_by_id(vid)], registry=registry, collection=row["name"]
             )[0]
 
-    def _check_blobs(self, files: Sequence[FileEntry]) -> None:
+    def _check_blobs(self, actor: Actor, files: Sequence[FileEntry]) -> None:
+        """Every file's blob must be usable by ``actor`` (``authz.usable_digests``) and stored with
+        the stated size; an unusable digest is reported exactly like an absent one."""
+        unique = {f.digest: f for f in files}
+        with self._db.unit_of_work(write=False) as store:
+            usable = authz.usable_digests(store, actor, unique)
         missing = []
-        for f in {f.digest: f for f in files}.values():
-            info = self._blobs.stat(Digest.parse(f.digest))
+        for f in unique.values():
+            info = self._blobs.stat(Digest.parse(f.digest)) if f.digest in usable else None
             if info is None or info.size != f.size:
                 missing.append(f.digest)
         if missing:
@@ -597,6 +602,14 @@ class RegistryService:
                 f"{len(missing)} file(s) were not uploaded (or have a different size); upload them first",
                 missing=missing[:100],
             )
+
+    def record_blob_receipts(self, actor: Actor, digests: Sequence[str]) -> None:
+        """Record that ``actor`` supplied these digests' bytes itself (the server read and hashed
+        them, e.g. from a ``file:`` source), so they count as present for it (DESIGN.md decision 8)."""
+        now = self._clock()
+        with self._db.unit_of_work(write=True) as store:
+            for d in sorted(set(digests)):
+                authz.record_receipt(store, actor, str(Digest.parse(d)), now=now)
 
     def get_version(
         self,

@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from modelyard.domain.actor import LOCAL, Actor
+from modelyard.domain.experiment_permissions import ExperimentAction, check_permission
+from modelyard.domain.names import validate_file_path
 from modelyard.errors import (
     AlreadyExistsError,
     InvalidArgumentError,
@@ -22,7 +24,17 @@ from modelyard.errors import (
 )
 from modelyard.storage.interfaces import Clause, TrackingDatabase, TrackingStore
 
+from .experiment_access import (
+    ARTIFACT_SCHEME,
+    ExperimentAccess,
+    ExperimentNotFoundError,
+    location_path,
+    missing_experiment,
+    overlaps,
+)
 from .registry import utcnow
+
+READ, EDIT, MANAGE = ExperimentAction.READ, ExperimentAction.EDIT, ExperimentAction.MANAGE
 
 RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 LOGGED_MODEL_STATUSES = ("LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
@@ -34,10 +46,6 @@ MAX_BATCH_METRICS = 1000
 MAX_BATCH_PARAMS = 100
 MAX_BATCH_TAGS = 100
 MAX_RESULTS = 50_000
-
-
-class ExperimentNotFoundError(NotFoundError):
-    reason = "experiment_not_found"
 
 
 class RunNotFoundError(NotFoundError):
@@ -126,9 +134,9 @@ def _experiment_pk(experiment_id: str) -> int:
     try:
         pk = int(experiment_id)
     except (TypeError, ValueError):
-        raise ExperimentNotFoundError(f"No Experiment with id={str(experiment_id)[:40]} exists") from None
+        raise missing_experiment(experiment_id) from None
     if pk < 0:
-        raise ExperimentNotFoundError(f"No Experiment with id={experiment_id} exists")
+        raise missing_experiment(experiment_id)
     return pk
 
 
@@ -157,8 +165,15 @@ def latest_metrics(points: Sequence[MetricPoint]) -> list[MetricPoint]:
 
 
 class TrackingService:
-    def __init__(self, db: TrackingDatabase, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        db: TrackingDatabase,
+        *,
+        access: ExperimentAccess | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._db = db
+        self._access = access or ExperimentAccess()
         self._clock = clock
 
     # -- experiments ---------------------------------------------------------------------------
@@ -170,24 +185,39 @@ class TrackingService:
             raise InvalidArgumentError(
                 "experiment name must be a non-empty string of at most 500 characters", field="name"
             )
-        if artifact_location and not artifact_location.startswith("mlflow-artifacts:"):
+        if artifact_location and not artifact_location.startswith(ARTIFACT_SCHEME):
             raise InvalidArgumentError(
                 "modelyard stores experiment artifacts itself; artifact_location must be empty or mlflow-artifacts:",
                 field="artifact_location",
             )
+        location = _custom_location(artifact_location) if artifact_location else None
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
             if store.find_experiment_by_name(name) is not None:
                 raise AlreadyExistsError(f"Experiment '{name}' already exists.", experiment=name)
-            eid = store.insert_experiment(name=name, artifact_location=artifact_location, now=now)
+            if location is not None:
+                taken = [location_path(loc) for loc in store.experiment_artifact_locations()]
+                if overlaps(location_path(location), taken):
+                    raise InvalidArgumentError(
+                        f"artifact_location '{location[:200]}' overlaps another experiment's artifact location; "
+                        "leave it empty or choose a separate folder",
+                        field="artifact_location",
+                    )
+            eid = store.insert_experiment(name=name, artifact_location=location, now=now)
             for k, v in (tags or {}).items():
                 store.set_experiment_tag(eid, _check_key(k, "tag"), _check_value(v, "tag", MAX_TAG_VALUE))
+            if actor.id is not None:  # the creator manages it (org admins and auth-off 'local' already do)
+                store.set_experiment_permission(eid, principal_id=actor.id, team_id=None, permission="MANAGE", now=now)
         return str(eid)
 
-    def _experiment(self, store: TrackingStore, experiment_id: str) -> dict[str, Any]:
+    def _experiment(
+        self, store: TrackingStore, experiment_id: str, actor: Actor | None = None, action: ExperimentAction = READ
+    ) -> dict[str, Any]:
+        """The experiment, if ``actor`` may do ``action`` on it (None: a trusted internal caller)."""
         row = store.find_experiment(_experiment_pk(experiment_id))
         if row is None:
-            raise ExperimentNotFoundError(f"No Experiment with id={experiment_id} exists", experiment_id=experiment_id)
+            raise missing_experiment(experiment_id)
+        self._access.require(store, actor, int(row["id"]), action)
         return row
 
     @staticmethod
@@ -206,19 +236,22 @@ class TrackingService:
             for r in rows
         ]
 
-    def get_experiment(self, experiment_id: str) -> Experiment:
+    def get_experiment(self, actor: Actor | None, experiment_id: str) -> Experiment:
         with self._db.unit_of_work(write=False) as store:
-            return self._experiments(store, [self._experiment(store, experiment_id)])[0]
+            return self._experiments(store, [self._experiment(store, experiment_id, actor)])[0]
 
-    def get_experiment_by_name(self, name: str) -> Experiment:
+    def get_experiment_by_name(self, actor: Actor | None, name: str) -> Experiment:
         with self._db.unit_of_work(write=False) as store:
             row = store.find_experiment_by_name(name)
+            hidden = ExperimentNotFoundError(f"Could not find experiment with name '{name}'", experiment=name)
             if row is None:
-                raise ExperimentNotFoundError(f"Could not find experiment with name '{name}'", experiment=name)
+                raise hidden
+            self._access.require(store, actor, int(row["id"]), READ, hidden=hidden)
             return self._experiments(store, [row])[0]
 
     def search_experiments(
         self,
+        actor: Actor | None,
         *,
         view: str = "ACTIVE_ONLY",
         clauses: Sequence[Clause] = (),
@@ -237,6 +270,7 @@ class TrackingService:
                 order_by=order_by or [("creation_time", True)],
                 offset=offset,
                 limit=limit,
+                visible_ids=self._access.readable_ids(store, actor),
             )
             more = len(rows) > limit
             return self._experiments(store, rows[:limit]), (offset + limit if more else None)
@@ -245,7 +279,7 @@ class TrackingService:
         if not isinstance(new_name, str) or not new_name.strip():
             raise InvalidArgumentError("new_name must be a non-empty string", field="new_name")
         with self._db.unit_of_work(write=True) as store:
-            row = self._experiment(store, experiment_id)
+            row = self._experiment(store, experiment_id, actor, EDIT)
             other = store.find_experiment_by_name(new_name)
             if other is not None and other["id"] != row["id"]:
                 raise AlreadyExistsError(f"Experiment '{new_name}' already exists.", experiment=new_name)
@@ -253,7 +287,7 @@ class TrackingService:
 
     def set_experiment_lifecycle(self, actor: Actor, experiment_id: str, *, deleted: bool) -> None:
         with self._db.unit_of_work(write=True) as store:
-            row = self._experiment(store, experiment_id)
+            row = self._experiment(store, experiment_id, actor, MANAGE)
             if deleted and row["id"] == 0:
                 raise InvalidArgumentError("the Default experiment (id 0) cannot be deleted", field="experiment_id")
             store.update_experiment(row["id"], now=self._clock(), lifecycle_stage="deleted" if deleted else "active")
@@ -262,12 +296,12 @@ class TrackingService:
         _check_key(key, "tag")
         _check_value(value, "tag", MAX_TAG_VALUE)
         with self._db.unit_of_work(write=True) as store:
-            row = self._experiment(store, experiment_id)
+            row = self._experiment(store, experiment_id, actor, EDIT)
             store.set_experiment_tag(row["id"], key, value)
 
     def delete_experiment_tag(self, actor: Actor, experiment_id: str, key: str) -> None:
         with self._db.unit_of_work(write=True) as store:
-            row = self._experiment(store, experiment_id)
+            row = self._experiment(store, experiment_id, actor, EDIT)
             store.delete_experiment_tag(row["id"], key)
 
     # -- runs ------------------------------------------------------------------------------------
@@ -293,7 +327,7 @@ class TrackingService:
         now = self._clock()
         run_uuid = uuid.uuid4().hex
         with self._db.unit_of_work(write=True) as store:
-            exp = self._experiment(store, experiment_id)
+            exp = self._experiment(store, experiment_id, actor, EDIT)
             if exp["lifecycle_stage"] != "active":
                 raise InvalidArgumentError(f"experiment {experiment_id} is deleted", field="experiment_id")
             artifact_uri = f"{exp['artifact_location'].rstrip('/')}/{run_uuid}/artifacts"
@@ -310,10 +344,16 @@ class TrackingService:
                 store.set_run_tag(pk, k, v)
             return self._runs(store, [store.find_run(run_uuid)])[0]  # type: ignore[list-item]
 
-    def _run(self, store: TrackingStore, run_id: str) -> dict[str, Any]:
+    def _run(
+        self, store: TrackingStore, run_id: str, actor: Actor | None = None, action: ExperimentAction = READ
+    ) -> dict[str, Any]:
+        """The run, if ``actor`` may do ``action`` on its experiment (a run of an experiment the
+        actor may not read answers exactly like a missing run)."""
         row = store.find_run(run_id) if isinstance(run_id, str) else None
+        missing = RunNotFoundError(f"Run with id={str(run_id)[:40]} not found", run_id=str(run_id)[:40])
         if row is None:
-            raise RunNotFoundError(f"Run with id={str(run_id)[:40]} not found", run_id=str(run_id)[:40])
+            raise missing
+        self._access.require(store, actor, int(row["experiment_id"]), action, hidden=missing)
         return row
 
     @staticmethod
@@ -356,9 +396,9 @@ class TrackingService:
             )
         return out
 
-    def get_run(self, run_id: str) -> Run:
+    def get_run(self, actor: Actor | None, run_id: str) -> Run:
         with self._db.unit_of_work(write=False) as store:
-            return self._runs(store, [self._run(store, run_id)])[0]
+            return self._runs(store, [self._run(store, run_id, actor)])[0]
 
     def update_run(
         self,
@@ -379,7 +419,7 @@ class TrackingService:
         if run_name:
             fields["name"] = run_name
         with self._db.unit_of_work(write=True) as store:
-            row = self._run(store, run_id)
+            row = self._run(store, run_id, actor, EDIT)
             self._check_active(row)
             if fields:
                 store.update_run(row["id"], now=self._clock(), **fields)
@@ -397,11 +437,12 @@ class TrackingService:
 
     def set_run_lifecycle(self, actor: Actor, run_id: str, *, deleted: bool) -> None:
         with self._db.unit_of_work(write=True) as store:
-            row = self._run(store, run_id)
+            row = self._run(store, run_id, actor, MANAGE)
             store.update_run(row["id"], now=self._clock(), lifecycle_stage="deleted" if deleted else "active")
 
     def search_runs(
         self,
+        actor: Actor | None,
         *,
         experiment_ids: Sequence[str],
         view: str = "ACTIVE_ONLY",
@@ -416,6 +457,7 @@ class TrackingService:
         _check_limit(limit)
         pks = [_experiment_pk(e) for e in experiment_ids]
         with self._db.unit_of_work(write=False) as store:
+            pks = self._readable(store, actor, pks)
             rows = store.search_runs(experiment_ids=pks, lifecycle_stages=stages, offset=0, limit=MAX_RESULTS)
             runs = self._runs(store, rows)
         if clauses:
@@ -452,7 +494,7 @@ class TrackingService:
             _check_key(k, "tag")
             _check_value(v, "tag", MAX_TAG_VALUE)
         with self._db.unit_of_work(write=True) as store:
-            row = self._run(store, run_id)
+            row = self._run(store, run_id, actor, EDIT)
             self._check_active(row)
             fresh = []
             for k, v in new_params.items():
@@ -488,23 +530,23 @@ class TrackingService:
 
     def delete_run_tag(self, actor: Actor, run_id: str, key: str) -> None:
         with self._db.unit_of_work(write=True) as store:
-            row = self._run(store, run_id)
+            row = self._run(store, run_id, actor, EDIT)
             self._check_active(row)
             if not store.delete_run_tag(row["id"], key):
                 raise NotFoundError(f"No tag with name: {key} in run with id {run_id}", tag=key)
 
-    def metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
+    def metric_history(self, actor: Actor | None, run_id: str, key: str) -> list[MetricPoint]:
         with self._db.unit_of_work(write=False) as store:
-            row = self._run(store, run_id)
+            row = self._run(store, run_id, actor)
             return [_metric(m, run_id) for m in store.run_metrics([row["id"]], key=key)]
 
     def log_io(self, actor: Actor, run_id: str, *, direction: str, kind: str, items: Sequence[dict[str, Any]]) -> None:
         """Record dataset inputs, model inputs or model outputs of a run (as MLflow sends them)."""
         with self._db.unit_of_work(write=True) as store:
-            row = self._run(store, run_id)
+            row = self._run(store, run_id, actor, EDIT)
             for item in items:
-                if kind == "model" and store.find_logged_model(str(item.get("model_id", ""))) is None:
-                    raise LoggedModelNotFoundError(f"Logged model with ID '{item.get('model_id')}' not found.")
+                if kind == "model":  # a model input or output must be one the actor may read
+                    self._logged_model(store, str(item.get("model_id", "")), actor, allow_deleted=True)
                 store.insert_run_io(row["id"], direction=direction, kind=kind, payload=dict(item))
 
     # -- logged models -----------------------------------------------------------------------------
@@ -524,9 +566,9 @@ class TrackingService:
         name = name or f"model-{model_id[2:10]}"
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
-            exp = self._experiment(store, experiment_id)
+            exp = self._experiment(store, experiment_id, actor, EDIT)
             if source_run_id:
-                self._run(store, source_run_id)
+                self._run(store, source_run_id, actor)
             location = f"{exp['artifact_location'].rstrip('/')}/models/{model_id}/artifacts"
             pk = store.insert_logged_model(
                 model_id=model_id,
@@ -547,12 +589,22 @@ class TrackingService:
                 store.set_logged_model_tag(pk, _check_key(k, "tag"), _check_value(v, "tag", MAX_TAG_VALUE))
             return self._logged_models(store, [store.find_logged_model(model_id)])[0]  # type: ignore[list-item]
 
-    def _logged_model(self, store: TrackingStore, model_id: str, *, allow_deleted: bool = False) -> dict[str, Any]:
+    def _logged_model(
+        self,
+        store: TrackingStore,
+        model_id: str,
+        actor: Actor | None = None,
+        action: ExperimentAction = READ,
+        *,
+        allow_deleted: bool = False,
+    ) -> dict[str, Any]:
         row = store.find_logged_model(model_id) if isinstance(model_id, str) else None
+        missing = LoggedModelNotFoundError(
+            f"Logged model with ID '{str(model_id)[:80]}' not found.", model_id=str(model_id)[:80]
+        )
         if row is None or (row["lifecycle_stage"] != "active" and not allow_deleted):
-            raise LoggedModelNotFoundError(
-                f"Logged model with ID '{str(model_id)[:80]}' not found.", model_id=str(model_id)[:80]
-            )
+            raise missing
+        self._access.require(store, actor, int(row["experiment_id"]), action, hidden=missing)
         return row
 
     @staticmethod
@@ -579,21 +631,22 @@ class TrackingService:
             for r in rows
         ]
 
-    def get_logged_model(self, model_id: str, *, allow_deleted: bool = False) -> LoggedModel:
+    def get_logged_model(self, actor: Actor | None, model_id: str, *, allow_deleted: bool = False) -> LoggedModel:
         with self._db.unit_of_work(write=False) as store:
-            return self._logged_models(store, [self._logged_model(store, model_id, allow_deleted=allow_deleted)])[0]
+            row = self._logged_model(store, model_id, actor, allow_deleted=allow_deleted)
+            return self._logged_models(store, [row])[0]
 
     def finalize_logged_model(self, actor: Actor, model_id: str, *, status: str) -> LoggedModel:
         if status not in LOGGED_MODEL_STATUSES:
             raise InvalidArgumentError(f"invalid logged model status '{str(status)[:40]}'", field="status")
         with self._db.unit_of_work(write=True) as store:
-            row = self._logged_model(store, model_id)
+            row = self._logged_model(store, model_id, actor, EDIT)
             store.update_logged_model(row["id"], now=self._clock(), status=status)
             return self._logged_models(store, [self._logged_model(store, model_id)])[0]
 
     def delete_logged_model(self, actor: Actor, model_id: str) -> None:
         with self._db.unit_of_work(write=True) as store:
-            row = self._logged_model(store, model_id)
+            row = self._logged_model(store, model_id, actor, MANAGE)
             store.update_logged_model(row["id"], now=self._clock(), lifecycle_stage="deleted")
 
     def set_logged_model_tags(self, actor: Actor, model_id: str, tags: dict[str, str]) -> None:
@@ -601,14 +654,14 @@ class TrackingService:
             _check_key(k, "tag")
             _check_value(v, "tag", MAX_TAG_VALUE)
         with self._db.unit_of_work(write=True) as store:
-            row = self._logged_model(store, model_id)
+            row = self._logged_model(store, model_id, actor, EDIT)
             for k, v in tags.items():
                 store.set_logged_model_tag(row["id"], k, v)
             store.update_logged_model(row["id"], now=self._clock())
 
     def delete_logged_model_tag(self, actor: Actor, model_id: str, key: str) -> None:
         with self._db.unit_of_work(write=True) as store:
-            row = self._logged_model(store, model_id)
+            row = self._logged_model(store, model_id, actor, EDIT)
             if not store.delete_logged_model_tag(row["id"], key):
                 raise NotFoundError(f"No tag with key '{key}' found for logged model '{model_id}'", tag=key)
 
@@ -617,19 +670,110 @@ class TrackingService:
             _check_key(k, "param")
             _check_value(v, "param", MAX_PARAM_VALUE)
         with self._db.unit_of_work(write=True) as store:
-            row = self._logged_model(store, model_id)
+            row = self._logged_model(store, model_id, actor, EDIT)
             for k, v in params.items():
                 store.set_logged_model_param(row["id"], k, v)
 
     def search_logged_models(
-        self, *, experiment_ids: Sequence[str], clauses: Sequence[Clause] = (), offset: int = 0, limit: int = 100
+        self,
+        actor: Actor | None,
+        *,
+        experiment_ids: Sequence[str],
+        clauses: Sequence[Clause] = (),
+        offset: int = 0,
+        limit: int = 100,
     ) -> tuple[list[LoggedModel], int | None]:
         _check_limit(limit)
         pks = [_experiment_pk(e) for e in experiment_ids]
         with self._db.unit_of_work(write=False) as store:
+            pks = self._readable(store, actor, pks)
             rows = store.search_logged_models(experiment_ids=pks, clauses=clauses, offset=offset, limit=limit)
             more = len(rows) > limit
             return self._logged_models(store, rows[:limit]), (offset + limit if more else None)
+
+    # -- experiment permissions (MLflow's basic-auth API) ------------------------------------------
+
+    def _readable(self, store: TrackingStore, actor: Actor | None, pks: list[int]) -> list[int]:
+        """The experiments of ``pks`` the actor may read (searches silently leave out the others)."""
+        visible = self._access.readable_ids(store, actor)
+        return pks if visible is None else [pk for pk in pks if pk in set(visible)]
+
+    def _holder(self, store: TrackingStore, principal: str | None, team: str | None) -> tuple[int | None, int | None]:
+        if bool(principal) == bool(team):
+            raise InvalidArgumentError("name exactly one of username or team", field="username")
+        if principal:
+            pid = store.find_principal_id(principal)
+            if pid is None:
+                raise NotFoundError(f"User with username={principal[:128]} not found", principal=principal[:128])
+            return pid, None
+        tid = store.find_team_id(str(team))
+        if tid is None:
+            raise NotFoundError(f"Team '{str(team)[:128]}' not found", team=str(team)[:128])
+        return None, tid
+
+    def set_experiment_permission(
+        self,
+        actor: Actor | None,
+        experiment_id: str,
+        *,
+        principal: str | None = None,
+        team: str | None = None,
+        permission: str,
+    ) -> None:
+        """Grant (or change) a principal's or a team's permission on an experiment; needs MANAGE."""
+        permission = check_permission(permission)
+        with self._db.unit_of_work(write=True) as store:
+            row = self._experiment(store, experiment_id, actor, MANAGE)
+            pid, tid = self._holder(store, principal, team)
+            store.set_experiment_permission(
+                int(row["id"]), principal_id=pid, team_id=tid, permission=permission, now=self._clock()
+            )
+
+    def get_experiment_permission(
+        self, actor: Actor | None, experiment_id: str, *, principal: str | None = None, team: str | None = None
+    ) -> str:
+        """The permission granted to a principal or team on an experiment; needs MANAGE."""
+        with self._db.unit_of_work(write=False) as store:
+            row = self._experiment(store, experiment_id, actor, MANAGE)
+            pid, tid = self._holder(store, principal, team)
+            found = store.find_experiment_permission(int(row["id"]), principal_id=pid, team_id=tid)
+        if found is None:
+            raise NotFoundError(
+                f"no permission is granted on experiment {experiment_id} to {principal or team}",
+                experiment_id=str(experiment_id)[:40],
+            )
+        return found
+
+    def delete_experiment_permission(
+        self, actor: Actor | None, experiment_id: str, *, principal: str | None = None, team: str | None = None
+    ) -> None:
+        with self._db.unit_of_work(write=True) as store:
+            row = self._experiment(store, experiment_id, actor, MANAGE)
+            pid, tid = self._holder(store, principal, team)
+            if not store.delete_experiment_permission(int(row["id"]), principal_id=pid, team_id=tid):
+                raise NotFoundError(
+                    f"no permission is granted on experiment {experiment_id} to {principal or team}",
+                    experiment_id=str(experiment_id)[:40],
+                )
+
+
+def _custom_location(location: str) -> str:
+    """A client-chosen ``mlflow-artifacts:`` location, normalized to ``mlflow-artifacts:/<path>``.
+
+    A top-level folder of digits is refused: ``mlflow-artifacts:/<id>`` is where experiment
+    ``<id>`` keeps its artifacts by default, and the artifact proxy authorizes a path by the
+    experiment whose location holds it, so no experiment may claim another's folder.
+    """
+    path = location_path(location)
+    if not path:
+        raise InvalidArgumentError("artifact_location must name a folder", field="artifact_location")
+    validate_file_path(path)
+    head = path.split("/", 1)[0]
+    if head.isdigit() or head == "_modelyard":
+        raise InvalidArgumentError(
+            f"artifact_location may not start with '{head}/': that folder is reserved", field="artifact_location"
+        )
+    return f"{ARTIFACT_SCHEME}/{path}"
 
 
 def _check_limit(limit: int) -> None:

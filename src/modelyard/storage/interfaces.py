@@ -25,9 +25,11 @@ from modelyard.domain.digest import Digest
 from modelyard.domain.identity import AliasPolicy, Grant, PrincipalInfo, Team, TokenInfo
 from modelyard.domain.models import (
     AliasChange,
+    AliasRef,
     Collection,
     Event,
     FileEntry,
+    FileRef,
     Registry,
     UploadSession,
     Version,
@@ -66,7 +68,9 @@ class BlobStore(Protocol):
 
     def iter_blobs(self) -> Iterator[BlobInfo]: ...
 
-    def iter_uploads(self) -> Iterator[tuple[str, datetime]]: ...
+    def iter_uploads(self) -> Iterator[tuple[str, datetime]]:
+        """Every in-progress upload: (session id, time of its last activity: creation or a write)."""
+        ...
 
 
 class MetadataStore(Protocol):
@@ -198,9 +202,39 @@ class MetadataStore(Protocol):
 
     def expired_uploads(self, now: datetime) -> list[str]: ...
 
+    def idle_multipart_uploads(self, before: datetime) -> list[str]:
+        """MLflow multipart uploads with no activity (creation or a part) since ``before``."""
+        ...
+
+    def delete_multipart_upload(self, upload_id: str) -> None: ...
+
     def referenced_digests(self) -> set[str]:
         """Every digest anything references (the GC mark set): live versions, open upload
         sessions, and files stored through the MLflow artifact proxy (whole or in parts)."""
+        ...
+
+    def usable_digests(
+        self, digests: Sequence[str], *, registry_ids: Sequence[int] | None, principal_id: int | None
+    ) -> set[str]:
+        """Which of ``digests`` a principal may reuse without uploading: referenced by a version in
+        one of ``registry_ids`` (None: any registry), or uploaded by ``principal_id`` itself (a receipt:
+        its own upload, or a source it was authorized to read, such as a run's artifacts)."""
+        ...
+
+    def record_blob_receipt(self, principal_id: int, digest: str, *, now: datetime) -> None:
+        """Record that ``principal_id`` uploaded ``digest``'s bytes (idempotent)."""
+        ...
+
+    def delete_blob_receipts(self, digests: Sequence[str]) -> int:
+        """Drop every receipt for ``digests`` (gc calls this for the blobs it swept)."""
+        ...
+
+    def iter_file_refs(self, batch: int = 1000) -> Iterator[FileRef]:
+        """Every stored reference to a blob (version files, then MLflow proxy files), in constant memory."""
+        ...
+
+    def list_alias_refs(self) -> list[AliasRef]:
+        """Every alias row, with the collection and number of the version it names (None if that row is gone)."""
         ...
 
     def append_event(
@@ -483,6 +517,7 @@ class TrackingStore(Protocol):
         order_by: Sequence[tuple[str, bool]],
         offset: int,
         limit: int,
+        visible_ids: Sequence[int] | None = None,
     ) -> list[dict[str, Any]]: ...
 
     def experiment_tags(self, experiment_ids: Sequence[int]) -> dict[int, dict[str, str]]: ...
@@ -569,7 +604,18 @@ class TrackingStore(Protocol):
 
     def delete_artifacts(self, path: str) -> int: ...
 
-    def insert_multipart(self, upload_id: str, *, path: str, num_parts: int, now: datetime) -> None: ...
+    def insert_multipart(
+        self,
+        upload_id: str,
+        *,
+        path: str,
+        num_parts: int,
+        created_by: str,
+        created_by_id: int | None,
+        now: datetime,
+    ) -> None: ...
+
+    def touch_multipart(self, upload_id: str, *, now: datetime) -> None: ...
 
     def find_multipart(self, upload_id: str) -> dict[str, Any] | None: ...
 
@@ -578,6 +624,30 @@ class TrackingStore(Protocol):
     def multipart_parts(self, upload_id: str) -> list[dict[str, Any]]: ...
 
     def delete_multipart(self, upload_id: str) -> None: ...
+
+    def set_experiment_permission(
+        self, experiment_id: int, *, principal_id: int | None, team_id: int | None, permission: str, now: datetime
+    ) -> str | None: ...
+
+    def find_experiment_permission(
+        self, experiment_id: int, *, principal_id: int | None, team_id: int | None
+    ) -> str | None: ...
+
+    def delete_experiment_permission(
+        self, experiment_id: int, *, principal_id: int | None, team_id: int | None
+    ) -> bool: ...
+
+    def experiment_permissions_held(
+        self, principal_id: int | None, team_ids: tuple[int, ...], experiment_ids: Sequence[int] | None = None
+    ) -> dict[int, list[str]]: ...
+
+    def find_principal_id(self, name: str) -> int | None: ...
+
+    def find_team_id(self, name: str) -> int | None: ...
+
+    def experiments_at_locations(self, locations: Sequence[str]) -> list[dict[str, Any]]: ...
+
+    def experiment_artifact_locations(self) -> list[str]: ...
 
     def search_collections(
         self,

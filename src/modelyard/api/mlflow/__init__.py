@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from starlette.routing import Mount
 
 from modelyard.bootstrap import Services
+from modelyard.services.experiment_access import ExperimentAccess
 from modelyard.services.mlflow_artifacts import MlflowArtifactService
 from modelyard.services.mlflow_registry import MlflowRegistryService
 from modelyard.services.tracking import TrackingService
@@ -34,8 +35,9 @@ SERVER_INFO = {
 def build_mlflow_services(core: Services) -> MlflowServices:
     """Wire the adapter's services over the core ones (same database, same blob store)."""
     tdb = SqlTrackingDatabase(core.db)
-    tracking = TrackingService(tdb)
-    artifacts = MlflowArtifactService(tdb, core.blobs, core.registry)
+    access = ExperimentAccess(core.settings.mlflow.default_experiment_permission)
+    tracking = TrackingService(tdb, access=access)
+    artifacts = MlflowArtifactService(tdb, core.blobs, core.registry, access=access)
     registry = MlflowRegistryService(
         tdb,
         core.blobs,

@@ -18,7 +18,7 @@ from fastapi.responses import StreamingResponse
 
 from modelyard.api.deps import actor
 from modelyard.domain.actor import Actor
-from modelyard.errors import InvalidArgumentError, ModelyardError
+from modelyard.errors import InvalidArgumentError
 
 from ..streaming import sync_chunks
 from . import translate as tr
@@ -106,16 +106,18 @@ def create_multipart_upload(
 
 @router.put("/mpu/parts/{upload_id}/{part_number}")
 async def upload_part(
-    upload_id: str, part_number: int, request: Request, svc: MlflowServices = Depends(mlflow_services)
+    upload_id: str,
+    part_number: int,
+    request: Request,
+    svc: MlflowServices = Depends(mlflow_services),
+    who: Actor = Depends(actor),
 ) -> Response:
-    """A part upload (the URL handed out by ``mpu/create``); the ETag is the part's digest."""
+    """A part upload (the URL handed out by ``mpu/create``, sent with the headers handed out with it);
+    the ETag is the part's digest."""
     stream = request.stream()
-    try:
-        etag = await anyio.to_thread.run_sync(
-            lambda: svc.artifacts.upload_part(upload_id, part_number, sync_chunks(stream))
-        )
-    except ModelyardError:
-        raise
+    etag = await anyio.to_thread.run_sync(
+        lambda: svc.artifacts.upload_part(who, upload_id, part_number, sync_chunks(stream))
+    )
     return Response(status_code=200, headers={"ETag": f'"{etag}"'})
 
 

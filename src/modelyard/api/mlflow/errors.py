@@ -3,7 +3,9 @@ exception handlers of the MLflow sub-application (``{"error_code": ..., "message
 
 Registered only on the MLflow sub-application, so ``/api/v1`` keeps its own error shape.
 MLflow's own oddities are kept on purpose: ``RESOURCE_ALREADY_EXISTS`` is HTTP 400, and an
-unknown alias is ``INVALID_PARAMETER_VALUE`` (what MLflow's SQL store returns).
+unknown alias is ``INVALID_PARAMETER_VALUE`` (what MLflow's SQL store returns). A full disk is
+``RESOURCE_EXHAUSTED`` with HTTP 507: MLflow's closest code, and a status its client does not
+retry (retrying cannot help until space is freed).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from modelyard.errors import (
     AliasNotFoundError,
     AlreadyExistsError,
     ConflictError,
+    InsufficientStorageError,
     InvalidArgumentError,
     ModelyardError,
     NotFoundError,
@@ -43,6 +46,7 @@ MLFLOW_ERRORS: tuple[tuple[type[ModelyardError], str, int], ...] = (
     (ConflictError, "RESOURCE_CONFLICT", 409),
     (UnauthenticatedError, "UNAUTHENTICATED", 401),
     (PermissionDeniedError, "PERMISSION_DENIED", 403),
+    (InsufficientStorageError, "RESOURCE_EXHAUSTED", 507),  # MLflow's code for exhausted resources
     (UnavailableError, "TEMPORARILY_UNAVAILABLE", 503),
 )
 

@@ -47,22 +47,27 @@ def create_experiment(
 
 
 @router.get("/experiments/get")
-def get_experiment(p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services)) -> dict[str, Any]:
-    return {"experiment": tr.experiment(svc.tracking.get_experiment(p.str("experiment_id", required=True)))}
+def get_experiment(
+    p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
+) -> dict[str, Any]:
+    return {"experiment": tr.experiment(svc.tracking.get_experiment(who, p.str("experiment_id", required=True)))}
 
 
 @router.get("/experiments/get-by-name")
 def get_experiment_by_name(
-    p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services)
+    p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
 ) -> dict[str, Any]:
-    return {"experiment": tr.experiment(svc.tracking.get_experiment_by_name(p.str("experiment_name", required=True)))}
+    return {
+        "experiment": tr.experiment(svc.tracking.get_experiment_by_name(who, p.str("experiment_name", required=True)))
+    }
 
 
 @router.api_route("/experiments/search", methods=["GET", "POST"])
 def search_experiments(
-    p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services)
+    p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
 ) -> dict[str, Any]:
     experiments, nxt = svc.tracking.search_experiments(
+        who,
         view=p.str("view_type", default="ACTIVE_ONLY") or "ACTIVE_ONLY",
         clauses=parse_filter(p.opt("filter")),
         order_by=parse_order_by(p.list("order_by"), allowed=EXPERIMENT_ORDER_KEYS),
@@ -137,8 +142,10 @@ def create_run(
 
 
 @router.get("/runs/get")
-def get_run(p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services)) -> dict[str, Any]:
-    return {"run": tr.run(svc.tracking.get_run(_run_id(p)))}
+def get_run(
+    p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
+) -> dict[str, Any]:
+    return {"run": tr.run(svc.tracking.get_run(who, _run_id(p)))}
 
 
 @router.post("/runs/update")
@@ -252,7 +259,7 @@ def log_model(
     p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
 ) -> dict[str, Any]:
     """Legacy: MLflow appends the model's MLmodel JSON to the run tag ``mlflow.log-model.history``."""
-    run = svc.tracking.get_run(_run_id(p))
+    run = svc.tracking.get_run(who, _run_id(p))
     try:
         history = json.loads(run.tags.get("mlflow.log-model.history", "[]"))
         history.append(json.loads(p.str("model_json", required=True)))
@@ -281,8 +288,11 @@ def log_outputs(
 
 
 @router.api_route("/runs/search", methods=["GET", "POST"])
-def search_runs(p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services)) -> dict[str, Any]:
+def search_runs(
+    p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
+) -> dict[str, Any]:
     runs, nxt = svc.tracking.search_runs(
+        who,
         experiment_ids=[str(e) for e in p.list("experiment_ids")],
         view=p.str("run_view_type", default="ACTIVE_ONLY") or "ACTIVE_ONLY",
         clauses=parse_filter(p.opt("filter")),
@@ -294,9 +304,9 @@ def search_runs(p: Params = Depends(read_params), svc: MlflowServices = Depends(
 
 @router.get("/metrics/get-history")
 def get_metric_history(
-    p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services)
+    p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
 ) -> dict[str, Any]:
-    points = svc.tracking.metric_history(_run_id(p), p.str("metric_key", required=True))
+    points = svc.tracking.metric_history(who, _run_id(p), p.str("metric_key", required=True))
     return {"metrics": [tr.metric(m) for m in points]}
 
 
@@ -321,9 +331,10 @@ def create_logged_model(
 
 @router.post("/logged-models/search")
 def search_logged_models(
-    p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services)
+    p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
 ) -> dict[str, Any]:
     models, nxt = svc.tracking.search_logged_models(
+        who,
         experiment_ids=[str(e) for e in p.list("experiment_ids")],
         clauses=parse_filter(p.opt("filter")),
         offset=decode_offset(p.opt("page_token")),
@@ -334,9 +345,13 @@ def search_logged_models(
 
 @router.get("/logged-models/{model_id}")
 def get_logged_model(
-    model_id: str, p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services)
+    model_id: str,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
+    who: Actor = Depends(actor),
 ) -> dict[str, Any]:
-    return {"model": tr.logged_model(svc.tracking.get_logged_model(model_id, allow_deleted=p.bool("allow_deleted")))}
+    model = svc.tracking.get_logged_model(who, model_id, allow_deleted=p.bool("allow_deleted"))
+    return {"model": tr.logged_model(model)}
 
 
 @router.patch("/logged-models/{model_id}")
@@ -395,7 +410,7 @@ def list_logged_model_artifacts(
     svc: MlflowServices = Depends(mlflow_services),
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
-    model = svc.tracking.get_logged_model(model_id)
+    model = svc.tracking.get_logged_model(who, model_id)
     root = model.artifact_location.removeprefix("mlflow-artifacts:").strip("/")
     sub = p.str("artifact_directory_path").strip("/")
     entries = svc.artifacts.list(who, f"{root}/{sub}" if sub else root)
@@ -403,3 +418,53 @@ def list_logged_model_artifacts(
         "root_uri": model.artifact_location,
         "files": [tr.artifact_entry(e) | {"path": f"{sub}/{e.name}" if sub else e.name} for e in entries],
     }
+
+
+# -- experiment permissions (the routes of MLflow's basic-auth app) ----------------------------------
+
+
+def _holder(p: Params) -> dict[str, str | None]:
+    """MLflow names a user (``username``); modelyard also accepts a ``team``."""
+    return {"principal": p.opt("username") or None, "team": p.opt("team") or None}
+
+
+def _permission_out(p: Params, permission: str) -> dict[str, Any]:
+    holder = {"team": p.opt("team")} if p.opt("team") else {"username": p.opt("username")}
+    return {"experiment_permission": {"experiment_id": p.str("experiment_id"), **holder, "permission": permission}}
+
+
+@router.post("/experiments/permissions/create")
+def create_experiment_permission(
+    p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
+) -> dict[str, Any]:
+    permission = p.str("permission", required=True)
+    svc.tracking.set_experiment_permission(
+        who, p.str("experiment_id", required=True), **_holder(p), permission=permission
+    )
+    return _permission_out(p, permission)
+
+
+@router.get("/experiments/permissions/get")
+def get_experiment_permission(
+    p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
+) -> dict[str, Any]:
+    permission = svc.tracking.get_experiment_permission(who, p.str("experiment_id", required=True), **_holder(p))
+    return _permission_out(p, permission)
+
+
+@router.patch("/experiments/permissions/update")
+def update_experiment_permission(
+    p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
+) -> dict[str, Any]:
+    svc.tracking.set_experiment_permission(
+        who, p.str("experiment_id", required=True), **_holder(p), permission=p.str("permission", required=True)
+    )
+    return {}
+
+
+@router.delete("/experiments/permissions/delete")
+def delete_experiment_permission(
+    p: Params = Depends(read_params), svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
+) -> dict[str, Any]:
+    svc.tracking.delete_experiment_permission(who, p.str("experiment_id", required=True), **_holder(p))
+    return {}

@@ -4,10 +4,16 @@ Every path is computed by ``layout``; nothing user-supplied is ever joined onto 
 Uploads are hashed while they are written (single pass) when the same process receives
 every chunk; otherwise ``commit`` re-hashes the data from disk. Memory use is bounded by
 the chunk size whatever the blob size.
+
+A full volume (``ENOSPC``) or an exhausted quota (``EDQUOT``) is translated here, at the
+boundary, into ``InsufficientStorageError``; the upload that hit it is deleted at once (its
+partial data would otherwise hold the space until ``uploads purge``), so the same push
+succeeds as soon as space is free.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -17,10 +23,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from modelyard.domain.digest import CHUNK_SIZE, Digest
-from modelyard.errors import ConflictError, DigestMismatchError, SizeMismatchError, UploadUnknownError
+from modelyard.errors import (
+    ConflictError,
+    DigestMismatchError,
+    InsufficientStorageError,
+    SizeMismatchError,
+    UploadUnknownError,
+)
 
 from ..interfaces import BlobInfo
 from . import layout
+
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def _no_space(exc: OSError, session_id: str) -> InsufficientStorageError:
+    why = "over its quota" if exc.errno == errno.EDQUOT else "full"
+    return InsufficientStorageError(
+        f"the blob store's volume is {why}: upload '{session_id}' was discarded; "
+        "push again once an operator has freed space",
+        upload_id=session_id,
+    )
 
 
 class FilesystemBlobStore:
@@ -68,8 +91,20 @@ class FilesystemBlobStore:
 
     def begin_upload(self, session_id: str) -> None:
         d = self._path(layout.upload_dir_key(session_id))
-        d.mkdir(parents=True, exist_ok=False)
-        (d / "data").touch()
+        d.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            d.mkdir(exist_ok=False)
+        except OSError as exc:
+            if exc.errno not in _NO_SPACE:
+                raise
+            raise _no_space(exc, session_id) from exc
+        try:
+            (d / "data").touch()
+        except OSError as exc:
+            if exc.errno not in _NO_SPACE:
+                raise
+            shutil.rmtree(d, ignore_errors=True)
+            raise _no_space(exc, session_id) from exc
         with self._lock:
             self._hashers[session_id] = (0, hashlib.sha256())
 
@@ -103,6 +138,12 @@ class FilesystemBlobStore:
                         hasher.update(chunk)
                     written += len(chunk)
                 f.flush()
+        except OSError as exc:
+            if exc.errno not in _NO_SPACE:
+                raise
+            hasher = None
+            self.abort(session_id)  # give the space back now, not when the session expires
+            raise _no_space(exc, session_id) from exc
         finally:
             if hasher is not None:
                 actual = path.stat().st_size
@@ -139,10 +180,16 @@ class FilesystemBlobStore:
         if target.exists():
             self.abort(session_id)
         else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if self._fsync:
-                with open(path, "rb+") as f:
-                    os.fsync(f.fileno())
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if self._fsync:
+                    with open(path, "rb+") as f:
+                        os.fsync(f.fileno())
+            except OSError as exc:
+                if exc.errno not in _NO_SPACE:
+                    raise
+                self.abort(session_id)
+                raise _no_space(exc, session_id) from exc
             os.replace(path, target)
             if self._fsync:
                 dir_fd = os.open(target.parent, os.O_RDONLY)
@@ -189,4 +236,10 @@ class FilesystemBlobStore:
         base = self.root / layout.VERSION_DIR / "uploads"
         for d in sorted(base.iterdir()):
             if d.is_dir():
-                yield d.name, datetime.fromtimestamp(d.stat().st_mtime, UTC)
+                # Age is time since the last activity: appending to data/ changes the file's mtime,
+                # not the folder's, so an upload still streaming must count as fresh.
+                data = d / "data"
+                mtimes = [d.stat().st_mtime]
+                if data.exists():
+                    mtimes.append(data.stat().st_mtime)
+                yield d.name, datetime.fromtimestamp(max(mtimes), UTC)

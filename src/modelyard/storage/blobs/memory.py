@@ -71,6 +71,9 @@ class MemoryBlobStore:
             )
         for chunk in chunks:
             buf.extend(chunk)
+            with self._lock:  # the last activity is what ``iter_uploads`` reports
+                if session_id in self._uploads:
+                    self._uploads[session_id] = (buf, datetime.now(UTC))
         return len(buf)
 
     def commit(self, session_id: str, *, expected_digest: Digest, expected_size: int) -> BlobInfo:

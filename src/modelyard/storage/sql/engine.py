@@ -4,6 +4,10 @@ SQLite: WAL, ``foreign_keys=ON``, a busy timeout, and writes in ``BEGIN IMMEDIAT
 writer runs at a time (which also serializes version-number allocation). Reads use a
 separate engine that begins deferred transactions, so readers never wait for a writer.
 PostgreSQL: one engine, READ COMMITTED; writers lock the rows they update.
+
+A full disk under the database (SQLite ``SQLITE_FULL``, "database or disk is full";
+PostgreSQL SQLSTATE 53100 ``disk_full``) is an ``InsufficientStorageError`` (507), not an
+``UnavailableError``: the transaction rolled back, and retrying cannot help until space is freed.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
-from modelyard.errors import UnavailableError
+from modelyard.errors import InsufficientStorageError, UnavailableError
 
 from .store import SqlMetadataStore
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+_SQLITE_FULL = 13  # sqlite3.SQLITE_FULL
+_PG_DISK_FULL = "53100"
 SQLITE_POOL_SIZE = 8
 
 
@@ -110,12 +116,14 @@ class Database:
             try:
                 conn = engine.connect()
             except OperationalError as exc:
+                self._raise_if_disk_full(exc)
                 raise UnavailableError("the metadata database is unavailable", backend=self.dialect) from exc
             try:
                 with conn.begin():
                     yield SqlMetadataStore(conn, dialect=self.dialect)
                 committed = write
             except OperationalError as exc:
+                self._raise_if_disk_full(exc)
                 raise UnavailableError("the metadata database failed the request; retry", backend=self.dialect) from exc
             finally:
                 conn.close()
@@ -125,6 +133,19 @@ class Database:
         if committed:
             for listener in list(self._commit_listeners):
                 listener()
+
+    def _raise_if_disk_full(self, exc: OperationalError) -> None:
+        orig = exc.orig
+        full = (
+            getattr(orig, "sqlite_errorcode", None) == _SQLITE_FULL
+            or "database or disk is full" in str(orig)
+            or getattr(orig, "sqlstate", None) == _PG_DISK_FULL
+        )
+        if full:
+            raise InsufficientStorageError(
+                "the metadata database's disk is full: nothing was changed; try again once an operator has freed space",
+                backend=self.dialect,
+            ) from exc
 
     def add_commit_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` after every write unit of work this process commits (must be quick)."""

@@ -94,3 +94,18 @@ event_chain_head = Table(
     Column("last_id", Id, nullable=False),
     Column("last_hash", String(64), nullable=False),
 )
+
+# Proof that a principal uploaded a digest's bytes itself (issue 8, item 2): the digest then
+# counts as present for that principal even if no version it may download references it.
+# A permission, not a reference: gc does not keep a blob alive for a receipt, and drops the
+# receipts of the blobs it sweeps.
+blob_receipts = Table(
+    "blob_receipts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("principal_id", Id, ForeignKey("principals.id", ondelete="CASCADE"), nullable=False),
+    Column("digest", String(71), nullable=False),
+    *_timestamps(),
+    UniqueConstraint("principal_id", "digest"),
+    Index(None, "digest"),
+)

@@ -18,9 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from modelyard.domain.audit import GENESIS_HASH, event_hash
 from modelyard.domain.models import (
     AliasChange,
+    AliasRef,
     Collection,
     Event,
     FileEntry,
+    FileRef,
     Registry,
     RunRef,
     UploadSession,
@@ -530,6 +532,19 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
             self.conn.execute(select(t.upload_sessions.c.id).where(t.upload_sessions.c.expires_at < now)).scalars()
         )
 
+    # -- MLflow multipart uploads (purged with the upload sessions) ------------------------------
+
+    def idle_multipart_uploads(self, before: datetime) -> list[str]:
+        """MLflow multipart uploads with no activity (creation or a part) since ``before``."""
+        mu = tt.mlflow_multipart_uploads
+        last = func.coalesce(mu.c.last_activity_at, mu.c.updated_at)
+        return list(self.conn.execute(select(mu.c.id).where(last < before).order_by(mu.c.id)).scalars())
+
+    def delete_multipart_upload(self, upload_id: str) -> None:
+        mu = tt.mlflow_multipart_uploads
+        self.conn.execute(delete(tt.mlflow_multipart_parts).where(tt.mlflow_multipart_parts.c.upload_id == upload_id))
+        self.conn.execute(delete(mu).where(mu.c.id == upload_id))
+
     # -- garbage collection ---------------------------------------------------------------------
 
     def referenced_digests(self) -> set[str]:
@@ -544,6 +559,119 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         ):
             marked.update(self.conn.execute(select(column).distinct()).scalars())
         return marked
+
+    # -- blob access (dedup within permission boundaries) ---------------------------------------
+
+    def usable_digests(
+        self, digests: Sequence[str], *, registry_ids: Sequence[int] | None, principal_id: int | None
+    ) -> set[str]:
+        """Which of ``digests`` a principal may reuse without uploading: referenced by a version in
+        one of ``registry_ids`` (None: any registry), or uploaded by ``principal_id`` itself (a receipt:
+        its own upload, or a source it was authorized to read, such as a run's artifacts)."""
+        found: set[str] = set()
+        wanted = sorted(set(digests))
+        for i in range(0, len(wanted), 500):
+            batch = wanted[i : i + 500]
+            in_versions = select(t.version_files.c.digest).where(t.version_files.c.digest.in_(batch))
+            if registry_ids is not None:
+                in_versions = (
+                    in_versions.join_from(t.version_files, t.versions, t.versions.c.id == t.version_files.c.version_id)
+                    .join(t.collections, t.collections.c.id == t.versions.c.collection_id)
+                    .where(t.collections.c.registry_id.in_(list(registry_ids)))
+                )
+            queries = [in_versions]
+            if principal_id is not None:
+                queries.append(
+                    select(gt.blob_receipts.c.digest).where(
+                        gt.blob_receipts.c.principal_id == principal_id, gt.blob_receipts.c.digest.in_(batch)
+                    )
+                )
+            for q in queries:
+                found.update(self.conn.execute(q.distinct()).scalars())
+        return found
+
+    def record_blob_receipt(self, principal_id: int, digest: str, *, now: datetime) -> None:
+        """Record that ``principal_id`` uploaded ``digest``'s bytes (idempotent)."""
+        table = gt.blob_receipts
+        key = (table.c.principal_id == principal_id, table.c.digest == digest)
+        if self.conn.execute(select(table.c.id).where(*key)).first() is not None:
+            return
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(
+                    insert(table).values(principal_id=principal_id, digest=digest, created_at=now, updated_at=now)
+                )
+        except IntegrityError:
+            pass  # a concurrent commit of the same bytes by the same principal recorded it first
+
+    def delete_blob_receipts(self, digests: Sequence[str]) -> int:
+        """Drop every receipt for ``digests`` (gc calls this for the blobs it swept)."""
+        removed = 0
+        wanted = sorted(set(digests))
+        for i in range(0, len(wanted), 500):
+            removed += self.conn.execute(
+                delete(gt.blob_receipts).where(gt.blob_receipts.c.digest.in_(wanted[i : i + 500]))
+            ).rowcount
+        return removed
+
+    def iter_file_refs(self, batch: int = 1000) -> Iterator[FileRef]:
+        """Every stored reference to a blob (version files, then MLflow proxy files), in constant memory."""
+        f, v, c, r = t.version_files, t.versions, t.collections, t.registries
+        q = (
+            select(
+                f.c.id,
+                f.c.path,
+                f.c.digest,
+                f.c.size,
+                v.c.number,
+                c.c.name.label("collection"),
+                r.c.name.label("registry"),
+            )
+            .join(v, v.c.id == f.c.version_id)
+            .join(c, c.c.id == v.c.collection_id)
+            .join(r, r.c.id == c.c.registry_id)
+        )
+        last = 0
+        while rows := list(self.conn.execute(q.where(f.c.id > last).order_by(f.c.id).limit(batch)).mappings()):
+            for row in rows:
+                owner = f"{row['registry']}/{row['collection']}:{row['number']}"
+                yield FileRef(owner, row["path"], row["digest"], int(row["size"]))
+            last = rows[-1]["id"]
+        a = tt.mlflow_artifacts
+        last = 0
+        while rows := list(self.conn.execute(select(a).where(a.c.id > last).order_by(a.c.id).limit(batch)).mappings()):
+            for row in rows:
+                yield FileRef("mlflow-artifacts", row["path"], row["digest"], int(row["size"]))
+            last = rows[-1]["id"]
+
+    def list_alias_refs(self) -> list[AliasRef]:
+        """Every alias row, with the collection and number of the version it names (None if that row is gone)."""
+        a, v, c, r = t.aliases, t.versions, t.collections, t.registries
+        q = (
+            select(
+                a.c.name,
+                a.c.collection_id,
+                a.c.version_id,
+                v.c.collection_id.label("vc"),
+                v.c.number,
+                c.c.name.label("cn"),
+                r.c.name.label("rn"),
+            )
+            .join(c, c.c.id == a.c.collection_id)
+            .join(r, r.c.id == c.c.registry_id)
+            .outerjoin(v, v.c.id == a.c.version_id)
+            .order_by(a.c.id)
+        )
+        return [
+            AliasRef(
+                f"{row['rn']}/{row['cn']}@{row['name']}",
+                row["collection_id"],
+                row["version_id"],
+                row["vc"],
+                row["number"],
+            )
+            for row in self.conn.execute(q).mappings()
+        ]
 
     # -- events -----------------------------------------------------------------------------------
 

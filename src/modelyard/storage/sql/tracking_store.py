@@ -25,6 +25,7 @@ from . import tables as t
 from . import tracking_tables as tt
 from .engine import Database
 from .store import SqlMetadataStore, _collection_select
+from .upsert import upsert
 
 # MLflow filter clause: (kind, key, op, value). kind is "attribute" or "tag".
 Clause = tuple[str, str, str, Any]
@@ -160,9 +161,13 @@ class SqlTrackingStore:
         order_by: Sequence[tuple[str, bool]],
         offset: int,
         limit: int,
+        visible_ids: Sequence[int] | None = None,
     ) -> list[dict[str, Any]]:
+        """``visible_ids`` (None: all) limits the search to experiments the caller may read."""
         e = tt.mlflow_experiments
         q = select(e).where(e.c.lifecycle_stage.in_(list(lifecycle_stages)))
+        if visible_ids is not None:
+            q = q.where(e.c.id.in_(list(visible_ids)))
         cols = {
             "name": e.c.name,
             "experiment_id": e.c.id,
@@ -435,12 +440,33 @@ class SqlTrackingStore:
         cond = or_(a.c.path == path, a.c.path.startswith(path + "/", autoescape=True)) if path else literal(True)
         return int(self.conn.execute(delete(a).where(cond)).rowcount)
 
-    def insert_multipart(self, upload_id: str, *, path: str, num_parts: int, now: datetime) -> None:
+    def insert_multipart(
+        self,
+        upload_id: str,
+        *,
+        path: str,
+        num_parts: int,
+        created_by: str,
+        created_by_id: int | None,
+        now: datetime,
+    ) -> None:
         self.conn.execute(
             insert(tt.mlflow_multipart_uploads).values(
-                id=upload_id, path=path, num_parts=num_parts, created_at=now, updated_at=now
+                id=upload_id,
+                path=path,
+                num_parts=num_parts,
+                created_by=created_by,
+                created_by_id=created_by_id,
+                last_activity_at=now,
+                created_at=now,
+                updated_at=now,
             )
         )
+
+    def touch_multipart(self, upload_id: str, *, now: datetime) -> None:
+        """Record activity on a multipart upload (a part arrived), which keeps ``uploads purge`` off it."""
+        mu = tt.mlflow_multipart_uploads
+        self.conn.execute(update(mu).where(mu.c.id == upload_id).values(last_activity_at=now, updated_at=now))
 
     def find_multipart(self, upload_id: str) -> dict[str, Any] | None:
         mu = tt.mlflow_multipart_uploads
@@ -456,9 +482,78 @@ class SqlTrackingStore:
         return self._all(select(mp).where(mp.c.upload_id == upload_id).order_by(mp.c.part_number))
 
     def delete_multipart(self, upload_id: str) -> None:
-        mu = tt.mlflow_multipart_uploads
-        self.conn.execute(delete(tt.mlflow_multipart_parts).where(tt.mlflow_multipart_parts.c.upload_id == upload_id))
-        self.conn.execute(delete(mu).where(mu.c.id == upload_id))
+        self.meta.delete_multipart_upload(upload_id)
+
+    # -- experiment permissions ------------------------------------------------------------------
+
+    @staticmethod
+    def _holder(principal_id: int | None, team_id: int | None) -> tuple[str, int | None]:
+        return ("principal_id", principal_id) if principal_id is not None else ("team_id", team_id)
+
+    def set_experiment_permission(
+        self, experiment_id: int, *, principal_id: int | None, team_id: int | None, permission: str, now: datetime
+    ) -> str | None:
+        column, holder = self._holder(principal_id, team_id)
+        key = {"experiment_id": experiment_id, column: holder}
+        table = tt.mlflow_experiment_permissions
+        return upsert(self.conn, table, key, {"permission": permission}, now=now, old="permission")  # type: ignore[no-any-return]
+
+    def find_experiment_permission(
+        self, experiment_id: int, *, principal_id: int | None, team_id: int | None
+    ) -> str | None:
+        column, holder = self._holder(principal_id, team_id)
+        ep = tt.mlflow_experiment_permissions
+        return self.conn.execute(
+            select(ep.c.permission).where(ep.c.experiment_id == experiment_id, ep.c[column] == holder)
+        ).scalar_one_or_none()
+
+    def delete_experiment_permission(
+        self, experiment_id: int, *, principal_id: int | None, team_id: int | None
+    ) -> bool:
+        column, holder = self._holder(principal_id, team_id)
+        ep = tt.mlflow_experiment_permissions
+        done = self.conn.execute(delete(ep).where(ep.c.experiment_id == experiment_id, ep.c[column] == holder))
+        return bool(done.rowcount)
+
+    def experiment_permissions_held(
+        self, principal_id: int | None, team_ids: tuple[int, ...], experiment_ids: Sequence[int] | None = None
+    ) -> dict[int, list[str]]:
+        """Experiment id -> the permissions granted to the principal directly or through its teams
+        (all experiments, or only ``experiment_ids``)."""
+        ep = tt.mlflow_experiment_permissions
+        conds = []
+        if principal_id is not None:
+            conds.append(ep.c.principal_id == principal_id)
+        if team_ids:
+            conds.append(ep.c.team_id.in_(list(team_ids)))
+        if not conds:
+            return {}
+        q = select(ep.c.experiment_id, ep.c.permission).where(or_(*conds))
+        if experiment_ids is not None:
+            q = q.where(ep.c.experiment_id.in_(list(experiment_ids)))
+        out: dict[int, list[str]] = {}
+        for eid, permission in self.conn.execute(q):
+            out.setdefault(int(eid), []).append(permission)
+        return out
+
+    def find_principal_id(self, name: str) -> int | None:
+        found = self.meta.find_principal(name)
+        return None if found is None else found.id
+
+    def find_team_id(self, name: str) -> int | None:
+        found = self.meta.find_team(name)
+        return None if found is None else found.id
+
+    def experiments_at_locations(self, locations: Sequence[str]) -> list[dict[str, Any]]:
+        """Experiments whose artifact location is one of ``locations``."""
+        e = tt.mlflow_experiments
+        if not locations:
+            return []
+        return self._all(select(e).where(e.c.artifact_location.in_(list(locations))))
+
+    def experiment_artifact_locations(self) -> list[str]:
+        e = tt.mlflow_experiments
+        return list(self.conn.execute(select(e.c.artifact_location)).scalars())
 
     # -- MLflow-shaped registry searches -------------------------------------------------------------
 

@@ -172,7 +172,27 @@ mlflow_multipart_uploads = Table(
     Column("id", String(64), primary_key=True),
     Column("path", String(2048), nullable=False),
     Column("num_parts", Integer, nullable=False),
+    # Who created the upload: only that principal may send parts, complete or abort it (issue 8 item 5).
+    Column("created_by", String(255), nullable=False, server_default=""),
+    Column("created_by_id", Id, nullable=True),
+    # Refreshed by every part upload; ``uploads purge`` ages an upload by it, not by created_at.
+    Column("last_activity_at", UTCDateTime(), nullable=True),
     *_timestamps(),
+)
+
+mlflow_experiment_permissions = Table(
+    "mlflow_experiment_permissions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("experiment_id", Id, ForeignKey("mlflow_experiments.id", ondelete="CASCADE"), nullable=False),
+    Column("principal_id", Id, ForeignKey("principals.id", ondelete="CASCADE"), nullable=True),
+    Column("team_id", Id, ForeignKey("teams.id", ondelete="CASCADE"), nullable=True),
+    Column("permission", String(16), nullable=False),  # READ | EDIT | MANAGE
+    *_timestamps(),
+    UniqueConstraint("experiment_id", "principal_id"),
+    UniqueConstraint("experiment_id", "team_id"),
+    Index(None, "principal_id"),
+    Index(None, "team_id"),
 )
 
 mlflow_multipart_parts = Table(
