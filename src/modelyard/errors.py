@@ -27,7 +27,11 @@ Tree::
     │   ├── DigestMismatchError
     │   ├── SizeMismatchError
     │   ├── MissingBlobsError
+    │   ├── InvalidTextError               (NUL or a lone surrogate in text)
+    │   ├── OutOfRangeError                (an integer outside signed 64 bits)
+    │   ├── NonFiniteNumberError           (NaN or Infinity where JSON needs a number)
     │   └── LimitExceededError
+    │       └── JsonTooDeepError
     ├── ConflictError                      CONFLICT           409
     │   ├── PreconditionFailedError        CONFLICT           412
     │   └── PromotionRequiredError
@@ -55,11 +59,15 @@ __all__ = [
     "InvalidNameError",
     "InvalidPageTokenError",
     "InvalidPathError",
+    "InvalidTextError",
+    "JsonTooDeepError",
     "LimitExceededError",
     "MissingBlobsError",
     "ModelNotFoundError",
     "ModelyardError",
+    "NonFiniteNumberError",
     "NotFoundError",
+    "OutOfRangeError",
     "PermissionDeniedError",
     "PreconditionFailedError",
     "PrincipalNotFoundError",
@@ -211,6 +219,30 @@ class MissingBlobsError(InvalidArgumentError):
 
 class LimitExceededError(InvalidArgumentError):
     reason = "limit_exceeded"
+
+
+class InvalidTextError(InvalidArgumentError):
+    """Free text holding NUL or a lone surrogate: no backend can store it the same way."""
+
+    reason = "invalid_text"
+
+
+class OutOfRangeError(InvalidArgumentError):
+    """An integer outside the signed 64-bit range every backend stores."""
+
+    reason = "out_of_range"
+
+
+class NonFiniteNumberError(InvalidArgumentError):
+    """NaN or Infinity where a JSON number is needed."""
+
+    reason = "non_finite_number"
+
+
+class JsonTooDeepError(LimitExceededError):
+    """A JSON document nested deeper than the documented limit."""
+
+    reason = "json_too_deep"
 
 
 # --- conflicts, auth, availability ---------------------------------------------------------

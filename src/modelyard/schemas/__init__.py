@@ -1,7 +1,7 @@
 """Pydantic wire models of ``/api/v1``, shared by the server (``api/``) and the SDK (``client/``).
 
 Inputs forbid unknown fields (a typo is a 400, not a silently ignored option). Outputs are
-what the server sends; the SDK returns them as typed objects. Imports only pydantic.
+what the server sends; the SDK returns them as typed objects. Imports only pydantic and the pure domain (the input rules: see ``_base``).
 """
 
 from __future__ import annotations
@@ -11,15 +11,10 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._base import Int64 as Int64  # route parameters: a signed 64-bit integer, or 400
+from ._base import _In, _Out
+
 T = TypeVar("T")
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="ignore")
 
 
 # -- registries ---------------------------------------------------------------------------------

@@ -171,15 +171,16 @@ def _metric(item: Any) -> MetricPoint:
     if not isinstance(item, dict) or "key" not in item:
         raise InvalidArgumentError("each metric needs a key, a value and a timestamp", field="metrics")
     raw = item.get("value")
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str, type(None))):
+        raise InvalidArgumentError(f"metric '{item['key']}' needs a numeric value", field="metrics")
     try:
-        value = float("nan") if raw in (None, "NaN") else float(raw)
-    except (TypeError, ValueError) as exc:
+        # NaN and +/-Infinity are metric values in MLflow (JSON tokens or strings); the tracking
+        # service stores them as MLflow's SQL store does.
+        value = float("nan") if raw is None else float(raw)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidArgumentError(f"metric '{item['key']}' needs a numeric value", field="metrics") from exc
     at = tr.from_ms(item.get("timestamp")) or datetime.now(UTC)
-    try:
-        step = int(item.get("step") or 0)
-    except (TypeError, ValueError) as exc:
-        raise InvalidArgumentError(f"metric '{item['key']}' needs an integer step", field="metrics") from exc
+    step = tr.as_int(item.get("step") or 0, field="step")
     return MetricPoint(
         key=str(item["key"]),
         value=value,

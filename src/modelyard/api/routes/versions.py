@@ -12,9 +12,12 @@ from modelyard.domain.paths import ArtifactPath
 
 from .. import render
 from ..deps import actor, services
+from ..routing import ApiRoute
 
-router = APIRouter(prefix="/api/v1/registries/{registry}/collections/{collection}", tags=["versions"])
-resolve_router = APIRouter(prefix="/api/v1", tags=["versions"])
+router = APIRouter(
+    route_class=ApiRoute, prefix="/api/v1/registries/{registry}/collections/{collection}", tags=["versions"]
+)
+resolve_router = APIRouter(route_class=ApiRoute, prefix="/api/v1", tags=["versions"])
 
 
 @router.get("/versions", response_model=s.Page[s.VersionOut])
@@ -79,7 +82,7 @@ def get_version(
 def update_version(
     registry: str,
     collection: str,
-    number: int,
+    number: s.Int64,
     body: s.VersionUpdate,
     svc: Services = Depends(services),
     who: Actor = Depends(actor),
@@ -89,7 +92,7 @@ def update_version(
 
 @router.delete("/versions/{number}", status_code=204)
 def delete_version(
-    registry: str, collection: str, number: int, svc: Services = Depends(services), who: Actor = Depends(actor)
+    registry: str, collection: str, number: s.Int64, svc: Services = Depends(services), who: Actor = Depends(actor)
 ) -> Response:
     svc.registry.delete_version(who, registry, collection, number)
     return Response(status_code=204)
@@ -99,7 +102,7 @@ def delete_version(
 def set_version_tag(
     registry: str,
     collection: str,
-    number: int,
+    number: s.Int64,
     key: str,
     body: s.TagValue,
     svc: Services = Depends(services),
@@ -113,7 +116,7 @@ def set_version_tag(
 def unset_version_tag(
     registry: str,
     collection: str,
-    number: int,
+    number: s.Int64,
     key: str,
     svc: Services = Depends(services),
     who: Actor = Depends(actor),
@@ -126,7 +129,7 @@ def unset_version_tag(
 def set_stage(
     registry: str,
     collection: str,
-    number: int,
+    number: s.Int64,
     body: s.StageSet,
     svc: Services = Depends(services),
     who: Actor = Depends(actor),
