@@ -1,7 +1,8 @@
 """Pydantic wire models of ``/api/v1``, shared by the server (``api/``) and the SDK (``client/``).
 
 Inputs forbid unknown fields (a typo is a 400, not a silently ignored option). Outputs are
-what the server sends; the SDK returns them as typed objects. Imports only pydantic and the pure domain (the input rules: see ``_base``).
+what the server sends; the SDK returns them as typed objects. Imports only pydantic and the
+pure domain (the input rules: see ``_base``).
 """
 
 from __future__ import annotations
