@@ -33,6 +33,9 @@ from modelyard.errors import (
 
 MIN_INT64 = -(2**63)
 MAX_INT64 = 2**63 - 1
+# Version numbers are stored in a 32-bit INTEGER column (versions.number, collections.next_version):
+# a collection holds at most 2**31 - 1 versions, and no larger number can name one.
+MAX_VERSION_NUMBER = 2**31 - 1
 MAX_JSON_DEPTH = 64
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 # A JSON string token (escapes included; an unterminated one runs to the end, possessively, so
@@ -40,13 +43,13 @@ _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 _JSON_SCAN = re.compile(r'"(?:[^"\\]|\\.)*+(?:"|\\?\Z)|[\[\]{}]', re.S)
 
 
-def check_int64(value: int, *, field: str) -> int:
-    """``value`` if it fits a signed 64-bit integer, else ``OutOfRangeError``."""
-    if not MIN_INT64 <= value <= MAX_INT64:
+def check_int64(value: int, *, field: str, high: int = MAX_INT64) -> int:
+    """``value`` if it fits a signed 64-bit integer (and is at most ``high``), else ``OutOfRangeError``."""
+    if not MIN_INT64 <= value <= high:
         shown = str(value) if abs(value) < 10**40 else f"a {len(str(abs(value)))}-digit number"
-        raise OutOfRangeError(
-            f"'{field}' is {shown}: integers must lie between {MIN_INT64} and {MAX_INT64}", field=field
-        )
+        limit = f"at most {high}" if value > high else f"at least {MIN_INT64}"
+        what = "integers are signed 64-bit" if high == MAX_INT64 else "this is the documented limit"
+        raise OutOfRangeError(f"'{field}' is {shown}: it must be {limit} ({what})", field=field)
     return value
 
 

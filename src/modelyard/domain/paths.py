@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from modelyard.errors import InvalidNameError
 
-from .inputs import check_int64, validate_text
+from .inputs import MAX_VERSION_NUMBER, check_int64, validate_text
 from .names import validate_collection_name, validate_registry_name
 
 LATEST = "latest"
@@ -29,7 +29,7 @@ class VersionRef:
         # Every way a reference is built (a path, an MLflow URI, a route's number) passes here,
         # so no out-of-range number or unstorable alias text reaches a query.
         if self.number is not None:
-            check_int64(self.number, field="version")
+            check_int64(self.number, field="version", high=MAX_VERSION_NUMBER)
         if self.alias is not None:
             validate_text(self.alias, field="alias")
 

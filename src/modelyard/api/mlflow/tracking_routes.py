@@ -197,7 +197,10 @@ def _pairs(items: list[Any], field: str) -> list[tuple[str, str]]:
     for item in items:
         if not isinstance(item, dict) or "key" not in item:
             raise InvalidArgumentError(f"each of {field} needs a key and a value", field=field)
-        out.append((str(item["key"]), "" if item.get("value") is None else str(item["value"])))
+        value = item.get("value")
+        out.append(
+            (tr.as_str(item["key"], field=f"{field}.key"), "" if value is None else tr.as_str(value, field=field))
+        )
     return out
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import Request
 from starlette.datastructures import QueryParams
 
-from modelyard.domain.inputs import check_data, check_int64, parse_json
+from modelyard.domain.inputs import MAX_VERSION_NUMBER, check_data, check_int64, parse_json
 from modelyard.domain.models import Version
 from modelyard.errors import InvalidArgumentError, NonFiniteNumberError
 from modelyard.services.mlflow_artifacts import ArtifactEntry
@@ -63,13 +63,7 @@ class Params:
             if required:
                 raise InvalidArgumentError(f"Missing value for required parameter '{name}'.", field=name)
             return default
-        if isinstance(value, (dict, list, bool)):
-            raise InvalidArgumentError(f"Invalid value for parameter '{name}': expected a string", field=name)
-        if isinstance(value, float) and not math.isfinite(value):
-            raise NonFiniteNumberError(
-                f"Invalid value for parameter '{name}': {value!r} is not a string or a finite number", field=name
-            )
-        return str(value)
+        return as_str(value, field=name)
 
     def opt(self, name: str) -> str | None:
         value = self.raw(name)
@@ -111,7 +105,7 @@ class Params:
             raise InvalidArgumentError(
                 f"Parameter '{name}' must be an integer version number, got '{text[:40]}'", field=name
             )
-        return check_int64(int(text), field=name)
+        return check_int64(int(text), field=name, high=MAX_VERSION_NUMBER)
 
     def tags(self, name: str = "tags") -> dict[str, str]:
         out: dict[str, str] = {}
@@ -120,8 +114,26 @@ class Params:
                 raise InvalidArgumentError(
                     f"Invalid value for parameter '{name}': expected {{key, value}} items", field=name
                 )
-            out[str(item["key"])] = "" if item.get("value") is None else str(item["value"])
+            value = item.get("value")
+            out[as_str(item["key"], field=f"{name}.key")] = (
+                "" if value is None else as_str(value, field=f"{name}.value")
+            )
         return out
+
+
+def as_str(value: Any, *, field: str) -> str:
+    """An MLflow string field: a JSON string, or a number MLflow clients may send unquoted.
+
+    A ``NaN``/``Infinity`` token is refused (``NonFiniteNumberError``): MLflow's string fields
+    cannot hold one, and ``str(nan)`` would silently store ``"nan"``.
+    """
+    if isinstance(value, (dict, list, bool)):
+        raise InvalidArgumentError(f"Invalid value for parameter '{field}': expected a string", field=field)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise NonFiniteNumberError(
+            f"Invalid value for parameter '{field}': {value!r} is not a string or a finite number", field=field
+        )
+    return str(value)
 
 
 def as_int(value: Any, *, field: str) -> int:
