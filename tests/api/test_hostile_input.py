@@ -438,8 +438,12 @@ MLFLOW: list[Case] = [
     Case(
         "create-model-100000-deep", "POST", f"{ML}/registered-models/create", "", raw='{"name": ' + deep(100_000) + "}"
     ),
-    Case(
-        "log-batch-65-deep", "POST", f"{ML}/runs/log-batch", "", raw='{{"run_id": "{run}", "params": ' + deep(64) + "}}"
+    Case(  # 65 levels: the object, the params list, one param, 62 nested lists as its value
+        "log-batch-65-deep",
+        "POST",
+        f"{ML}/runs/log-batch",
+        "",
+        raw='{{"run_id": "{run}", "params": [{{"key": "p", "value": ' + deep(62) + "}}]}}",
     ),
     Case(
         "log-inputs-900-deep",
