@@ -22,9 +22,13 @@ class _In(BaseModel):
 
     @model_validator(mode="after")
     def _storable(self) -> Self:
-        values = self.model_dump()
+        # Nested ``_In`` models (also inside lists) checked themselves and are skipped by the walk;
+        # a nested plain model (``RunRefModel``, also an output) is walked as its fields.
         for name in type(self).model_fields:
-            check_data(values[name], field=name)
+            value = getattr(self, name)
+            if isinstance(value, BaseModel) and not isinstance(value, _In):
+                value = value.model_dump()
+            check_data(value, field=name)
         return self
 
 
