@@ -452,6 +452,13 @@ MLFLOW: list[Case] = [
         "",
         raw='{{"run_id": "{run}", "datasets": [{{"dataset": ' + deep(900, "{{}}") + "}}]}}",
     ),
+    Case(
+        "log-model-json-in-a-string-100000-deep",
+        "POST",
+        f"{ML}/runs/log-model",
+        "",
+        body={"run_id": "{run}", "model_json": deep(100_000)},
+    ),
     Case("double-encoded-100000-deep", "POST", f"{ML}/registered-models/create", "", raw=json.dumps(deep(100_000))),
 ]
 

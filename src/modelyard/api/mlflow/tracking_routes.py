@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends
 
 from modelyard.api.deps import actor
 from modelyard.domain.actor import Actor
+from modelyard.domain.inputs import parse_json
 from modelyard.errors import InvalidArgumentError
 from modelyard.services.tracking import MetricPoint
 
@@ -257,11 +258,12 @@ def log_model(
 ) -> dict[str, Any]:
     """Legacy: MLflow appends the model's MLmodel JSON to the run tag ``mlflow.log-model.history``."""
     run = svc.tracking.get_run(_run_id(p))
-    try:
-        history = json.loads(run.tags.get("mlflow.log-model.history", "[]"))
-        history.append(json.loads(p.str("model_json", required=True)))
-    except ValueError as exc:
-        raise InvalidArgumentError("model_json must be a JSON object", field="model_json") from exc
+    # Both are JSON inside a string, so the body's depth check did not see them: parse bounded.
+    model = parse_json(p.str("model_json", required=True), field="model_json")
+    history = parse_json(run.tags.get("mlflow.log-model.history", "[]"), field="mlflow.log-model.history")
+    if not isinstance(model, dict) or not isinstance(history, list):
+        raise InvalidArgumentError("model_json must be a JSON object", field="model_json")
+    history.append(model)
     svc.tracking.log_batch(who, run.id, tags=[("mlflow.log-model.history", json.dumps(history))])
     return {}
 
