@@ -29,7 +29,11 @@ Tree::
     │   ├── DigestMismatchError
     │   ├── SizeMismatchError
     │   ├── MissingBlobsError
+    │   ├── InvalidTextError               (NUL or a lone surrogate in text)
+    │   ├── OutOfRangeError                (an integer outside signed 64 bits)
+    │   ├── NonFiniteNumberError           (NaN or Infinity where JSON needs a number)
     │   └── LimitExceededError
+    │       └── JsonTooDeepError
     ├── ConflictError                      CONFLICT           409
     │   ├── PreconditionFailedError        CONFLICT           412
     │   ├── PromotionRequiredError
@@ -64,14 +68,18 @@ __all__ = [
     "InvalidNameError",
     "InvalidPageTokenError",
     "InvalidPathError",
+    "InvalidTextError",
+    "JsonTooDeepError",
     "LastOrgAdminError",
     "LimitExceededError",
     "MissingBlobsError",
     "ModelNotFoundError",
     "ModelyardError",
+    "NonFiniteNumberError",
     "NotFoundError",
     "OrgAdminExistsError",
     "OrgAdminTokenRequiredError",
+    "OutOfRangeError",
     "PermissionDeniedError",
     "PreconditionFailedError",
     "PrincipalNotFoundError",
@@ -235,6 +243,30 @@ class MissingBlobsError(InvalidArgumentError):
 
 class LimitExceededError(InvalidArgumentError):
     reason = "limit_exceeded"
+
+
+class InvalidTextError(InvalidArgumentError):
+    """Free text holding NUL or a lone surrogate: no backend can store it the same way."""
+
+    reason = "invalid_text"
+
+
+class OutOfRangeError(InvalidArgumentError):
+    """An integer outside the signed 64-bit range every backend stores."""
+
+    reason = "out_of_range"
+
+
+class NonFiniteNumberError(InvalidArgumentError):
+    """NaN or Infinity where a JSON number is needed."""
+
+    reason = "non_finite_number"
+
+
+class JsonTooDeepError(LimitExceededError):
+    """A JSON document nested deeper than the documented limit."""
+
+    reason = "json_too_deep"
 
 
 # --- conflicts, auth, availability ---------------------------------------------------------

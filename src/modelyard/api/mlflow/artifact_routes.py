@@ -132,7 +132,7 @@ def complete_multipart_upload(
     for part in p.list("parts"):
         if not isinstance(part, dict) or "part_number" not in part:
             raise InvalidArgumentError("each part needs a part_number and an etag", field="parts")
-        parts.append((int(part["part_number"]), str(part.get("etag", ""))))
+        parts.append((tr.as_int(part["part_number"], field="part_number"), str(part.get("etag", ""))))
     svc.artifacts.complete_multipart(who, _target(path, p), p.str("upload_id", required=True), parts=parts)
     return {}
 

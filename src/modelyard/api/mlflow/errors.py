@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from modelyard.api.routing import check_url
 from modelyard.errors import (
     AliasNotFoundError,
     AlreadyExistsError,
@@ -83,13 +84,15 @@ def _internal(request: Request, exc: BaseException) -> JSONResponse:
 
 
 class MlflowRoute(APIRoute):
-    """Turns any unexpected exception into MLflow's INTERNAL_ERROR body (never the exception text)."""
+    """Checks the URL's text (``check_url``, as the native API does), and turns any unexpected
+    exception into MLflow's INTERNAL_ERROR body (never the exception text)."""
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         original = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
             try:
+                check_url(request)
                 return await original(request)
             except (ModelyardError, StarletteHTTPException, RequestValidationError):
                 raise

@@ -17,9 +17,10 @@ from modelyard.domain.actor import Actor
 
 from .. import render
 from ..deps import STATED_AUTH, actor, services
+from ..routing import ApiRoute
 from ..streaming import sync_chunks
 
-router = APIRouter(prefix="/api/v1", tags=["files"])
+router = APIRouter(route_class=ApiRoute, prefix="/api/v1", tags=["files"])
 
 
 @router.post("/registries/{registry}/blobs/missing", response_model=s.MissingResponse)
