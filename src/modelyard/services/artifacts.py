@@ -76,6 +76,23 @@ def _is_ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+class UploadWriter:
+    """Appends batches to an upload session, each through ``write_upload`` (session, rights and size
+    checked every time). Abort keeps what was written: the session stays resumable."""
+
+    def __init__(self, service: ArtifactService, upload_id: str, offset: int, actor: Actor | None) -> None:
+        self._service, self._id, self.offset, self._actor = service, upload_id, offset, actor
+
+    def write(self, data: bytes) -> None:
+        self.offset = self._service.write_upload(self._id, offset=self.offset, chunks=(data,), actor=self._actor)
+
+    def finish(self) -> UploadSession:
+        return self._service.get_upload(self._id, actor=self._actor)
+
+    def abort(self) -> None:
+        """Nothing to undo: the client resumes from the session's offset."""
+
+
 class ArtifactService:
     def __init__(
         self,
@@ -191,6 +208,11 @@ class ArtifactService:
         except BaseException:
             self._forget_if_gone(upload_id)  # e.g. a full volume: the blob store dropped the data
             raise
+
+    def open_upload_writer(self, upload_id: str, *, offset: int, actor: Actor | None = None) -> UploadWriter:
+        """A writer that appends batches at ``offset`` (checked now), for callers that receive bytes slowly."""
+        self.write_upload(upload_id, offset=offset, chunks=(), actor=actor)
+        return UploadWriter(self, upload_id, offset, actor)
 
     def commit_upload(self, upload_id: str, *, actor: Actor | None = None) -> BlobInfo:
         """Verify size and digest, make the blob visible, and close the session."""
