@@ -90,10 +90,13 @@ class EdgeMiddleware:
                 return
             if message["type"] == "http.response.start":
                 ex.response_started = True
-                extra = [(b"x-request-id", rid.encode("latin-1"))]
-                if ex.body_pending:
-                    extra.append((b"connection", b"close"))
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
+                sent = list(message.get("headers", []))
+                names = {name.lower() for name, _ in sent}
+                if b"x-request-id" not in names:
+                    sent.append((b"x-request-id", rid.encode("latin-1")))
+                if ex.body_pending and b"connection" not in names:
+                    sent.append((b"connection", b"close"))
+                message = {**message, "headers": sent}
             await send(message)
 
         async def answer(exc: ModelyardError) -> None:

@@ -23,6 +23,7 @@ from typing import Protocol, TypeVar
 import anyio
 import anyio.to_thread
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
 from modelyard.domain.actor import Actor
 from modelyard.errors import RequestTimeoutError, TooManyRequestsError
@@ -109,7 +110,11 @@ async def receive_upload(request: Request, who: Actor, sink: UploadSink[T]) -> T
 
 
 async def _batches(request: Request, limits: LimitSettings) -> AsyncIterator[bytes]:
-    """The body in batches of up to ``BATCH_BYTES``, enforcing the idle timeout and minimum rate."""
+    """The body in batches of up to ``BATCH_BYTES``, enforcing the idle timeout and minimum rate.
+
+    When the client stalls or goes away, what it did send is still yielded before the error, so
+    a native upload session resumes from there (as it did when every chunk was written at once).
+    """
     idle = limits.upload_idle_timeout_seconds
     stream = request.stream().__aiter__()
     pending: list[bytes] = []
@@ -117,25 +122,30 @@ async def _batches(request: Request, limits: LimitSettings) -> AsyncIterator[byt
     window_start, window_bytes = time.monotonic(), 0
     while True:
         try:
-            with anyio.fail_after(idle):
-                chunk = await stream.__anext__()
+            try:
+                with anyio.fail_after(idle):
+                    chunk = await stream.__anext__()
+            except TimeoutError:
+                raise RequestTimeoutError(
+                    f"the upload sent nothing for {idle:g} s; resume it (GET the session for its offset)",
+                    idle_timeout_seconds=idle,
+                ) from None
+            window_bytes += len(chunk)
+            now = time.monotonic()
+            if now - window_start >= idle:
+                if window_bytes < limits.upload_min_bytes_per_second * (now - window_start):
+                    raise RequestTimeoutError(
+                        f"the upload sent {window_bytes} bytes in {now - window_start:.1f} s, less than the "
+                        f"minimum of {limits.upload_min_bytes_per_second} bytes per second",
+                        min_bytes_per_second=limits.upload_min_bytes_per_second,
+                    )
+                window_start, window_bytes = now, 0
         except StopAsyncIteration:
             break
-        except TimeoutError:
-            raise RequestTimeoutError(
-                f"the upload sent nothing for {idle:g} s; resume it (GET the session for its offset)",
-                idle_timeout_seconds=idle,
-            ) from None
-        window_bytes += len(chunk)
-        now = time.monotonic()
-        if now - window_start >= idle:
-            if window_bytes < limits.upload_min_bytes_per_second * (now - window_start):
-                raise RequestTimeoutError(
-                    f"the upload sent {window_bytes} bytes in {now - window_start:.0f} s, less than the minimum "
-                    f"of {limits.upload_min_bytes_per_second} bytes per second",
-                    min_bytes_per_second=limits.upload_min_bytes_per_second,
-                )
-            window_start, window_bytes = now, 0
+        except (RequestTimeoutError, ClientDisconnect):
+            if pending:
+                yield b"".join(pending)
+            raise
         if chunk:
             pending.append(chunk)
             pending_size += len(chunk)
