@@ -38,6 +38,7 @@ PER_PRINCIPAL = 2
 def _boot(tmp: Path, **env: str) -> tuple[Server, str]:
     srv = Server(tmp / "data", None, extra_env={"MODELYARD_AUTH": "on", **env})
     srv.data_dir.mkdir(parents=True)
+    srv.cli("db", "upgrade")
     token = json.loads(srv.cli("admin", "bootstrap", "root", "--json").stdout)["token"]
     return srv.start(), token
 
