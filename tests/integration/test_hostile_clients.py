@@ -58,6 +58,18 @@ def tight(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, di
             admin.create_principal("mia")
             admin.grant("models", "mia", "member")
             tokens = {"root": token, "mia": admin.create_token("t", principal="mia").token}
+        # mia's experiment: where she may write MLflow artifacts (its artifact location).
+        mia = {"Authorization": f"Bearer {tokens['mia']}"}
+        r = httpx.post(f"{srv.url}/api/2.0/mlflow/experiments/create", json={"name": "edge"}, headers=mia)
+        assert r.status_code == 200, r.text
+        r = httpx.get(
+            f"{srv.url}/api/2.0/mlflow/experiments/get",
+            params={"experiment_id": r.json()["experiment_id"]},
+            headers=mia,
+        )
+        location = r.json()["experiment"]["artifact_location"]
+        assert location.startswith("mlflow-artifacts:/"), location
+        tokens["dir"] = location.removeprefix("mlflow-artifacts:").strip("/")
         yield srv, tokens
     finally:
         srv.stop()
@@ -271,7 +283,7 @@ def test_a_stalled_upload_is_cut_after_the_idle_timeout(tight: tuple[Server, dic
 
 def test_an_upload_below_the_minimum_rate_is_cut(tight: tuple[Server, dict[str, str]]) -> None:
     srv, tokens = tight
-    sock = _mlflow_put(srv, tokens["mia"], "trickle/a.bin", 10_000)
+    sock = _mlflow_put(srv, tokens["mia"], f"{tokens['dir']}/trickle/a.bin", 10_000)
     t0 = time.monotonic()
     while time.monotonic() - t0 < IDLE + 5:  # 5 bytes a second, never idle for long
         if select.select([sock], [], [], 0.2)[0]:
@@ -282,7 +294,7 @@ def test_an_upload_below_the_minimum_rate_is_cut(tight: tuple[Server, dict[str, 
     assert (status, body["error_code"]) == (408, "DEADLINE_EXCEEDED"), body
     assert "minimum" in str(body["message"])
     r = httpx.get(
-        f"{srv.url}/api/2.0/mlflow-artifacts/artifacts/trickle/a.bin",
+        f"{srv.url}/api/2.0/mlflow-artifacts/artifacts/{tokens['dir']}/trickle/a.bin",
         headers={"Authorization": f"Bearer {tokens['mia']}"},
     )
     assert r.status_code == 404  # nothing was published
@@ -291,7 +303,7 @@ def test_an_upload_below_the_minimum_rate_is_cut(tight: tuple[Server, dict[str, 
 def test_concurrent_uploads_are_capped_per_principal(tight: tuple[Server, dict[str, str]]) -> None:
     srv, tokens = tight
     held = [_native_patch(srv, tokens["mia"], _begin_native_upload(srv, tokens["mia"], 1000), 1000)]
-    held.append(_mlflow_put(srv, tokens["mia"], "cap/held.bin", 1000))
+    held.append(_mlflow_put(srv, tokens["mia"], f"{tokens['dir']}/cap/held.bin", 1000))
     for s in held:
         s.sendall(b"a")
     time.sleep(0.3)  # both have their slot
@@ -300,14 +312,14 @@ def test_concurrent_uploads_are_capped_per_principal(tight: tuple[Server, dict[s
     third.close()
     assert (status, body["code"]) == (429, "TOO_MANY_REQUESTS"), body
     assert int(headers["retry-after"]) > 0
-    fourth = _mlflow_put(srv, tokens["mia"], "cap/fourth.bin", 10)
+    fourth = _mlflow_put(srv, tokens["mia"], f"{tokens['dir']}/cap/fourth.bin", 10)
     status, headers, body = _response(fourth, timeout=3)
     fourth.close()
     assert (status, body["error_code"]) == (429, "REQUEST_LIMIT_EXCEEDED"), body
     assert "retry-after" in headers
     # Another principal is not affected.
     r = httpx.put(
-        f"{srv.url}/api/2.0/mlflow-artifacts/artifacts/cap/root.bin",
+        f"{srv.url}/api/2.0/mlflow-artifacts/artifacts/{tokens['dir']}/cap/root.bin",
         content=b"0123456789",
         headers={"Authorization": f"Bearer {tokens['root']}"},
     )
@@ -316,7 +328,7 @@ def test_concurrent_uploads_are_capped_per_principal(tight: tuple[Server, dict[s
         s.close()
     time.sleep(0.3)  # the slots are given back when the clients go
     r = httpx.put(
-        f"{srv.url}/api/2.0/mlflow-artifacts/artifacts/cap/after.bin",
+        f"{srv.url}/api/2.0/mlflow-artifacts/artifacts/{tokens['dir']}/cap/after.bin",
         content=b"0123456789",
         headers={"Authorization": f"Bearer {tokens['mia']}"},
     )
@@ -331,7 +343,7 @@ def test_a_client_disconnecting_mid_upload_is_one_log_line(tight: tuple[Server, 
     upload_id = _begin_native_upload(srv, tokens["mia"], 1000)
     log_start = srv.log_path.stat().st_size
     native = _native_patch(srv, tokens["mia"], upload_id, 1000)
-    mlflow = _mlflow_put(srv, tokens["mia"], "gone/b.bin", 1000)
+    mlflow = _mlflow_put(srv, tokens["mia"], f"{tokens['dir']}/gone/b.bin", 1000)
     for s in (native, mlflow):
         s.sendall(b"q" * 100)
     time.sleep(0.3)
@@ -340,12 +352,12 @@ def test_a_client_disconnecting_mid_upload_is_one_log_line(tight: tuple[Server, 
     time.sleep(1.0)
     log = srv.log_path.read_bytes()[log_start:].decode(errors="replace")
     assert "Traceback" not in log and "ERROR" not in log, log
-    for path in (f"/api/v1/uploads/{upload_id}", "/api/2.0/mlflow-artifacts/artifacts/gone/b.bin"):
+    for path in (f"/api/v1/uploads/{upload_id}", f"/api/2.0/mlflow-artifacts/artifacts/{tokens['dir']}/gone/b.bin"):
         lines = [line for line in log.splitlines() if path in line]
         assert len(lines) == 1, log
         assert "disconnected" in lines[0] and "INFO" in lines[0]
     auth = {"Authorization": f"Bearer {tokens['mia']}"}
     # The native session stays resumable from what arrived; the MLflow upload left nothing.
     assert httpx.get(f"{srv.url}/api/v1/uploads/{upload_id}", headers=auth).json()["offset"] == 100
-    r = httpx.get(f"{srv.url}/api/2.0/mlflow-artifacts/artifacts/gone/b.bin", headers=auth)
+    r = httpx.get(f"{srv.url}/api/2.0/mlflow-artifacts/artifacts/{tokens['dir']}/gone/b.bin", headers=auth)
     assert r.status_code == 404
