@@ -44,6 +44,9 @@ Tree::
     ├── PermissionDeniedError              PERMISSION_DENIED  403
     ├── RangeNotSatisfiableError           RANGE_NOT_SATISFIABLE 416
     ├── InsufficientStorageError           INSUFFICIENT_STORAGE 507
+    ├── RequestTimeoutError                REQUEST_TIMEOUT    408
+    ├── PayloadTooLargeError               PAYLOAD_TOO_LARGE  413
+    ├── TooManyRequestsError               TOO_MANY_REQUESTS  429
     └── UnavailableError                   UNAVAILABLE        503
         └── SchemaOutdatedError
 """
@@ -80,14 +83,17 @@ __all__ = [
     "OrgAdminExistsError",
     "OrgAdminTokenRequiredError",
     "OutOfRangeError",
+    "PayloadTooLargeError",
     "PermissionDeniedError",
     "PreconditionFailedError",
     "PrincipalNotFoundError",
     "PromotionRequiredError",
     "RangeNotSatisfiableError",
     "RegistryNotFoundError",
+    "RequestTimeoutError",
     "SchemaOutdatedError",
     "SizeMismatchError",
+    "TooManyRequestsError",
     "UnauthenticatedError",
     "UnavailableError",
     "UploadUnknownError",
@@ -330,6 +336,27 @@ class InsufficientStorageError(ModelyardError):
 
     code = "INSUFFICIENT_STORAGE"
     reason = "insufficient_storage"
+
+
+class RequestTimeoutError(ModelyardError):
+    """A request body stalled: no bytes for the idle timeout, or fewer than the minimum rate."""
+
+    code = "REQUEST_TIMEOUT"
+    reason = "request_timeout"
+
+
+class PayloadTooLargeError(ModelyardError):
+    """A request body over the configured limit (``details.limit_bytes``); nothing was stored."""
+
+    code = "PAYLOAD_TOO_LARGE"
+    reason = "payload_too_large"
+
+
+class TooManyRequestsError(ModelyardError):
+    """Too many concurrent uploads; retry after ``details.retry_after_seconds``."""
+
+    code = "TOO_MANY_REQUESTS"
+    reason = "too_many_requests"
 
 
 class UnavailableError(ModelyardError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
 from fastapi import Request, Security
 from fastapi.openapi.models import HTTPBase
@@ -57,22 +58,32 @@ BEARER = _StatedScheme("bearerAuth", "bearer", "An API token: 'Authorization: Be
 BASIC = _StatedScheme("basicAuth", "basic", "HTTP Basic with the API token as the password (what MLflow clients send).")
 
 
-# For a route that calls ``actor`` itself (after choosing when to read the body): its document
-# then states the same schemes as the routes that depend on ``actor``.
-STATED_AUTH = [Security(BEARER), Security(BASIC)]
+def authenticate(state: Any, authorization: str | None, *, request_id: str, client_address: str) -> Actor:
+    """The principal behind a request's ``Authorization`` header (``state`` is the app's state).
+
+    ``UnauthenticatedError`` (401) when auth is on and no valid token is given. Called once per
+    request, by the edge middleware, before any body is read (synchronous: run it in a thread).
+    """
+    if not state.auth_enabled():
+        return Actor(
+            name=LOCAL.name, kind=LOCAL.kind, org_admin=True, request_id=request_id, client_address=client_address
+        )
+    token = token_from_header(authorization)
+    if token is None:
+        raise UnauthenticatedError("this server requires an API token: send 'Authorization: Bearer <token>'")
+    svc: Services = state.services
+    return svc.identity.authenticate(token, request_id=request_id, client_address=client_address)
 
 
 def actor(request: Request, _bearer: None = Security(BEARER), _basic: None = Security(BASIC)) -> Actor:
-    """The principal behind this request; ``UnauthenticatedError`` (401) when auth is on and none is given."""
-    svc = services(request)
+    """The principal behind this request, as the edge middleware authenticated it."""
+    found = getattr(request.state, "actor", None)
+    if isinstance(found, Actor):
+        return found
+    # Only for apps mounted without the edge middleware (create_app always installs it).
     client = request.client.host if request.client else ""
     rid = getattr(request.state, "request_id", "")
-    if not request.app.state.auth_enabled():
-        return Actor(name=LOCAL.name, kind=LOCAL.kind, org_admin=True, request_id=rid, client_address=client)
-    token = token_from_header(request.headers.get("Authorization"))
-    if token is None:
-        raise UnauthenticatedError("this server requires an API token: send 'Authorization: Bearer <token>'")
-    return svc.identity.authenticate(token, request_id=rid, client_address=client)
+    return authenticate(request.app.state, request.headers.get("Authorization"), request_id=rid, client_address=client)
 
 
 def credential(request: Request) -> str | None:
