@@ -17,6 +17,7 @@ from typing import Any
 from modelyard.domain import events as ev
 from modelyard.domain.actor import Actor
 from modelyard.domain.digest import Digest
+from modelyard.domain.identity import AliasPolicy
 from modelyard.domain.models import (
     STAGES,
     VISIBILITY_ORGANIZATION,
@@ -44,7 +45,7 @@ from modelyard.domain.names import (
 )
 from modelyard.domain.paths import VersionRef
 from modelyard.domain.permissions import Action
-from modelyard.domain.promotion import STAGE_POLICY_PREFIX, Requirements
+from modelyard.domain.promotion import STAGE_POLICY_PREFIX, Requirements, alias_for_stage, stage_guard
 from modelyard.domain.search import (
     DEFAULT_PAGE_SIZE,
     CollectionQuery,
@@ -796,6 +797,9 @@ class RegistryService:
         registry = reg.name
         if vrow["stage"] != stage:
             self._check_policy(store, actor, reg, crow, STAGE_POLICY_PREFIX + stage, f"stage '{stage}'", via=via)
+            if via != "promotion":  # leaving a guarded stage is like removing a protected alias
+                old = vrow["stage"]
+                self._check_policy(store, actor, reg, crow, STAGE_POLICY_PREFIX + old, f"stage '{old}'", via="remove")
         path = f"{registry}/{crow['name']}"
         if archive_existing and stage in ("Staging", "Production"):
             for other in store.list_version_rows(crow["id"], after_number=None, limit=100_000, stage=stage):
@@ -856,9 +860,11 @@ class RegistryService:
         through a promotion request (``via="promotion"``, whose requirements the caller checked),
         or an admin's rollback or removal (``via="rollback"`` / ``"remove"``).
         """
-        policy = store.effective_alias_policy(reg.id, crow["id"], key.lower(), reg.name)
+        policy = RegistryService.guarding_policy(store, reg, crow, key)
         if policy is None or not policy.protected or via == "promotion":
             return
+        if key.startswith(STAGE_POLICY_PREFIX) and not policy.alias.startswith(STAGE_POLICY_PREFIX):
+            label = f"{label} (guarded by alias '{policy.alias}')"
         if via is None and not Requirements.parse(policy.requirements).empty:
             authz.require(store, actor, reg, Action.READ)
             raise PromotionRequiredError(
@@ -868,6 +874,21 @@ class RegistryService:
                 target=label,
             )
         authz.require(store, actor, reg, Action.MOVE_PROTECTED_ALIAS, holds_protected_alias=True)
+
+    @staticmethod
+    def guarding_policy(store: MetadataStore, reg: Registry, crow: Any, key: str) -> AliasPolicy | None:
+        """The policy that guards ``key`` (an alias, or ``stage:<name>``) on this collection.
+
+        A stage without a policy of its own is guarded by the policy of the alias it maps to
+        (``stage_guard`` in domain/promotion.py), so ``Production`` cannot bypass ``production``.
+        """
+        policy = store.effective_alias_policy(reg.id, crow["id"], key.lower(), reg.name)
+        if not key.startswith(STAGE_POLICY_PREFIX):
+            return policy
+        alias = alias_for_stage(key[len(STAGE_POLICY_PREFIX) :])
+        if alias is None:
+            return policy
+        return stage_guard(policy, store.effective_alias_policy(reg.id, crow["id"], alias, reg.name))
 
     def _check_alias_policy(
         self,
