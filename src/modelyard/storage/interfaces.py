@@ -211,8 +211,8 @@ class MetadataStore(Protocol):
         self, digests: Sequence[str], *, registry_ids: Sequence[int] | None, principal_id: int | None
     ) -> set[str]:
         """Which of ``digests`` a principal may reuse without uploading: referenced by a version in
-        one of ``registry_ids`` (None: any registry), by a file of the MLflow artifact proxy (which
-        serves those to every principal), or uploaded by ``principal_id`` itself (a receipt)."""
+        one of ``registry_ids`` (None: any registry), or uploaded by ``principal_id`` itself (a receipt:
+        its own upload, or a source it was authorized to read, such as a run's artifacts)."""
         ...
 
     def record_blob_receipt(self, principal_id: int, digest: str, *, now: datetime) -> None:
