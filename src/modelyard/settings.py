@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     watch_poll_seconds: float = Field(
         0.1, description="How often each server process checks the event log for watch streams."
     )
+    watch_reauth_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How often an idle watch stream re-checks its token and read access (a stream also "
+        "re-checks before every delivery); a revoked token or lost access ends it with an 'error' event.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

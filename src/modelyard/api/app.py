@@ -14,6 +14,7 @@ from modelyard.bootstrap import Services, build_registry
 from modelyard.settings import Settings
 
 from . import mlflow as mlflow_adapter
+from . import openapi
 from .errors import register_error_handlers
 from .routes import audit, automations, files, governance, health, promotion, registries, versions, watch
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     ):
         app.include_router(r)
     mlflow_adapter.install(app)
+    openapi.install(app)
     return app
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import binascii
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.openapi.models import HTTPBase
+from fastapi.security.base import SecurityBase
 
 from modelyard.bootstrap import Services
 from modelyard.domain.actor import LOCAL, Actor
@@ -40,7 +42,27 @@ def token_from_header(header: str | None) -> str | None:
     raise UnauthenticatedError("use 'Authorization: Bearer <token>' (or Basic with the token as password)")
 
 
-def actor(request: Request) -> Actor:
+class _StatedScheme(SecurityBase):
+    """A security scheme stated in the OpenAPI document. It reads nothing: ``token_from_header`` parses."""
+
+    def __init__(self, name: str, scheme: str, description: str) -> None:
+        self.model = HTTPBase(scheme=scheme, description=description)
+        self.scheme_name = name
+
+    def __call__(self) -> None:
+        return None
+
+
+BEARER = _StatedScheme("bearerAuth", "bearer", "An API token: 'Authorization: Bearer <token>'.")
+BASIC = _StatedScheme("basicAuth", "basic", "HTTP Basic with the API token as the password (what MLflow clients send).")
+
+
+# For a route that calls ``actor`` itself (after choosing when to read the body): its document
+# then states the same schemes as the routes that depend on ``actor``.
+STATED_AUTH = [Security(BEARER), Security(BASIC)]
+
+
+def actor(request: Request, _bearer: None = Security(BEARER), _basic: None = Security(BASIC)) -> Actor:
     """The principal behind this request; ``UnauthenticatedError`` (401) when auth is on and none is given."""
     svc = services(request)
     client = request.client.host if request.client else ""
@@ -51,3 +73,11 @@ def actor(request: Request) -> Actor:
     if token is None:
         raise UnauthenticatedError("this server requires an API token: send 'Authorization: Bearer <token>'")
     return svc.identity.authenticate(token, request_id=rid, client_address=client)
+
+
+def credential(request: Request) -> str | None:
+    """The token this request authenticated with (None with auth off): for long-lived responses
+    (watch streams) that must re-check it while they run."""
+    if not request.app.state.auth_enabled():
+        return None
+    return token_from_header(request.headers.get("Authorization"))

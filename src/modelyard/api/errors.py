@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from modelyard.errors import (
     AlreadyExistsError,
@@ -44,6 +45,9 @@ STATUS_BY_ERROR: tuple[tuple[type[ModelyardError], int], ...] = (
     (UnavailableError, 503),
 )
 
+# Request validation errors (FastAPI's RequestValidationError) are sent as 400, never 422.
+VALIDATION_STATUS = 400
+
 _HTTP_CODES = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "INVALID_ARGUMENT"}
 
 
@@ -69,6 +73,20 @@ def _validation_message(errors: list[Any]) -> str:
     return "invalid request: " + "; ".join(parts)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this request's path (a 405's ``Allow``).
+
+    Starlette's own ``Allow`` names only the methods of the first route whose path matched,
+    while several routes (GET and POST of a collection, say) often share a path.
+    """
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
 def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ModelyardError)
     async def _modelyard_error(request: Request, exc: ModelyardError) -> JSONResponse:
@@ -92,14 +110,19 @@ def register_error_handlers(app: FastAPI) -> None:
             "message": _validation_message(errors),
             "details": {"reason": "invalid_request", "errors": errors[:20]},
         }
-        return error_response(400, body, request)
+        return error_response(VALIDATION_STATUS, body, request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "INVALID_ARGUMENT" if exc.status_code < 500 else "INTERNAL")
         message = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
         body = {"code": code, "message": message, "details": {"reason": code.lower()}}
-        return error_response(exc.status_code, body, request)
+        response = error_response(exc.status_code, body, request)
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(allowed_methods(request))
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -7,6 +7,7 @@ stream files in bounded chunks, so memory stays flat whatever the file size.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ from modelyard.errors import (
 )
 from modelyard.schemas import automations as sa
 
-from ._transport import make_http_client, raise_for_error, translate_transport_errors
+from ._transport import error_from_body, make_http_client, raise_for_error, translate_transport_errors
 from .pager import Pager
 
 M = TypeVar("M", bound=BaseModel)
@@ -641,7 +642,8 @@ class Client:
 
         Runs until the caller stops iterating. After a network error or a server restart it reconnects
         with ``Last-Event-ID``, so no change is lost (``reconnect=False`` raises instead). Errors such as
-        an unknown collection or a missing permission are raised, never retried.
+        an unknown collection or a missing permission are raised, never retried, including when the
+        server ends the stream because the token was revoked or read access was lost meanwhile.
         """
         last = last_event_id
         delay = 0.25
@@ -662,6 +664,8 @@ class Client:
                         raise_for_error(r)
                     delay = 0.25
                     for event_id, event, data in _parse_sse(r.iter_lines()):
+                        if event == "error" and data:
+                            raise error_from_body(json.loads(data))  # access gone: the server ended the stream
                         if event_id is not None:
                             last = event_id
                         if event and data:

@@ -10,6 +10,15 @@ import httpx
 from modelyard.errors import ModelyardError, UnavailableError, error_class_for
 
 
+def error_from_body(body: dict[str, Any]) -> ModelyardError:
+    """The modelyard error an ``/api/v1`` error body (``{"code", "message", "details"}``) describes."""
+    details: dict[str, Any] = dict(body.get("details") or {})
+    cls = error_class_for(str(body["code"]), details.get("reason"))
+    err = cls.__new__(cls)
+    ModelyardError.__init__(err, str(body.get("message", "")), **details)
+    return err
+
+
 def raise_for_error(response: httpx.Response) -> None:
     """Raise the modelyard error a non-2xx response carries."""
     if response.is_success:
@@ -19,10 +28,7 @@ def raise_for_error(response: httpx.Response) -> None:
     except ValueError:
         body = None
     if isinstance(body, dict) and "code" in body:
-        details: dict[str, Any] = dict(body.get("details") or {})
-        cls = error_class_for(str(body["code"]), details.get("reason"))
-        err = cls.__new__(cls)
-        ModelyardError.__init__(err, str(body.get("message", "")), **details)
+        err = error_from_body(body)
         err.status_code = response.status_code  # type: ignore[attr-defined]
         raise err
     if response.status_code >= 500:

@@ -368,6 +368,10 @@ class RegistryService:
             if not fields:
                 return store.get_collection_by_id(row["id"])
             if new_name is not None and fields["name_norm"] != row["name_norm"]:
+                # A rename takes the collection's aliases away from the name consumers resolve (and
+                # frees the name): with a protected alias on it, only who may move that alias may.
+                protected = store.protected_aliases_on(reg.id, row["id"])
+                authz.require(store, actor, reg, Action.RENAME_COLLECTION, holds_protected_alias=bool(protected))
                 if store.find_collection_row(reg.id, fields["name_norm"]) is not None:
                     raise AlreadyExistsError(
                         f"collection '{registry}/{new_name}' already exists", registry=registry, collection=new_name

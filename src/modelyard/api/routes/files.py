@@ -16,7 +16,7 @@ from modelyard.bootstrap import Services
 from modelyard.domain.actor import Actor
 
 from .. import render
-from ..deps import actor, services
+from ..deps import STATED_AUTH, actor, services
 from ..streaming import sync_chunks
 
 router = APIRouter(prefix="/api/v1", tags=["files"])
@@ -43,7 +43,7 @@ def get_upload(upload_id: str, svc: Services = Depends(services), who: Actor = D
     return render.upload(svc.artifacts.get_upload(upload_id, actor=who))
 
 
-@router.patch("/uploads/{upload_id}", response_model=s.UploadOut)
+@router.patch("/uploads/{upload_id}", response_model=s.UploadOut, dependencies=STATED_AUTH)
 async def write_upload(
     upload_id: str,
     request: Request,
