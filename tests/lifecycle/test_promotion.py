@@ -421,3 +421,36 @@ def test_stage_guard_over_http(org: Org, http) -> None:  # type: ignore[no-untyp
     assert r.status_code == 200 and r.json()["requirements"]["guards_stage"] is False
     r = http.put(stage_url, json={"stage": "Production"}, headers=alice)
     assert r.status_code == 200 and r.json()["stage"] == "Production"
+
+
+def test_no_request_takes_a_version_out_of_a_guarded_stage(org: Org) -> None:
+    _policy(org, approvals=1)
+    for n in (1, 3):
+        req = org.svc.promotion.request(org.alice, "models", "fraud", n, target_kind="stage", target="Production")
+        org.svc.promotion.review(org.bob, req.id, approve=True)
+    assert (_stage(org, 1), _stage(org, 3)) == ("Production", "Production")
+    # A request into an unguarded stage completes at once: it must not be a way out of Production.
+    with pytest.raises(PermissionDeniedError):
+        org.svc.promotion.request(org.alice, "models", "fraud", 3, target_kind="stage", target="Staging")
+    # Nor may a member archive the other Production versions (a rollback in disguise).
+    with pytest.raises(PermissionDeniedError):
+        org.svc.registry.set_stage(org.alice, "models", "fraud", 1, "Production", archive_existing=True)
+    assert (_stage(org, 1), _stage(org, 3)) == ("Production", "Production")
+    # An approved request into the guarded stage archives the others, as before.
+    req = org.svc.promotion.request(
+        org.alice, "models", "fraud", 2, target_kind="stage", target="Production", archive_existing=True
+    )
+    org.svc.promotion.review(org.bob, req.id, approve=True)
+    assert [_stage(org, n) for n in (1, 2, 3)] == ["Archived", "Production", "Archived"]
+
+
+def test_a_request_does_not_move_a_protected_alias_that_requires_nothing(org: Org) -> None:
+    """Protected means registry admins only; a promotion request with no requirements adds no
+    approval, so completing it needs an admin too (for the alias and the stage it guards)."""
+    org.svc.identity.set_alias_policy(org.admin, "models", "production")
+    for kind, target in (("alias", "production"), ("stage", "Production")):
+        with pytest.raises(PermissionDeniedError):
+            org.svc.promotion.request(org.alice, "models", "fraud", 1, target_kind=kind, target=target)
+    assert _alias(org) is None and _stage(org, 1) == "None"
+    assert org.svc.promotion.request(org.admin, "models", "fraud", 1, target="production").status == "completed"
+    assert _alias(org) == 1

@@ -799,14 +799,22 @@ class RegistryService:
         via: str | None = None,
     ) -> None:
         registry = reg.name
+        key = STAGE_POLICY_PREFIX + stage
+        # Taking versions out of a guarded stage is like removing a protected alias (admins only),
+        # unless an approved request moves a version into a guarded stage: then the version leaves
+        # its old stage and ``archive_existing`` archives the others as part of that promotion.
+        approved = via == "promotion" and self.guarding_policy(store, reg, crow, key) is not None
         if vrow["stage"] != stage:
-            self._check_policy(store, actor, reg, crow, STAGE_POLICY_PREFIX + stage, f"stage '{stage}'", via=via)
-            if via != "promotion":  # leaving a guarded stage is like removing a protected alias
+            self._check_policy(store, actor, reg, crow, key, f"stage '{stage}'", via=via)
+            if not approved:
                 old = vrow["stage"]
                 self._check_policy(store, actor, reg, crow, STAGE_POLICY_PREFIX + old, f"stage '{old}'", via="remove")
         path = f"{registry}/{crow['name']}"
         if archive_existing and stage in ("Staging", "Production"):
-            for other in store.list_version_rows(crow["id"], after_number=None, limit=100_000, stage=stage):
+            others = store.list_version_rows(crow["id"], after_number=None, limit=100_000, stage=stage)
+            if not approved and any(o["id"] != vrow["id"] for o in others):
+                self._check_policy(store, actor, reg, crow, key, f"stage '{stage}'", via="remove")
+            for other in others:
                 if other["id"] != vrow["id"]:
                     store.update_version(other["id"], now=now, stage="Archived")
                     self._event(
@@ -862,10 +870,13 @@ class RegistryService:
 
         Only registry admins move protected ones, and one with promotion requirements moves only
         through a promotion request (``via="promotion"``, whose requirements the caller checked),
-        or an admin's rollback or removal (``via="rollback"`` / ``"remove"``).
+        or an admin's rollback or removal (``via="rollback"`` / ``"remove"``). A request for one
+        that is protected but requires nothing adds nothing: completing it needs an admin.
         """
         policy = RegistryService.guarding_policy(store, reg, crow, key)
-        if policy is None or not policy.protected or via == "promotion":
+        if policy is None or not policy.protected:
+            return
+        if via == "promotion" and not Requirements.parse(policy.requirements).empty:
             return
         if key.startswith(STAGE_POLICY_PREFIX) and not policy.alias.startswith(STAGE_POLICY_PREFIX):
             label = f"{label} (guarded by alias '{policy.alias}')"
