@@ -24,6 +24,7 @@ Tree::
     ├── InvalidArgumentError               INVALID_ARGUMENT   400
     │   ├── InvalidNameError
     │   ├── InvalidPathError
+    │   ├── DestinationNotEmptyError       (pull into a folder holding other files)
     │   ├── InvalidPageTokenError
     │   ├── DigestMismatchError
     │   ├── SizeMismatchError
@@ -54,6 +55,7 @@ __all__ = [
     "CollectionNotFoundError",
     "ConflictError",
     "DatabaseNotFoundError",
+    "DestinationNotEmptyError",
     "DigestMismatchError",
     "EventNotFoundError",
     "FileNotFoundInVersionError",
@@ -207,6 +209,12 @@ class InvalidNameError(InvalidArgumentError):
 
 class InvalidPathError(InvalidArgumentError):
     reason = "invalid_path"
+
+
+class DestinationNotEmptyError(InvalidArgumentError):
+    """``pull`` into a folder holding files that are not the version's (refused unless told how to treat them)."""
+
+    reason = "destination_not_empty"
 
 
 class InvalidPageTokenError(InvalidArgumentError):

@@ -365,6 +365,7 @@ CASES = [
         201,
         body={"digest": UPLOAD_DIGEST, "size": len(UPLOAD_DATA)},
     ),
+    Case("GET /api/v1/uploads", V1 + "/uploads", "authenticated", 200),
     Case("GET /api/v1/uploads/{upload_id}", V1 + "/uploads/{upload}", "write", 200, prepare=_upload()),
     Case(
         "PATCH /api/v1/uploads/{upload_id}",

@@ -235,6 +235,12 @@ class UploadOut(_Out):
     size: int
     offset: int
     expires_at: datetime
+    registry: str = ""
+    created_at: datetime | None = None
+
+
+class UploadList(_Out):
+    items: list[UploadOut]
 
 
 class BlobOut(_Out):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from modelyard.domain.actor import Actor
@@ -137,6 +137,24 @@ class ArtifactService:
             self._forget_if_gone(session.id)
             raise
         return session
+
+    def list_uploads(self, actor: Actor, *, registry: str | None = None) -> list[UploadSession]:
+        """The caller's own open upload sessions (with the offset each would resume from).
+
+        An interrupted push leaves its session here until it expires; pushing the same file again
+        resumes it, ``abort_upload`` removes it. Only the caller's own sessions are listed: a
+        session names a digest, and digests never cross a permission boundary (DESIGN 8).
+        """
+        with self._db.unit_of_work(write=False) as store:
+            sessions = store.list_uploads(created_by=actor.name, now=self._clock(), registry=registry)
+        out = []
+        for session in sessions:
+            try:
+                offset = self._blobs.upload_offset(session.id)
+            except UploadUnknownError:
+                continue  # committed or aborted a moment ago
+            out.append(replace(session, offset=offset))
+        return out
 
     def _session(self, upload_id: str, actor: Actor | None) -> UploadSession:
         with self._db.unit_of_work(write=False) as store:

@@ -199,6 +199,10 @@ class MetadataStore(Protocol):
 
     def delete_upload(self, upload_id: str) -> None: ...
 
+    def list_uploads(self, *, created_by: str, now: datetime, registry: str | None = None) -> list[UploadSession]:
+        """The open (unexpired) upload sessions one principal started, oldest first."""
+        ...
+
     def expired_uploads(self, now: datetime) -> list[str]: ...
 
     def idle_multipart_uploads(self, before: datetime) -> list[str]:

@@ -37,6 +37,14 @@ def begin_upload(
     return render.upload(svc.artifacts.begin_upload(who, registry, digest=body.digest, size=body.size))
 
 
+@router.get("/uploads", response_model=s.UploadList)
+def list_uploads(
+    registry: str | None = None, svc: Services = Depends(services), who: Actor = Depends(actor)
+) -> s.UploadList:
+    """The caller's own open upload sessions (an interrupted push leaves one; pushing again resumes it)."""
+    return s.UploadList(items=[render.upload(u) for u in svc.artifacts.list_uploads(who, registry=registry)])
+
+
 @router.get("/uploads/{upload_id}", response_model=s.UploadOut)
 def get_upload(upload_id: str, svc: Services = Depends(services), who: Actor = Depends(actor)) -> s.UploadOut:
     """The session, with the offset to resume from."""

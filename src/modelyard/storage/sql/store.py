@@ -519,6 +519,17 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
     def delete_upload(self, upload_id: str) -> None:
         self.conn.execute(delete(t.upload_sessions).where(t.upload_sessions.c.id == upload_id))
 
+    def list_uploads(self, *, created_by: str, now: datetime, registry: str | None = None) -> list[UploadSession]:
+        """The open (unexpired) upload sessions one principal started, oldest first."""
+        u = t.upload_sessions
+        q = select(u).where(u.c.created_by == created_by, u.c.expires_at >= now)
+        if registry is not None:
+            q = q.where(u.c.registry == registry)
+        return [
+            UploadSession(r["id"], r["digest"], r["size"], 0, r["registry"], r["created_at"], r["expires_at"])
+            for r in self.conn.execute(q.order_by(u.c.created_at, u.c.id)).mappings()
+        ]
+
     def expired_uploads(self, now: datetime) -> list[str]:
         return list(
             self.conn.execute(select(t.upload_sessions.c.id).where(t.upload_sessions.c.expires_at < now)).scalars()
