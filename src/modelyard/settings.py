@@ -98,9 +98,8 @@ class Settings(BaseSettings):
     auth: Literal["auto", "on", "off"] = Field(
         "auto",
         description="Authentication: 'on' requires an API token on every request; 'off' is single-user mode "
-        "(everyone is the local admin; only allowed on a loopback address); 'auto' is 'on' once the first "
-        "API token exists, which must be an org admin's ('modelyard admin bootstrap' creates one), else 'off' "
-        "(docs/security.md, Lockouts).",
+        "(only on a loopback address); 'auto' is 'off' until an org admin's first token exists, then 'on': "
+        "see docs/security.md#the-auto-mode.",
     )
     insecure_allow_no_auth_on_public_address: bool = Field(
         False,
