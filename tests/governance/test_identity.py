@@ -212,6 +212,26 @@ def test_a_version_in_a_protected_stage_guards_renaming_and_deleting_its_collect
     assert _delete(world, via, "radmin", other + "-v1").status_code in (200, 204)
 
 
+@pytest.mark.parametrize("via", ["native", "mlflow"])
+def test_a_stage_guarded_only_by_its_alias_policy_guards_renaming_too(world: World, via: str) -> None:
+    """``production`` is protected and Production has no policy of its own: the alias's guard covers
+    the stage (domain.promotion.stage_guard), for renaming and deleting as for moving."""
+    world.services.promotion.set_policy(SYSTEM, "open", target_kind="alias", target="production", requirements={})
+    reg = world.services.registry
+    name = world.uid("by-alias")
+    reg.create_version(SYSTEM, "open", name, files=FILES)
+    reg.set_stage(SYSTEM, "open", name, 1, "Production")
+    before = world.snapshot()
+    assert _denied(_rename(world, via, "member", name, name + "-old"), via)
+    assert _denied(_delete(world, via, "member", name), via)
+    assert world.snapshot() == before
+    # an admin separating the stage from the alias gives members the right back
+    world.services.promotion.set_policy(
+        SYSTEM, "open", target_kind="alias", target="production", requirements={"guards_stage": False}
+    )
+    assert _rename(world, via, "member", name, name + "-old").status_code == 200
+
+
 def test_a_collection_level_stage_policy_guards_only_its_collection(world: World) -> None:
     reg = world.services.registry
     guarded, plain = world.uid("guarded"), world.uid("plain")

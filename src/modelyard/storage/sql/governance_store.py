@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from modelyard.domain.identity import AliasPolicy, Grant, PrincipalInfo, Team, TokenInfo
-from modelyard.domain.promotion import STAGE_POLICY_PREFIX
+from modelyard.domain.promotion import STAGE_POLICY_PREFIX, alias_for_stage, stage_guard
 from modelyard.errors import AlreadyExistsError
 
 from . import governance_tables as g
@@ -401,6 +401,9 @@ class GovernanceStoreMixin:
         out = []
         for key in keys:
             policy = self.effective_alias_policy(registry_id, collection_id, key.lower(), "")
+            alias = alias_for_stage(key[len(STAGE_POLICY_PREFIX) :]) if key.startswith(STAGE_POLICY_PREFIX) else None
+            if alias is not None:  # a stage is guarded by its alias's policy too (domain.promotion.stage_guard)
+                policy = stage_guard(policy, self.effective_alias_policy(registry_id, collection_id, alias, ""))
             if policy is not None and policy.protected:
                 out.append(key)
         return out
