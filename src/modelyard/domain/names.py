@@ -24,12 +24,25 @@ MAX_FILES_PER_VERSION = 100_000
 MAX_METADATA_JSON = 1_048_576  # params + metrics + signature + datasets, serialized
 MAX_ARTIFACT_TYPE = 64
 
-_REGISTRY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
-_COLLECTION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
-_ALIAS_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*\Z")
+# The name patterns, written so they read the same in Python and JSON Schema (the OpenAPI
+# document states them); compiled below with ``\Z``, which unlike ``$`` admits no trailing newline.
+REGISTRY_NAME_PATTERN = "^[a-z0-9][a-z0-9_-]*$"
+COLLECTION_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
+ALIAS_NAME_PATTERN = "^[A-Za-z][A-Za-z0-9_-]*$"
+ARTIFACT_TYPE_PATTERN = "^[a-z][a-z0-9_-]*$"
+TAG_KEY_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.:/ -]*$"
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern.removesuffix("$") + r"\Z")
+
+
+_REGISTRY_RE = _compile(REGISTRY_NAME_PATTERN)
+_COLLECTION_RE = _compile(COLLECTION_NAME_PATTERN)
+_ALIAS_RE = _compile(ALIAS_NAME_PATTERN)
 _RESERVED_ALIAS_RE = re.compile(r"^[vV][0-9]+\Z")
-_ARTIFACT_TYPE_RE = re.compile(r"^[a-z][a-z0-9_-]*\Z")
-_TAG_KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/ -]*\Z")
+_ARTIFACT_TYPE_RE = _compile(ARTIFACT_TYPE_PATTERN)
+_TAG_KEY_RE = _compile(TAG_KEY_PATTERN)
 RESERVED_ALIASES = frozenset({"latest"})
 
 
