@@ -105,16 +105,21 @@ def render_error(exc: ModelyardError, request_id: str) -> tuple[int, dict[str, A
     headers = error_headers(exc, status)
     if request_id:
         headers["X-Request-ID"] = request_id
-    return status, {"error_code": code, "message": exc.message}, headers
+    return status, error_body(code, exc.message), headers
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    """MLflow's error JSON: code and message, with MLflow's ``sqlstate``/``error_class`` for the code."""
+    body: dict[str, Any] = {"error_code": code, "message": message}
+    if code in _ERROR_CLASSES:
+        body["sqlstate"], body["error_class"] = _ERROR_CLASSES[code]
+    return body
 
 
 def error_response(request: Request, code: str, message: str, status: int) -> JSONResponse:
     rid = getattr(request.state, "request_id", "")
     headers = {"X-Request-ID": rid} if rid else None
-    body = {"error_code": code, "message": message}
-    if code in _ERROR_CLASSES:
-        body["sqlstate"], body["error_class"] = _ERROR_CLASSES[code]
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 
 
 def _internal(request: Request, exc: BaseException) -> JSONResponse:
