@@ -39,13 +39,14 @@ def test_setting_an_alias_to_where_it_already_points_records_nothing(http, api) 
     assert api.snapshot() == before
 
 
-def test_aliases_are_case_insensitive(http, api) -> None:
+def test_aliases_are_case_sensitive(http, api) -> None:
     api.version("models", "c")
     api.version("models", "c")
     http.put(f"{COLL}/c/aliases/Champion", json={"version": 1})
-    assert http.get(f"{COLL}/c/versions/champion").json()["number"] == 1
+    assert http.get(f"{COLL}/c/versions/champion").status_code == 404
     http.put(f"{COLL}/c/aliases/CHAMPION", json={"version": 2})
-    assert [a["version"] for a in http.get(f"{COLL}/c/aliases").json()["items"]] == [2]
+    assert http.get(f"{COLL}/c/versions/Champion").json()["number"] == 1
+    assert sorted(a["version"] for a in http.get(f"{COLL}/c/aliases").json()["items"]) == [1, 2]
 
 
 def test_set_invalid_or_reserved_alias(http, api, subtests) -> None:
@@ -57,8 +58,6 @@ def test_set_invalid_or_reserved_alias(http, api, subtests) -> None:
         "v3",
         "V3",
         "v0",
-        "9lives",
-        "-x",
         "has.dot",
         "a" * (MAX_ALIAS_NAME + 1),
         "sp ace",
@@ -138,14 +137,14 @@ def test_alias_history_includes_removal_by_version_delete(http, api) -> None:
     assert [(i["version"], i["previous_version"]) for i in items] == [(None, 1), (1, None)]
 
 
-def test_alias_history_ignores_the_case_of_the_alias(http, api) -> None:
+def test_alias_history_is_per_exact_alias(http, api) -> None:
     api.version("models", "c")
     api.version("models", "c")
     http.put(f"{COLL}/c/aliases/Champion", json={"version": 1})
     http.put(f"{COLL}/c/aliases/champion", json={"version": 2})
-    for spelling in ("champion", "Champion", "CHAMPION"):
+    for spelling, moves in (("Champion", [(1, None)]), ("champion", [(2, None)]), ("CHAMPION", [])):
         items = http.get(f"{COLL}/c/aliases/{spelling}/history").json()["items"]
-        assert [(i["version"], i["previous_version"]) for i in items] == [(2, 1), (1, None)], spelling
+        assert [(i["version"], i["previous_version"]) for i in items] == moves, spelling
 
 
 def test_alias_history_survives_a_collection_rename(http, api) -> None:

@@ -122,7 +122,7 @@ BAD_METADATA = [
     ({"aliases": ["v3"]}, "invalid_name"),
     ({"aliases": ["V12"]}, "invalid_name"),
     ({"aliases": ["9lives"]}, "invalid_name"),
-    ({"aliases": ["prod", "PROD"]}, "invalid_argument"),
+    ({"aliases": ["prod", "prod"]}, "invalid_argument"),
     ({"tags": {"k": "v" * (MAX_TAG_VALUE + 1)}}, "limit_exceeded"),
     ({"tags": {"bad\tkey": "v"}}, "invalid_name"),
     ({"description": "x" * (MAX_DESCRIPTION + 1)}, "limit_exceeded"),

@@ -572,7 +572,7 @@ class IdentityService:
         if collection is None:
             return None
         validate_collection_name(collection)
-        row = store.find_collection_row(registry_id, normalize_collection_name(collection))
+        row = store.find_collection_row(registry_id, collection)
         if row is None:
             raise CollectionNotFoundError(registry=registry, collection=collection)
         return int(row["id"])

@@ -150,8 +150,7 @@ class MlflowRegistryService:
 
     def unset_alias(self, actor: Actor, registry: str, name: str, alias: str) -> None:
         """Remove an alias; removing an alias that is not set is a no-op, as in MLflow."""
-        aliases = {a.lower() for a in self._registry.get_collection(registry, name, actor=actor).aliases}
-        if alias.lower() in aliases:
+        if alias in self._registry.get_collection(registry, name, actor=actor).aliases:
             self._registry.unset_alias(actor, registry, name, alias)
 
     # -- registration ------------------------------------------------------------------------------

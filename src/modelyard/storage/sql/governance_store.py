@@ -388,7 +388,7 @@ class GovernanceStoreMixin:
         )
         out = []
         for n in names:
-            policy = self.effective_alias_policy(registry_id, collection_id, n, "")
+            policy = self.effective_alias_policy(registry_id, collection_id, n.lower(), "")  # policies ignore case
             if policy is not None and policy.protected:
                 out.append(n)
         return out
