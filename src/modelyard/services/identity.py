@@ -43,7 +43,7 @@ from modelyard.errors import (
 from modelyard.storage.interfaces import Database, MetadataStore
 
 from . import authz
-from .registry import RegistryService, normalize_collection_name, utcnow
+from .registry import RegistryService, utcnow
 
 TOKEN_PREFIX = "my_"
 _PRINCIPAL_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,127}\Z")

@@ -92,7 +92,9 @@ class MetadataStore(Protocol):
 
     def count_collections(self, registry_id: int) -> int: ...
 
-    def find_collection_row(self, registry_id: int, name_norm: str, *, for_update: bool = False) -> Any | None: ...
+    def find_collection_row(self, registry_id: int, name: str, *, for_update: bool = False) -> Any | None:
+        """The collection named exactly ``name`` (case-sensitive, as MLflow's registered models)."""
+        ...
 
     def collection_row_by_id(self, collection_id: int) -> Any: ...
 
@@ -211,8 +213,8 @@ class MetadataStore(Protocol):
         self, digests: Sequence[str], *, registry_ids: Sequence[int] | None, principal_id: int | None
     ) -> set[str]:
         """Which of ``digests`` a principal may reuse without uploading: referenced by a version in
-        one of ``registry_ids`` (None: any registry), by a file of the MLflow artifact proxy (which
-        serves those to every principal), or uploaded by ``principal_id`` itself (a receipt)."""
+        one of ``registry_ids`` (None: any registry), or uploaded by ``principal_id`` itself (a receipt:
+        its own upload, or a source it was authorized to read, such as a run's artifacts)."""
         ...
 
     def record_blob_receipt(self, principal_id: int, digest: str, *, now: datetime) -> None:
@@ -477,8 +479,9 @@ class Database(Protocol):
 
 # --- MLflow adapter (tracking) --- ------------------------------------------------------------------
 
-# An MLflow search-filter clause: (kind, key, op, value). ``kind`` is ``attribute``, ``tag``
-# or ``param``; ``op`` is one of = != LIKE ILIKE IN NOT IN > >= < <=.
+# An MLflow search-filter clause: (kind, key, op, value). ``kind`` is ``attribute``, ``tag``,
+# ``param`` or ``not_tag`` (registry searches: the collection has no tag key=value);
+# ``op`` is one of = != LIKE ILIKE IN NOT IN > >= < <=.
 Clause = tuple[str, str, str, Any]
 
 

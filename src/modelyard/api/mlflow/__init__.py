@@ -11,7 +11,9 @@ auth), so actors come from the same ``api.deps.actor`` dependency as the native 
 from __future__ import annotations
 
 from fastapi import FastAPI
-from starlette.routing import Mount
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route
 
 from modelyard.bootstrap import Services
 from modelyard.services.experiment_access import ExperimentAccess
@@ -27,9 +29,18 @@ from .routes import MlflowServices
 SERVER_INFO = {
     "store_type": "SqlStore",
     "workspaces_enabled": False,
+    "trace_archival_enabled": False,
     "multipart_uploads_enabled": True,
     "multipart_downloads_enabled": False,
+    "presigned_upload_run_id_supported": False,
+    "presigned_upload_model_id_supported": False,
+    "features_enabled": {"gateway": False},
 }
+
+
+def _health(request: Request) -> PlainTextResponse:
+    """MLflow's liveness probe: ``GET /health`` -> ``OK``. Readiness is ``/api/v1/health``."""
+    return PlainTextResponse("OK")
 
 
 def build_mlflow_services(core: Services) -> MlflowServices:
@@ -68,6 +79,8 @@ def install(app: FastAPI) -> None:
         return dict(SERVER_INFO)
 
     artifacts_app = _sub_app(app, artifact_routes.router)
+    # MLflow's server also answers at its root: /health (probes) and /model-versions/get-artifact (UI).
+    root_app = _sub_app(app, artifact_routes.root_router)
     mounts = [
         Mount("/api/2.0/mlflow", app=service_app),
         Mount("/ajax-api/2.0/mlflow", app=service_app),
@@ -76,4 +89,7 @@ def install(app: FastAPI) -> None:
         Mount("/ajax-api/2.0/mlflow-artifacts", app=artifacts_app),
     ]
     app.router.routes.extend(mounts)
+    app.router.routes.append(Route("/health", _health, methods=["GET"]))
+    app.router.routes.append(Mount("/model-versions", app=root_app))
+    mounts.append(Mount("/model-versions", app=root_app))
     app.router.routes.append(Mount("/mlflow/{registry}", routes=list(mounts)))

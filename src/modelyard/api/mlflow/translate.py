@@ -102,12 +102,14 @@ class Params:
             ) from exc
 
     def version(self, name: str = "version") -> int:
+        """An integer, as MLflow parses it; numbers no version has (``0``, ``-1``) are not found."""
         text = self.str(name, required=True)
-        if not text.isdigit() or int(text) < 1:
+        if not text.removeprefix("-").isdigit():
             raise InvalidArgumentError(
                 f"Parameter '{name}' must be an integer version number, got '{text[:40]}'", field=name
             )
-        return int(text)
+        number = int(text)
+        return number if 0 < number < 2**31 else 0  # 0: no version has it, whatever the database
 
     def tags(self, name: str = "tags") -> dict[str, str]:
         out: dict[str, str] = {}
