@@ -134,3 +134,55 @@ def uri(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         mlflow.end_run()
     mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
     mlflow.set_registry_uri(None)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def mlflow_oracle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``mlflow server`` (SQLite backend, local artifact root): the oracle that side-by-side
+    tests compare modelyard with. One per session; tests use unique names."""
+    data_dir = tmp_path_factory.mktemp("mlflow-oracle")
+    port = _free_port()
+    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{data_dir / 'mlflow.db'}",
+            "--default-artifact-root",
+            str(data_dir / "artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"mlflow server exited: {(data_dir / 'server.log').read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("mlflow server did not start in 180 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

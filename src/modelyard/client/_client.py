@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -54,6 +55,12 @@ def _q(part: str) -> str:
     return quote(part, safe="")
 
 
+def _decode_name(text: str) -> str:
+    """A collection name as written in a path: ``%25`` is ``%`` and ``%40`` is ``@`` (the SDK's copy
+    of ``modelyard.domain.names.decode_collection_name``; a unit test keeps the two equal)."""
+    return re.sub(r"%(25|40)", lambda m: "%" if m.group(1) == "25" else "@", text)
+
+
 def _split(path: str) -> tuple[str, str, str | None]:
     """``registry/collection[:ref|@alias]`` -> parts (validated by the server)."""
     if "/" not in path:
@@ -64,7 +71,7 @@ def _split(path: str) -> tuple[str, str, str | None]:
         if sep in rest:
             rest, _, ref = rest.partition(sep)
             break
-    return registry, rest, ref
+    return registry, _decode_name(rest), ref
 
 
 def hash_file(path: Path, progress: Progress | None = None) -> tuple[str, int]:
