@@ -97,7 +97,12 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     data_dir = tmp_path_factory.mktemp(f"modelyard-{backend}")
     # file: sources are refused unless under an allowed root; the tests' own tmp folders are.
     roots = json.dumps([str(tmp_path_factory.getbasetemp())])
-    env = {"MODELYARD_DATA_DIR": str(data_dir), "MODELYARD_MLFLOW_FILE_SOURCE_ROOTS": roots}
+    env = {
+        "MODELYARD_DATA_DIR": str(data_dir),
+        "MODELYARD_MLFLOW_FILE_SOURCE_ROOTS": roots,
+        # the webhook tests' receiver listens on 127.0.0.1
+        "MODELYARD_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+    }
     db_name = f"modelyard_mlflow_{secrets.token_hex(6)}"
     if backend == "postgresql":
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:

@@ -22,7 +22,7 @@ from modelyard.services.mlflow_registry import MlflowRegistryService
 from modelyard.services.tracking import TrackingService
 from modelyard.storage.sql.tracking_store import SqlTrackingDatabase
 
-from . import artifact_routes, routes, tracking_routes
+from . import artifact_routes, routes, tracking_routes, webhook_routes
 from .errors import register_mlflow_error_handlers
 from .routes import MlflowServices
 
@@ -72,7 +72,7 @@ def _sub_app(parent: FastAPI, *routers: object) -> FastAPI:
 def install(app: FastAPI) -> None:
     """Mount the MLflow APIs on ``app`` (whose ``state.services`` holds the core services)."""
     app.state.mlflow = build_mlflow_services(app.state.services)
-    service_app = _sub_app(app, routes.router, tracking_routes.router)
+    service_app = _sub_app(app, routes.router, tracking_routes.router, webhook_routes.router)
 
     @service_app.get("/server-info")
     def server_info() -> dict[str, object]:

@@ -1,4 +1,5 @@
-"""collections and aliases are matched by their exact name (as MLflow); longer names
+"""collections and aliases are matched by their exact name (as MLflow); longer names; webhook
+descriptions (MLflow's webhooks API)
 
 Revision ID: 0011
 Revises: 0007
@@ -28,9 +29,13 @@ def upgrade() -> None:
         batch_op.alter_column("name_norm", existing_type=sa.String(length=64), type_=sa.String(length=255))
     # An alias's key is now its exact name (names.alias_key).
     op.execute(sa.text("UPDATE aliases SET name_norm = name"))
+    with op.batch_alter_table("webhooks", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("description", sa.Text(), server_default="", nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("webhooks", schema=None) as batch_op:
+        batch_op.drop_column("description")
     op.execute(sa.text("UPDATE aliases SET name_norm = lower(name)"))
     with op.batch_alter_table("aliases", schema=None) as batch_op:
         batch_op.alter_column("name_norm", existing_type=sa.String(length=255), type_=sa.String(length=64))
