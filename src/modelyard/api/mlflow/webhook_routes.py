@@ -98,7 +98,7 @@ def webhook_json(w: Webhook) -> dict[str, Any]:
 
 
 def webhook_test_json(d: Delivery) -> dict[str, Any]:
-    out: dict[str, Any] = {"success": d.status == "delivered"}
+    out: dict[str, Any] = {"success": d.status == "succeeded"}
     if d.response_code is not None:
         out["response_status"] = d.response_code
     if d.status == "pending":
