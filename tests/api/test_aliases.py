@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from modelyard.domain.names import MAX_ALIAS_NAME
@@ -190,11 +192,32 @@ def test_resolve(http, api, subtests) -> None:
         ("models/c:v1", 1),
         ("models/c:champion", 1),
         ("models/c@champion", 1),
-        ("models/C:CHAMPION", 1),
+        ("models/c:LATEST", 2),
+        ("models/c:Latest", 2),
     ]:
         with subtests.test(msg=path):
             r = http.get("/api/v1/resolve", params={"path": path})
             assert r.status_code == 200 and r.json()["number"] == number and r.json()["files"]
+    # names and aliases are case-sensitive, as in MLflow
+    assert http.get("/api/v1/resolve", params={"path": "models/C:champion"}).status_code == 404
+    assert http.get("/api/v1/resolve", params={"path": "models/c:CHAMPION"}).status_code == 404
+
+
+@pytest.mark.covers("GET /api/v1/resolve")
+def test_resolve_names_mlflow_allows(http, api, subtests) -> None:
+    """Any name MLflow accepts can be addressed by a native path: '%' is written %25, '@' %40."""
+    for name, path in [
+        ("a@b", "models/a%40b"),
+        ("50% off", "models/50%25 off"),
+        ("my model", "models/my model"),
+        ("modèle-模型", "models/modèle-模型"),
+        ("catalog.schema.m", "models/catalog.schema.m"),
+    ]:
+        with subtests.test(msg=name):
+            api.version("models", quote(name, safe=""), aliases=["grün"])
+            body = http.get("/api/v1/resolve", params={"path": f"{path}@grün"}).json()
+            assert (body["collection"], body["number"], body["path"]) == (name, 1, f"{path}:1")
+            assert http.get("/api/v1/resolve", params={"path": f"{path}:latest"}).json()["number"] == 1
 
 
 BAD_PATHS = [
