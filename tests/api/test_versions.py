@@ -121,7 +121,7 @@ BAD_METADATA = [
     ({"aliases": ["latest"]}, "invalid_name"),
     ({"aliases": ["v3"]}, "invalid_name"),
     ({"aliases": ["V12"]}, "invalid_name"),
-    ({"aliases": ["9lives"]}, "invalid_name"),
+    ({"aliases": ["has.dot"]}, "invalid_name"),
     ({"aliases": ["prod", "prod"]}, "invalid_argument"),
     ({"tags": {"k": "v" * (MAX_TAG_VALUE + 1)}}, "limit_exceeded"),
     ({"tags": {"bad\tkey": "v"}}, "invalid_name"),
