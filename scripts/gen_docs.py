@@ -80,6 +80,70 @@ def iter_commands() -> Iterator[tuple[list[str], Any, Any]]:
     yield from walk(main, [], None)
 
 
+INTRO = """\
+`modelyard <noun> <verb>`, with the everyday verbs (`push`, `pull`, `search`) and the operator
+verbs (`serve`, `db`, `gc`, `uploads purge`) at the top level. Client commands talk to a server
+(`--url` or `MODELYARD_URL`; a token from `--token` or `MODELYARD_TOKEN`, the same lookup as
+`Client(...)` in Python); operator commands open the database and blob store directly and need
+the server extra (without it they say `pip install "modelyard[server]"`). Commands that print
+data take `--json` for scripts. One verb set: `list` and `delete` everywhere, with `ls` and `rm`
+as aliases everywhere. Every command's help ends with an example.
+
+## Exit status (issue 14)
+
+| status | meaning |
+| --- | --- |
+| 0 | success |
+| 1 | an error from the server (its JSON error body on stderr with `--json`), or the server could not be reached |
+| 2 | a usage error, refused before anything was sent (see below) |
+| 130 | interrupted (Ctrl-C) |
+
+Usage errors: a bad option or argument, a bad path (`models/x/1` instead of `models/x:1`),
+an empty folder to push, a folder holding other files to pull into.
+
+Why: a script can tell "fix the command" (2) from "the server said no" (1) without parsing
+text. Tests: `tests/unit/test_cli_output.py::test_usage_errors_exit_2_without_contacting_a_server`,
+`::test_an_unreachable_server_exits_1` and
+`tests/integration/test_cli_first_hour.py::test_exit_codes_one_for_server_errors_two_for_usage`.
+
+## Interrupted pushes and pulls (issue 14)
+
+- A push interrupted with Ctrl-C exits 130 and says how many bytes were sent, which partial
+  uploads the server keeps (until their TTL) and how to remove them. Running the same push
+  again continues each file where it stopped: the client lists its own open upload sessions
+  (`GET /api/v1/uploads`, `modelyard uploads list`) and resumes the one with the same digest
+  and size at its offset. `modelyard uploads cancel ID...` (or `--all`) removes them now.
+  Test: `tests/integration/test_cli_first_hour.py::test_interrupted_push_says_what_is_left_and_the_same_push_resumes`
+  (a real CLI process gets SIGINT mid-upload; the second push sends fewer bytes than the file).
+- A pull writes each file to `<file>.modelyard-part`; an interrupted pull continues it with a
+  `Range` request and checks the whole file's sha256 at the end (a part that is not the file's
+  prefix is caught by the digest and downloaded again, once).
+  Test: `::test_an_interrupted_pull_resumes_with_range_and_checks_the_digest`.
+- A pull into a folder holding other files (or the version's files with other content) is
+  refused, so the folder never ends up a mix of two things: `--force` overwrites the version's
+  files and keeps the rest, `--clean` also deletes the rest, so the folder equals the version.
+  Test: `::test_pull_refuses_a_folder_with_other_files_unless_force_or_clean`.
+- Pushing an empty folder is refused unless `--allow-empty`. A re-push of stored content says
+  `0 bytes uploaded (all N files already stored)`; `--json` adds `uploaded_bytes`.
+- Sizes print in binary units (`976.6 KiB`), counts with their plural (`1 file`), tables fold
+  long cells instead of cutting them, and `--help` uses the terminal's width.
+
+## Shell completion
+
+click generates the completion script (bash, zsh, fish); add one line to your shell's startup file:
+
+```bash
+eval "$(_MODELYARD_COMPLETE=bash_source modelyard)"    # ~/.bashrc
+eval "$(_MODELYARD_COMPLETE=zsh_source modelyard)"     # ~/.zshrc
+_MODELYARD_COMPLETE=fish_source modelyard | source     # ~/.config/fish/completions/modelyard.fish
+```
+
+Test: `tests/unit/test_cli_output.py::test_shell_completion_script_generates`.
+
+## Commands
+"""
+
+
 def render_cli() -> str:
     commands = list(iter_commands())
     out = [
@@ -87,11 +151,7 @@ def render_cli() -> str:
         "",
         NOTICE,
         "",
-        "`modelyard <noun> <verb>`, with the everyday verbs (`push`, `pull`, `search`) and the operator",
-        "verbs (`serve`, `db`, `gc`, `uploads`) at the top level. Client commands talk to a server",
-        "(`--url`, or `MODELYARD_URL`; a token from `MODELYARD_TOKEN`); operator commands open the",
-        "database and blob store directly and need the `server` extra. Commands that print data take",
-        "`--json` for scripts; errors exit with status 1.",
+        *INTRO.splitlines(),
         "",
     ]
     for words, _cmd, _ctx in commands:

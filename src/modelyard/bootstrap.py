@@ -7,13 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from modelyard.domain.actor import SYSTEM
-from modelyard.errors import DatabaseNotFoundError
+from modelyard.errors import DatabaseNotFoundError, SchemaOutdatedError
 from modelyard.events.crypto import SecretBox
 from modelyard.events.delivery import DeliveryWorker
 from modelyard.events.watch import WatchHub
 from modelyard.services.artifacts import ArtifactService
 from modelyard.services.audit import AuditService
 from modelyard.services.automations import AutomationService
+from modelyard.services.fsck import FsckService
 from modelyard.services.identity import IdentityService
 from modelyard.services.maintenance import MaintenanceService
 from modelyard.services.promotion import PromotionService
@@ -42,6 +43,7 @@ class Services:
     promotion: PromotionService
     automations: AutomationService
     watch: WatchService
+    fsck: FsckService
     _auth_on: bool = field(default=False, init=False, repr=False)
 
     def auth_enabled(self) -> bool:
@@ -108,7 +110,13 @@ def prepare_database(settings: Settings, *, initialize_empty: bool = True) -> Da
             db.dispose()
             raise _no_database(settings, "an empty database (no modelyard schema)")
         schema.upgrade(db.engine)
-    schema.check_at_head(db.engine)
+    try:
+        schema.check_at_head(db.engine)
+    except SchemaOutdatedError as exc:
+        db.dispose()
+        raise SchemaOutdatedError(
+            f"{exc.message} (database {display_url(settings.resolved_database_url())})", **exc.details
+        ) from exc
     return db
 
 
@@ -134,8 +142,10 @@ def build_registry(settings: Settings, *, initialize_empty: bool = True) -> Serv
     blobs = build_blob_store(settings)
     registry = RegistryService(db, blobs)
     registry.seed_default_registries(SYSTEM)
+    audit = AuditService(db, registry)
     artifacts = ArtifactService(db, blobs, registry, upload_ttl=timedelta(hours=settings.upload_ttl_hours))
     maintenance = MaintenanceService(db, blobs, upload_ttl=timedelta(hours=settings.upload_ttl_hours))
+    identity = IdentityService(db, registry)
     return Services(
         settings=settings,
         db=db,
@@ -143,11 +153,12 @@ def build_registry(settings: Settings, *, initialize_empty: bool = True) -> Serv
         registry=registry,
         artifacts=artifacts,
         maintenance=maintenance,
-        identity=IdentityService(db, registry),
-        audit=AuditService(db, registry),
+        identity=identity,
+        audit=audit,
         promotion=PromotionService(db, registry),
         automations=AutomationService(
             db, registry, _secret_box(settings), allow_private_targets=settings.webhook_allow_private_targets
         ),
-        watch=WatchService(db, registry),
+        watch=WatchService(db, registry, identity),
+        fsck=FsckService(db, blobs, audit),
     )

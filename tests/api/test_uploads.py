@@ -179,3 +179,46 @@ def test_unknown_upload(http, api, uid, subtests) -> None:
             )
             api.error(r, 404, "NOT_FOUND", "upload_unknown")
             assert api.snapshot() == before
+
+
+@pytest.mark.covers("GET /api/v1/uploads")
+def test_list_uploads_shows_the_callers_open_sessions_with_their_offsets(http, api, services) -> None:
+    from modelyard.domain.actor import Actor
+
+    assert http.get(UP).json() == {"items": []}
+    data = b"0123456789"
+    uid = _begin(http, data)
+    _patch(http, uid, data[:4], 0)
+    listed = http.get(UP).json()["items"]
+    assert [(u["id"], u["offset"], u["size"], u["registry"], u["digest"]) for u in listed] == [
+        (uid, 4, 10, "models", sha(data))
+    ]
+    assert http.get(UP, params={"registry": "models"}).json()["items"] == listed
+    assert http.get(UP, params={"registry": "other"}).json() == {"items": []}
+    assert services.artifacts.list_uploads(Actor("someone-else")) == [], "only the caller's own sessions"
+    _patch(http, uid, data[4:], 4)
+    assert http.post(f"{UP}/{uid}/commit").status_code == 200
+    assert http.get(UP).json() == {"items": []}, "a committed session is gone from the list"
+
+
+def test_push_plan_counts_the_bytes_to_send_and_resumes_an_open_session(http, sdk, tmp_path) -> None:
+    """What the CLI's upload bar uses as its total: bytes missing, minus what an open session already holds."""
+    src = tmp_path / "m"
+    src.mkdir()
+    data = bytes(range(256)) * 400
+    (src / "a.bin").write_bytes(data)
+    (src / "b.txt").write_bytes(b"stored already")
+    sdk.push(src / "b.txt", "models/seed")
+    uid = _begin(http, data)
+    assert _patch(http, uid, data[:1000], 0).status_code == 200  # an interrupted push left 1000 bytes
+
+    plans: list[tuple[int, int, int]] = []
+    sent: list[int] = []
+    v = sdk.push(src, "models/plan", on_plan=lambda *p: plans.append(p), on_upload=sent.append)
+    assert plans == [(2, 1, len(data) - 1000)]
+    assert sum(sent) == len(data) - 1000, "the open session was continued, not restarted"
+    assert v.file_count == 2 and http.get(UP).json() == {"items": []}
+
+    plans.clear()
+    sdk.push(src, "models/plan", on_plan=lambda *p: plans.append(p))
+    assert plans == [(2, 2, 0)]

@@ -253,7 +253,7 @@ def test_list_versions_of_unknown_collection(http, api) -> None:
 # -- update and delete ------------------------------------------------------------------------------
 
 
-@pytest.mark.covers("PATCH /api/v1/registries/{registry}/collections/{collection}/versions/{number}")
+@pytest.mark.covers("PATCH /api/v1/registries/{registry}/collections/{collection}/versions/{ref}")
 def test_update_version_description(http, api) -> None:
     api.version("models", "c", description="old")
     r = http.patch(f"{COLL}/c/versions/1", json={"description": "new"})
@@ -284,7 +284,7 @@ def test_update_version_with_bad_input(http, api, url, body, status, reason) -> 
     assert api.snapshot() == before
 
 
-@pytest.mark.covers("DELETE /api/v1/registries/{registry}/collections/{collection}/versions/{number}")
+@pytest.mark.covers("DELETE /api/v1/registries/{registry}/collections/{collection}/versions/{ref}")
 def test_delete_version_removes_its_aliases_and_never_reuses_its_number(http, api) -> None:
     for _ in range(3):
         api.version("models", "c")

@@ -269,7 +269,7 @@ CASES = [
     ),
     Case("GET /api/v1/registries/{registry}/collections/{collection}/versions/{ref}", C + "/versions/1", "read", 200),
     Case(
-        "PATCH /api/v1/registries/{registry}/collections/{collection}/versions/{number}",
+        "PATCH /api/v1/registries/{registry}/collections/{collection}/versions/{ref}",
         C + "/versions/1",
         "write",
         200,
@@ -277,7 +277,7 @@ CASES = [
         events=("version.updated",),
     ),
     Case(
-        "DELETE /api/v1/registries/{registry}/collections/{collection}/versions/{number}",
+        "DELETE /api/v1/registries/{registry}/collections/{collection}/versions/{ref}",
         C + "/versions/{number}",
         "write",
         204,
@@ -365,6 +365,7 @@ CASES = [
         201,
         body={"digest": UPLOAD_DIGEST, "size": len(UPLOAD_DATA)},
     ),
+    Case("GET /api/v1/uploads", V1 + "/uploads", "authenticated", 200),
     Case("GET /api/v1/uploads/{upload_id}", V1 + "/uploads/{upload}", "write", 200, prepare=_upload()),
     Case(
         "PATCH /api/v1/uploads/{upload_id}",

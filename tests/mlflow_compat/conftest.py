@@ -142,9 +142,11 @@ def uri(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def mlflow_oracle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real ``mlflow server`` (SQLite backend, local artifact root): the oracle that side-by-side
-    tests compare modelyard with. One per session; tests use unique names."""
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``mlflow server`` (SQLite backend, proxied artifacts) on a free port: the oracle that
+    side-by-side tests compare modelyard with, and for behaviour the MLflow client alone does not
+    pin down. Slow to start (it migrates its database), so one per session (tests use unique
+    names) and only for the tests that ask for it."""
     data_dir = tmp_path_factory.mktemp("mlflow-oracle")
     port = _free_port()
     log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed with the process
@@ -156,7 +158,7 @@ def mlflow_oracle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "server",
             "--backend-store-uri",
             f"sqlite:///{data_dir / 'mlflow.db'}",
-            "--default-artifact-root",
+            "--artifacts-destination",
             str(data_dir / "artifacts"),
             "--host",
             "127.0.0.1",
@@ -170,7 +172,7 @@ def mlflow_oracle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 300
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"mlflow server exited: {(data_dir / 'server.log').read_text()[-2000:]}")
@@ -180,8 +182,8 @@ def mlflow_oracle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("mlflow server did not start in 180 s")
-            time.sleep(0.2)
+                raise RuntimeError("mlflow server did not start in 300 s")
+            time.sleep(0.5)
         yield url
     finally:
         proc.terminate()

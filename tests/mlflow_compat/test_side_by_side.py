@@ -1,7 +1,7 @@
 """Side by side with a real ``mlflow server`` (issue 10, "Breaks working code today").
 
 Each check makes the same real-``mlflow``-client call against modelyard (a real server process,
-SQLite and PostgreSQL) and against a real ``mlflow server`` (``mlflow_oracle``), and asserts the
+SQLite and PostgreSQL) and against a real ``mlflow server`` (``mlflow_server``), and asserts the
 answers are equal once ids, timestamps and users are normalized away. An error compares as its
 MLflow error code.
 """
@@ -115,14 +115,14 @@ COMPARED: list[int] = []
 
 
 @pytest.fixture
-def pair(server: Server, mlflow_oracle: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pair]:
+def pair(server: Server, mlflow_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pair]:
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
     files = tmp_path / "model"
     files.mkdir()
     (files / "MLmodel").write_text("flavors: {}\n")
     sides = []
-    for url in (server.url, mlflow_oracle):
+    for url in (server.url, mlflow_server):
         side = Side(url, MlflowClient(tracking_uri=url, registry_uri=url))
         side.source, side.run_id = _run_source(side.client, files)
         sides.append(side)

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.openapi.models import HTTPBase
+from fastapi.security.base import SecurityBase
 
 from modelyard.bootstrap import Services
 from modelyard.domain.actor import LOCAL, Actor
@@ -40,14 +43,52 @@ def token_from_header(header: str | None) -> str | None:
     raise UnauthenticatedError("use 'Authorization: Bearer <token>' (or Basic with the token as password)")
 
 
-def actor(request: Request) -> Actor:
-    """The principal behind this request; ``UnauthenticatedError`` (401) when auth is on and none is given."""
-    svc = services(request)
-    client = request.client.host if request.client else ""
-    rid = getattr(request.state, "request_id", "")
-    if not request.app.state.auth_enabled():
-        return Actor(name=LOCAL.name, kind=LOCAL.kind, org_admin=True, request_id=rid, client_address=client)
-    token = token_from_header(request.headers.get("Authorization"))
+class _StatedScheme(SecurityBase):
+    """A security scheme stated in the OpenAPI document. It reads nothing: ``token_from_header`` parses."""
+
+    def __init__(self, name: str, scheme: str, description: str) -> None:
+        self.model = HTTPBase(scheme=scheme, description=description)
+        self.scheme_name = name
+
+    def __call__(self) -> None:
+        return None
+
+
+BEARER = _StatedScheme("bearerAuth", "bearer", "An API token: 'Authorization: Bearer <token>'.")
+BASIC = _StatedScheme("basicAuth", "basic", "HTTP Basic with the API token as the password (what MLflow clients send).")
+
+
+def authenticate(state: Any, authorization: str | None, *, request_id: str, client_address: str) -> Actor:
+    """The principal behind a request's ``Authorization`` header (``state`` is the app's state).
+
+    ``UnauthenticatedError`` (401) when auth is on and no valid token is given. Called once per
+    request, by the edge middleware, before any body is read (synchronous: run it in a thread).
+    """
+    if not state.auth_enabled():
+        return Actor(
+            name=LOCAL.name, kind=LOCAL.kind, org_admin=True, request_id=request_id, client_address=client_address
+        )
+    token = token_from_header(authorization)
     if token is None:
         raise UnauthenticatedError("this server requires an API token: send 'Authorization: Bearer <token>'")
-    return svc.identity.authenticate(token, request_id=rid, client_address=client)
+    svc: Services = state.services
+    return svc.identity.authenticate(token, request_id=request_id, client_address=client_address)
+
+
+def actor(request: Request, _bearer: None = Security(BEARER), _basic: None = Security(BASIC)) -> Actor:
+    """The principal behind this request, as the edge middleware authenticated it."""
+    found = getattr(request.state, "actor", None)
+    if isinstance(found, Actor):
+        return found
+    # Only for apps mounted without the edge middleware (create_app always installs it).
+    client = request.client.host if request.client else ""
+    rid = getattr(request.state, "request_id", "")
+    return authenticate(request.app.state, request.headers.get("Authorization"), request_id=rid, client_address=client)
+
+
+def credential(request: Request) -> str | None:
+    """The token this request authenticated with (None with auth off): for long-lived responses
+    (watch streams) that must re-check it while they run."""
+    if not request.app.state.auth_enabled():
+        return None
+    return token_from_header(request.headers.get("Authorization"))

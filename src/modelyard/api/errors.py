@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from modelyard.errors import (
     AlreadyExistsError,
@@ -21,9 +22,12 @@ from modelyard.errors import (
     InvalidArgumentError,
     ModelyardError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     PreconditionFailedError,
     RangeNotSatisfiableError,
+    RequestTimeoutError,
+    TooManyRequestsError,
     UnauthenticatedError,
     UnavailableError,
 )
@@ -41,10 +45,16 @@ STATUS_BY_ERROR: tuple[tuple[type[ModelyardError], int], ...] = (
     (PermissionDeniedError, 403),
     (RangeNotSatisfiableError, 416),
     (InsufficientStorageError, 507),
+    (RequestTimeoutError, 408),
+    (PayloadTooLargeError, 413),
+    (TooManyRequestsError, 429),
     (UnavailableError, 503),
 )
 
-_HTTP_CODES = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "INVALID_ARGUMENT"}
+# Request validation errors (FastAPI's RequestValidationError) are sent as 400, never 422.
+VALIDATION_STATUS = 400
+
+_HTTP_CODES = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
 
 
 def status_for(exc: ModelyardError) -> int:
@@ -52,6 +62,29 @@ def status_for(exc: ModelyardError) -> int:
         if isinstance(exc, cls):
             return status
     return 500
+
+
+def error_headers(exc: ModelyardError, status: int) -> dict[str, str]:
+    """The headers an error carries, in both API shapes (native and MLflow)."""
+    headers: dict[str, str] = {}
+    if status == 416 and "size" in exc.details:
+        headers["Content-Range"] = f"bytes */{exc.details['size']}"
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="modelyard"'
+    if "retry_after_seconds" in exc.details:
+        headers["Retry-After"] = str(exc.details["retry_after_seconds"])
+    return headers
+
+
+def render_error(exc: ModelyardError, request_id: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Status, body and headers of ``exc`` for ``/api/v1`` (also used by the edge middleware)."""
+    status = status_for(exc)
+    body = exc.to_dict()
+    body["details"]["request_id"] = request_id
+    headers = error_headers(exc, status)
+    if request_id:
+        headers["X-Request-ID"] = request_id
+    return status, body, headers
 
 
 def error_response(status: int, body: dict[str, Any], request: Request) -> JSONResponse:
@@ -69,17 +102,25 @@ def _validation_message(errors: list[Any]) -> str:
     return "invalid request: " + "; ".join(parts)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this request's path (a 405's ``Allow``).
+
+    Starlette's own ``Allow`` names only the methods of the first route whose path matched,
+    while several routes (GET and POST of a collection, say) often share a path.
+    """
+    allowed = []
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
 def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ModelyardError)
     async def _modelyard_error(request: Request, exc: ModelyardError) -> JSONResponse:
-        status = status_for(exc)
-        response = error_response(status, exc.to_dict(), request)
-        if status == 416 and "size" in exc.details:
-            response.headers["Content-Range"] = f"bytes */{exc.details['size']}"
-        if status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="modelyard"'
-
-        return response
+        status, body, headers = render_error(exc, getattr(request.state, "request_id", ""))
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -92,14 +133,19 @@ def register_error_handlers(app: FastAPI) -> None:
             "message": _validation_message(errors),
             "details": {"reason": "invalid_request", "errors": errors[:20]},
         }
-        return error_response(400, body, request)
+        return error_response(VALIDATION_STATUS, body, request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "INVALID_ARGUMENT" if exc.status_code < 500 else "INTERNAL")
         message = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
         body = {"code": code, "message": message, "details": {"reason": code.lower()}}
-        return error_response(exc.status_code, body, request)
+        response = error_response(exc.status_code, body, request)
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(allowed_methods(request))
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

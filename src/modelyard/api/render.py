@@ -77,7 +77,15 @@ def alias_change(a: AliasChange) -> s.AliasChangeOut:
 
 
 def upload(u: UploadSession) -> s.UploadOut:
-    return s.UploadOut(id=u.id, digest=u.digest, size=u.size, offset=u.offset, expires_at=u.expires_at)
+    return s.UploadOut(
+        id=u.id,
+        digest=u.digest,
+        size=u.size,
+        offset=u.offset,
+        expires_at=u.expires_at,
+        registry=u.registry,
+        created_at=u.created_at,
+    )
 
 
 def event(e: Event) -> s.EventOut:

@@ -13,7 +13,7 @@ import click
 from modelyard.client import Client
 
 from .main import alias, client_command, main
-from .ops import _fail, _settings, data_dir_option
+from .ops import _fail, _settings, data_dir_option, needs_server
 from .output import emit, table
 
 
@@ -26,6 +26,7 @@ def admin() -> None:
 @click.argument("name")
 @data_dir_option
 @click.option("--json", "as_json", is_flag=True)
+@needs_server
 def admin_bootstrap(name: str, data_dir: Path | None, as_json: bool) -> None:
     """Make NAME an org admin and print a new API token for it (once). Turns auth on (auto mode).
 
@@ -62,6 +63,7 @@ def admin_tokens() -> None:
 @click.option("--revoke-others", is_flag=True, help="Also revoke every other token of NAME (e.g. a leaked one).")
 @data_dir_option
 @click.option("--json", "as_json", is_flag=True)
+@needs_server
 def admin_tokens_reset(name: str, revoke_others: bool, data_dir: Path | None, as_json: bool) -> None:
     """Print a new API token for the active org admin NAME (once); revokes nothing unless asked."""
     from modelyard.bootstrap import build_registry
@@ -322,7 +324,7 @@ def audit() -> None:
     """The audit trail: every change, who, when, before and after; hash-chained."""
 
 
-@audit.command("ls")
+@audit.command("list")
 @click.option("--principal", help="Only events by this user or service account.")
 @click.option("--action", help="Exact action or a pattern, e.g. 'alias.*'.")
 @click.option("--target", help="Exact target, e.g. models/fraud@production.")
@@ -380,13 +382,12 @@ def audit_ls(
 
 
 def _change(before: dict | None, after: dict | None) -> str:  # type: ignore[type-arg]
-    """A one-line summary of an event's change, compact JSON, cut at 80 characters."""
+    """A one-line summary of an event's change, compact JSON (whole: the table folds it if the terminal is narrow)."""
 
     def compact(d: dict | None) -> str:  # type: ignore[type-arg]
         return json.dumps(d, separators=(",", ":"), sort_keys=True, default=str) if d else ""
 
-    text = f"{compact(before)} -> {compact(after)}" if before and after else compact(after or before)
-    return text if len(text) <= 80 else text[:79] + "…"
+    return f"{compact(before)} -> {compact(after)}" if before and after else compact(after or before)
 
 
 @audit.command("verify")

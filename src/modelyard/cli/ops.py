@@ -1,24 +1,51 @@
-"""Operator commands that work on the data directly: serve, db upgrade, gc, uploads purge."""
+"""Operator commands that work on the data directly: serve, db upgrade, gc, fsck, uploads purge."""
 
 from __future__ import annotations
 
+import functools
+import importlib
 import logging
+import socket
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
-from .main import main
-from .output import emit, table
+from modelyard.client import Client
+
+from .main import client_command, main
+from .output import emit, human_size, plural, table
+
+SERVER_EXTRA = ("sqlalchemy", "alembic", "fastapi", "uvicorn", "pydantic_settings")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def needs_server(fn: F) -> F:
+    """Operator commands open the data themselves: with only the SDK installed, say what to install
+    (one line, exit 1) instead of ending in a ModuleNotFoundError traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for module in SERVER_EXTRA:
+            try:
+                importlib.import_module(module)
+            except ImportError as exc:
+                raise click.ClickException(
+                    f"'modelyard {click.get_current_context().command_path.partition(' ')[2]}' runs the server "
+                    f"side and needs the server extra ({module} is not installed): "
+                    'pip install "modelyard[server]" (from a checkout: pip install ".[server]")'
+                ) from exc
+        return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _settings(data_dir: Path | None, **overrides: Any) -> Any:
-    try:
-        from modelyard.settings import Settings
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise click.ClickException("this command needs the server extra: pip install 'modelyard[server]'") from exc
+    from modelyard.settings import Settings
+
     values = {k: v for k, v in overrides.items() if v is not None}
     if data_dir is not None:
         values["data_dir"] = data_dir
@@ -64,6 +91,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
     default=None,
     help="DANGEROUS: serve without authentication on a non-loopback address.",
 )
+@needs_server
 def serve(
     host: str | None,
     port: int | None,
@@ -81,6 +109,15 @@ def serve(
     from modelyard.bootstrap import build_registry
 
     settings = _settings(data_dir, host=host, port=port, auth=auth, insecure_allow_no_auth_on_public_address=insecure)
+    busy = _port_in_use(settings.host, settings.port)
+    if busy:  # before anything is created: a failed start leaves no data folder behind
+        click.secho(
+            f"error: cannot listen on {settings.host}:{settings.port} ({busy}); another server may be running "
+            "there. Pick another port with --port (or MODELYARD_PORT).",
+            fg="red",
+            err=True,
+        )
+        sys.exit(1)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
@@ -121,9 +158,9 @@ def serve(
     if settings.insecure_allow_no_auth_on_public_address:
         os.environ["MODELYARD_INSECURE_ALLOW_NO_AUTH_ON_PUBLIC_ADDRESS"] = "true"
     click.echo(
-        f"modelyard serving on http://{settings.host}:{settings.port} "
-        f"(database {settings.resolved_database_url().split('://')[0]}, data {settings.data_dir.resolve()}, "
-        f"auth {'on' if auth_on else 'off'})",
+        f"modelyard serving on http://{settings.host}:{settings.port} (auth {'on' if auth_on else 'off'})\n"
+        f"  database {_safe_url(settings.resolved_database_url())}\n"
+        f"  blobs    {_blob_location(settings)}",
         err=True,
     )
     uvicorn.run(
@@ -137,6 +174,31 @@ def serve(
     )
 
 
+def _port_in_use(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be bound (e.g. 'Address already in use'), or None if it can."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+def _safe_url(url: str) -> str:
+    """The database URL the server really uses, without a password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _blob_location(settings: Any) -> str:
+    if settings.blobs.backend == "filesystem":
+        return str(settings.resolved_blob_root())
+    return f"({settings.blobs.backend})"
+
+
 @main.group()
 def db() -> None:
     """The metadata database schema."""
@@ -144,6 +206,7 @@ def db() -> None:
 
 @db.command("upgrade")
 @data_dir_option
+@needs_server
 def db_upgrade(data_dir: Path | None) -> None:
     """Migrate the database schema to this version of modelyard."""
     from modelyard.bootstrap import open_database
@@ -161,6 +224,7 @@ def db_upgrade(data_dir: Path | None) -> None:
 @db.command("current")
 @data_dir_option
 @click.option("--json", "as_json", is_flag=True)
+@needs_server
 def db_current(data_dir: Path | None, as_json: bool) -> None:
     """Show the schema revision and the one this modelyard needs."""
     from modelyard.bootstrap import open_database
@@ -184,6 +248,7 @@ def db_current(data_dir: Path | None, as_json: bool) -> None:
 @click.option("--dry-run/--delete", default=True, show_default=True, help="Only print the plan (default).")
 @click.option("--grace-hours", type=float, default=None, help="Keep unreferenced blobs younger than this.")
 @click.option("--json", "as_json", is_flag=True)
+@needs_server
 def gc(data_dir: Path | None, dry_run: bool, grace_hours: float | None, as_json: bool) -> None:
     """Delete blobs no version or open upload references (mark and sweep)."""
     from modelyard.bootstrap import build_registry
@@ -211,9 +276,9 @@ def gc(data_dir: Path | None, dry_run: bool, grace_hours: float | None, as_json:
         return
     verb = "would delete" if dry_run else "deleted"
     click.echo(
-        f"scanned {report.blobs_scanned} blobs: {report.blobs_referenced} referenced, "
+        f"scanned {plural(report.blobs_scanned, 'blob')}: {report.blobs_referenced} referenced, "
         f"{report.blobs_in_grace} within the grace period; {verb} {len(report.swept)} "
-        f"({report.bytes_swept} bytes)"
+        f"({human_size(report.bytes_swept)})"
     )
     if report.swept:
         table(["digest"], [[d] for d in report.swept])
@@ -221,13 +286,67 @@ def gc(data_dir: Path | None, dry_run: bool, grace_hours: float | None, as_json:
 
 @main.group()
 def uploads() -> None:
-    """Upload sessions."""
+    """Upload sessions: a push in progress, or one that was interrupted and can be resumed."""
+
+
+@uploads.command("list")
+@click.option("--registry", help="Only sessions in this registry.")
+@client_command
+def uploads_list(client: Client, as_json: bool, registry: str | None) -> None:
+    """List your open upload sessions: what an interrupted push left on the server.
+
+    Pushing the same files again resumes them; 'modelyard uploads cancel' removes them.
+
+    \b
+    Example:
+      modelyard uploads list --registry models
+    """
+    items = client.list_uploads(registry)
+    if as_json:
+        emit(items)
+        return
+    table(
+        ["id", "registry", "received", "digest", "expires"],
+        [
+            [
+                u.id,
+                u.registry,
+                f"{human_size(u.offset)} of {human_size(u.size)}",
+                u.digest,
+                u.expires_at.isoformat(timespec="minutes"),
+            ]
+            for u in items
+        ],
+    )
+
+
+@uploads.command("cancel")
+@click.argument("upload_ids", nargs=-1)
+@click.option("--all", "cancel_all", is_flag=True, help="Cancel all your open upload sessions.")
+@click.option("--registry", help="With --all: only sessions in this registry.")
+@client_command
+def uploads_cancel(
+    client: Client, as_json: bool, upload_ids: tuple[str, ...], cancel_all: bool, registry: str | None
+) -> None:
+    """Cancel upload sessions UPLOAD_IDS (or --all of yours): the partial bytes are removed now.
+
+    \b
+    Example:
+      modelyard uploads cancel --all --registry models
+    """
+    if bool(upload_ids) == cancel_all:
+        raise click.UsageError("give upload session ids, or --all")
+    ids = list(upload_ids) or [u.id for u in client.list_uploads(registry)]
+    for upload_id in ids:
+        client.cancel_upload(upload_id)
+    emit({"cancelled": ids}) if as_json else click.echo(f"cancelled {plural(len(ids), 'upload session')}")
 
 
 @uploads.command("purge")
 @data_dir_option
 @click.option("--dry-run/--delete", default=True, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
+@needs_server
 def uploads_purge(data_dir: Path | None, dry_run: bool, as_json: bool) -> None:
     """Remove upload sessions past their TTL, orphaned upload data and idle MLflow multipart uploads."""
     from modelyard.bootstrap import build_registry
@@ -243,6 +362,65 @@ def uploads_purge(data_dir: Path | None, dry_run: bool, as_json: bool) -> None:
         emit({"dry_run": report.dry_run, "sessions": report.sessions, "multipart_uploads": report.multipart_uploads})
     else:
         click.echo(
-            f"{'would purge' if dry_run else 'purged'} {len(report.sessions)} upload session(s) and "
-            f"{len(report.multipart_uploads)} MLflow multipart upload(s)"
+            f"{'would purge' if dry_run else 'purged'} {plural(len(report.sessions), 'upload session')} and "
+            f"{plural(len(report.multipart_uploads), 'MLflow multipart upload')}"
         )
+
+
+def _sample_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value.rstrip("%")) / (100 if value.endswith("%") else 1)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a count (50), a fraction (0.1) or a percentage (10%)") from None
+    if number <= 0 or (number > 1 and number != int(number)) or (value.endswith("%") and number > 1):
+        raise click.BadParameter(f"'{value}' is not a count (50), a fraction (0.1) or a percentage (10%)")
+    return number
+
+
+@main.command()
+@data_dir_option
+@click.option(
+    "--sample",
+    default=None,
+    callback=_sample_option,
+    help="Re-hash only this many blobs (50), or this fraction (0.1 or 10%), chosen at random; "
+    "references and the audit chain are always checked in full.",
+)
+@click.option("--seed", type=int, default=None, help="Random seed for --sample (repeatable runs).")
+@click.option("--json", "as_json", is_flag=True)
+@needs_server
+def fsck(data_dir: Path | None, sample: float | None, seed: int | None, as_json: bool) -> None:
+    """Verify the store: re-hash blobs, check every reference and the audit chain; exit 1 on any problem."""
+    from modelyard.bootstrap import build_registry
+
+    try:
+        svc = build_registry(_settings(data_dir), initialize_empty=False)
+        report = svc.fsck.check(sample=sample, seed=seed)
+    except Exception as exc:
+        _fail(exc)
+        return
+    svc.close()
+    if as_json:
+        emit(
+            {
+                "ok": report.ok,
+                "blobs_total": report.blobs_total,
+                "blobs_hashed": report.blobs_hashed,
+                "file_refs": report.file_refs,
+                "aliases": report.aliases,
+                "events": report.events,
+                "problems": [{"kind": p.kind, "subject": p.subject, "message": p.message} for p in report.problems],
+            }
+        )
+    else:
+        for p in report.problems:
+            click.secho(f"{p.kind}: {p.message}", fg="red")
+        click.echo(
+            f"hashed {report.blobs_hashed} of {report.blobs_total} blobs, checked {report.file_refs} file "
+            f"references, {report.aliases} aliases and {report.events} audit events: "
+            + ("no problems" if report.ok else plural(len(report.problems), "problem"))
+        )
+    if not report.ok:
+        sys.exit(1)

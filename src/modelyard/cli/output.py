@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -36,13 +37,45 @@ def emit(obj: Any) -> None:
     click.echo(json.dumps(_plain(obj), indent=2, default=str))
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    t = Table(*headers, box=None, pad_edge=False, header_style="bold")
+UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def human_size(n: int) -> str:
+    """``1000014`` -> ``976.6 KiB``; below 1 KiB, ``1 byte`` / ``512 bytes`` (binary units, one decimal)."""
+    if n < 1024:
+        return plural(n, "byte")
+    value = float(n)
+    for unit in UNITS:
+        value /= 1024
+        if value < 1024 or unit == UNITS[-1]:
+            return f"{value:.1f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """``1 file``, ``2 files``, ``0 files``."""
+    return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
+
+
+def _blank(v: Any) -> bool:
+    return v is None or v == "" or v == "None"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, drop_if_empty: Sequence[str] = ()) -> None:
+    """Print rows under headers. Columns named in ``drop_if_empty`` are left out when no row has a value.
+
+    Cells fold instead of being cut with an ellipsis: a wide terminal shows everything; a narrow
+    one wraps the long cells.
+    """
+    keep = [i for i, h in enumerate(headers) if h not in drop_if_empty or any(not _blank(r[i]) for r in rows)]
+    t = Table(*(headers[i] for i in keep), box=None, pad_edge=False, header_style="bold")
+    for column in t.columns:
+        column.overflow = "fold"
     for row in rows:
-        t.add_row(*("" if v is None else str(v) for v in row))
+        t.add_row(*("" if row[i] is None else str(row[i]) for i in keep))
     console = Console()
     if not console.is_terminal:  # piped or redirected: do not squeeze rows into 80 columns
-        console = Console(width=200)
+        console = Console(width=max(200, int(os.environ.get("COLUMNS", "0") or 0)))
     console.print(t)
 
 

@@ -12,7 +12,7 @@ from modelyard.client import Client
 from modelyard.client._client import _split
 
 from .main import client_command, main
-from .output import emit, table
+from .output import emit, plural, table
 
 _RULE = re.compile(r"^\s*([A-Za-z0-9_.:/ -]+?)\s*(>=|<=|==|!=|>|<)\s*(.+?)\s*$")
 
@@ -42,7 +42,28 @@ def _show(p: s.PromotionOut, as_json: bool) -> None:
     )
     table(["requirement", "met", "detail"], [[r.kind, "yes" if r.met else "NO", r.detail] for r in p.requirements])
     for r in p.reviews:
-        click.echo(f"  {r.decision} by {r.reviewer}: {r.comment}")
+        click.echo(f"  {r.decision} by {r.reviewer}" + (f": {r.comment}" if r.comment else ""))
+
+
+def describe_policy(p: s.AliasPolicyOut) -> str:
+    """One sentence a person can read: what moving this alias or stage requires."""
+    req = p.requirements
+    scope = f"{p.registry}/{p.collection}" if p.collection else f"every collection of {p.registry}"
+    parts = []
+    approvals = int(req.get("approvals") or 0)
+    if approvals:
+        role = str(req.get("approver_role", "member"))
+        parts.append(f"{plural(approvals, 'approval')} by {'an' if role[:1] in 'aeiou' else 'a'} {role} or above")
+    checks = list(req.get("checks") or [])
+    if checks:
+        parts.append(f"{plural(len(checks), 'check')} passing ({', '.join(checks)})")
+    rules = list(req.get("rules") or [])
+    if rules:
+        shown = [r["field"] if r.get("op") == "exists" else f"{r['field']}{r['op']}{r['value']}" for r in rules]
+        parts.append(f"{plural(len(rules), 'rule')} ({', '.join(shown)})")
+    needs = "; ".join(parts) if parts else "no approvals, checks or rules (protected only)"
+    how = "moves automatically once met" if req.get("auto_promote", True) else "the requester completes it"
+    return f"'{p.alias}' in {scope} requires {needs}; {how}."
 
 
 @main.group()
@@ -85,7 +106,42 @@ def policies_set(
     p = client.set_promotion_policy(
         registry, target, requirements=req, collection=collection, target_kind="stage" if is_stage else "alias"
     )
-    emit(p) if as_json else click.echo(f"policy on {target} in {registry}: {p.requirements}")
+    emit(p) if as_json else click.echo(f"policy set: {describe_policy(p)}")
+
+
+@policies.command("list")
+@click.argument("registry")
+@client_command
+def policies_list(client: Client, as_json: bool, registry: str) -> None:
+    """List the promotion policies of REGISTRY, one sentence each.
+
+    \b
+    Example:
+      modelyard policies list models
+    """
+    items = client.list_alias_policies(registry)
+    if as_json:
+        emit(items)
+        return
+    table(["target", "collection", "requires"], [[p.alias, p.collection or "(all)", describe_policy(p)] for p in items])
+
+
+@policies.command("show")
+@click.argument("registry")
+@click.argument("target")
+@click.option("--collection", help="The collection's own policy instead of the registry-wide one.")
+@client_command
+def policies_show(client: Client, as_json: bool, registry: str, target: str, collection: str | None) -> None:
+    """Show the promotion policy on TARGET (an alias or stage) in REGISTRY.
+
+    \b
+    Example:
+      modelyard policies show models production
+    """
+    found = [p for p in client.list_alias_policies(registry) if p.alias == target and p.collection == collection]
+    if not found:
+        raise click.ClickException(f"no policy on '{target}' in {registry}" + (f"/{collection}" if collection else ""))
+    emit(found[0]) if as_json else click.echo(describe_policy(found[0]))
 
 
 @main.group()

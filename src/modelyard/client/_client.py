@@ -7,6 +7,7 @@ stream files in bounded chunks, so memory stays flat whatever the file size.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import time
@@ -21,18 +22,29 @@ from pydantic import BaseModel
 from modelyard import schemas as s
 from modelyard.errors import (
     ConflictError,
+    DestinationNotEmptyError,
     DigestMismatchError,
     InvalidArgumentError,
     InvalidPathError,
     UnavailableError,
+    UploadUnknownError,
 )
 from modelyard.schemas import automations as sa
 
-from ._transport import make_http_client, raise_for_error, translate_transport_errors
+from ._transport import (
+    URL_ENV,
+    error_from_body,
+    make_http_client,
+    raise_for_error,
+    resolve_token,
+    translate_transport_errors,
+)
 from .pager import Pager
 
 M = TypeVar("M", bound=BaseModel)
 Progress = Callable[[int], None]
+PushPlan = Callable[[int, int, int], None]  # (files, files already stored, bytes to send)
+PART_SUFFIX = ".modelyard-part"
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 READ_CHUNK = 1024 * 1024
@@ -63,14 +75,19 @@ def _decode_name(text: str) -> str:
 
 def _split(path: str) -> tuple[str, str, str | None]:
     """``registry/collection[:ref|@alias]`` -> parts (validated by the server)."""
+    expected = f"invalid path '{path}': expected 'registry/collection[:version|:alias]'"
     if "/" not in path:
-        raise InvalidArgumentError(f"invalid path '{path}': expected 'registry/collection[:version|:alias]'")
+        raise InvalidPathError(expected, path=path)
     registry, _, rest = path.partition("/")
     ref = None
     for sep in (":", "@"):
         if sep in rest:
             rest, _, ref = rest.partition(sep)
             break
+    if "/" in rest:  # 'models/fraud-detector/1': a URL habit; the version follows a ':'
+        head, _, tail = rest.rpartition("/")
+        hint = f"{registry}/{head}:{tail}" if ref is None and "/" not in head and tail else None
+        raise InvalidPathError(expected + (f"; did you mean '{hint}'?" if hint else ""), path=path)
     return registry, _decode_name(rest), ref
 
 
@@ -126,7 +143,11 @@ def safe_destination(dest: Path, rel: str) -> Path:
 
 
 class Client:
-    """A modelyard server. ``Client("http://127.0.0.1:8080", token=...)``."""
+    """A modelyard server. ``Client("http://127.0.0.1:8080", token=...)``.
+
+    ``token=None`` (the default) reads ``MODELYARD_TOKEN``, the same lookup the CLI makes;
+    pass ``token=""`` to send none. See docs/decisions/0016-sdk-token-lookup.md.
+    """
 
     def __init__(
         self,
@@ -137,11 +158,11 @@ class Client:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = make_http_client(self.base_url, token=token, timeout=timeout, transport=transport)
+        self._http = make_http_client(self.base_url, token=resolve_token(token), timeout=timeout, transport=transport)
 
     def _clone(self) -> Client:
         """A second client to the same server with the same credentials (its own connections)."""
-        other = Client(self.base_url, timeout=self._http.timeout.read or 60.0)
+        other = Client(self.base_url, token="", timeout=self._http.timeout.read or 60.0)
         if "Authorization" in self._http.headers:
             other._http.headers["Authorization"] = self._http.headers["Authorization"]
         return other
@@ -149,7 +170,7 @@ class Client:
     @classmethod
     def from_env(cls, **kwargs: Any) -> Client:
         """Build from ``MODELYARD_URL`` and ``MODELYARD_TOKEN``."""
-        return cls(os.environ.get("MODELYARD_URL", DEFAULT_URL), token=os.environ.get("MODELYARD_TOKEN"), **kwargs)
+        return cls(os.environ.get(URL_ENV, DEFAULT_URL), token=resolve_token(kwargs.pop("token", None)), **kwargs)
 
     def close(self) -> None:
         self._http.close()
@@ -648,7 +669,8 @@ class Client:
 
         Runs until the caller stops iterating. After a network error or a server restart it reconnects
         with ``Last-Event-ID``, so no change is lost (``reconnect=False`` raises instead). Errors such as
-        an unknown collection or a missing permission are raised, never retried.
+        an unknown collection or a missing permission are raised, never retried, including when the
+        server ends the stream because the token was revoked or read access was lost meanwhile.
         """
         last = last_event_id
         delay = 0.25
@@ -669,6 +691,8 @@ class Client:
                         raise_for_error(r)
                     delay = 0.25
                     for event_id, event, data in _parse_sse(r.iter_lines()):
+                        if event == "error" and data:
+                            raise error_from_body(json.loads(data))  # access gone: the server ended the stream
                         if event_id is not None:
                             last = event_id
                         if event and data:
@@ -697,11 +721,48 @@ class Client:
             missing.extend(s.MissingResponse.model_validate(r.json()).missing)
         return missing
 
-    def upload_blob(self, registry: str, file: Path, digest: str, size: int, progress: Progress | None = None) -> None:
-        """Upload one file's bytes as a blob, resuming from the server's offset after a failure."""
-        r = self._request("POST", f"/api/v1/registries/{_q(registry)}/uploads", json={"digest": digest, "size": size})
-        upload = s.UploadOut.model_validate(r.json())
-        offset, attempts = 0, 0
+    def list_uploads(self, registry: str | None = None) -> list[s.UploadOut]:
+        """Your own open upload sessions (an interrupted push leaves one; pushing again resumes it)."""
+        params = {"registry": registry} if registry else {}
+        return self._get(s.UploadList, "/api/v1/uploads", params=params).items
+
+    def cancel_upload(self, upload_id: str) -> None:
+        """Remove an upload session and the bytes it received."""
+        self._request("DELETE", f"/api/v1/uploads/{_q(upload_id)}")
+
+    def upload_blob(
+        self,
+        registry: str,
+        file: Path,
+        digest: str,
+        size: int,
+        progress: Progress | None = None,
+        *,
+        resume: s.UploadOut | None = None,
+    ) -> None:
+        """Upload one file's bytes as a blob, resuming from the server's offset after a failure.
+
+        ``resume``: an open session of yours for this digest (from ``list_uploads``); the upload
+        continues at its offset instead of starting from zero.
+        """
+        try:
+            self._upload_blob(registry, file, digest, size, progress, resume)
+        except UploadUnknownError:
+            if resume is None or self.missing_blobs(registry, [digest]):
+                raise
+            # the resumed session was completed by a concurrent push of the same bytes: nothing left to send
+
+    def _upload_blob(
+        self, registry: str, file: Path, digest: str, size: int, progress: Progress | None, resume: s.UploadOut | None
+    ) -> None:
+        if resume is not None and resume.digest == digest and resume.size == size:
+            upload = resume
+        else:
+            r = self._request(
+                "POST", f"/api/v1/registries/{_q(registry)}/uploads", json={"digest": digest, "size": size}
+            )
+            upload = s.UploadOut.model_validate(r.json())
+        offset, attempts = upload.offset, 0
         while offset < size or size == 0:
             end = min(size, offset + UPLOAD_REQUEST_BYTES)
             try:
@@ -731,24 +792,46 @@ class Client:
         artifact_type: str | None = None,
         on_hash: Progress | None = None,
         on_upload: Progress | None = None,
+        on_plan: PushPlan | None = None,
+        allow_empty: bool = False,
     ) -> s.VersionOut:
         """Upload a file or directory as the next version of ``registry/collection``.
 
         Hashes locally, asks which blobs the server lacks, uploads only those, then commits.
-        Pushing identical content again transfers no file bytes.
+        Pushing identical content again transfers no file bytes. An upload session this caller
+        left open (an interrupted push) is resumed at its offset, not restarted. ``on_plan``
+        hears (files, files already stored, bytes to send) before any byte is sent. A folder
+        without files is refused unless ``allow_empty``.
         """
         registry, collection, ref = _split(path)
         if ref is not None:
-            raise InvalidArgumentError("push to 'registry/collection'; the server assigns the version number")
+            raise InvalidArgumentError(
+                f"push to 'registry/collection' ('{registry}/{collection}'); the server assigns the version number"
+            )
         files = collect_files(Path(local))
+        if not files and not allow_empty:
+            raise InvalidArgumentError(
+                f"'{local}' holds no files; pushing it would create an empty version (allow_empty=True, "
+                "CLI --allow-empty, if that is what you want)",
+                field="local",
+            )
         manifest = []
         for rel, full in files:
             digest, size = hash_file(full, on_hash)
             manifest.append((rel, full, digest, size))
         missing = set(self.missing_blobs(registry, sorted({m[2] for m in manifest})))
+        sessions: dict[tuple[str, int], s.UploadOut] = {}
+        if missing:
+            for u in self.list_uploads(registry):
+                if u.digest in missing and (u.digest, u.size) not in sessions:
+                    sessions[(u.digest, u.size)] = u
+        sizes = {digest: size for _rel, _full, digest, size in manifest}
+        to_send = sum(sizes[d] - (sessions[(d, sizes[d])].offset if (d, sizes[d]) in sessions else 0) for d in missing)
+        if on_plan:
+            on_plan(len(manifest), sum(1 for m in manifest if m[2] not in missing), to_send)
         for _rel, full, digest, size in manifest:
             if digest in missing:
-                self.upload_blob(registry, full, digest, size, on_upload)
+                self.upload_blob(registry, full, digest, size, on_upload, resume=sessions.get((digest, size)))
                 missing.discard(digest)
         body: dict[str, Any] = dict(metadata or {})
         body["files"] = [{"path": rel, "digest": digest, "size": size} for rel, _f, digest, size in manifest]
@@ -780,36 +863,121 @@ class Client:
         except httpx.TransportError as exc:
             raise translate_transport_errors(exc, self.base_url) from exc
 
-    def pull(self, path: str, dest: str | os.PathLike[str], *, progress: Progress | None = None) -> s.VersionOut:
+    def pull(
+        self,
+        path: str,
+        dest: str | os.PathLike[str],
+        *,
+        progress: Progress | None = None,
+        existing: str = "refuse",
+    ) -> s.VersionOut:
         """Download every file of a version into ``dest``, verifying each sha256.
 
-        Files already present with the right digest are kept. Each file is written to a
-        temporary name and renamed into place only after its digest checks out.
+        ``dest`` ends up equal to the version. Files already there with the right digest are
+        kept; a partial download (``<file>.modelyard-part``) continues with a Range request, and
+        the whole file's digest is checked at the end. If ``dest`` holds anything else (other
+        files, or a version file with other content), ``existing`` decides: ``"refuse"`` (the
+        default) raises ``DestinationNotEmptyError`` and changes nothing, ``"overwrite"`` replaces
+        the version's files and keeps the others, ``"clean"`` also deletes the others.
         """
+        if existing not in ("refuse", "overwrite", "clean"):
+            raise InvalidArgumentError("existing must be 'refuse', 'overwrite' or 'clean'", field="existing")
         version = self.get_version(path)
         dest_dir = Path(dest)
+        if dest_dir.exists() and not dest_dir.is_dir():
+            raise InvalidArgumentError(f"'{dest}' is a file; pull into a folder", field="dest")
+        wanted = {safe_destination(dest_dir, f.path): f for f in version.files or []}
+        same, others = _survey(dest_dir, wanted)
+        if others and existing == "refuse":
+            shown = ", ".join(sorted(o.relative_to(dest_dir.resolve()).as_posix() for o in others)[:5])
+            raise DestinationNotEmptyError(
+                f"'{dest}' already holds {_count(len(others), 'file')} that {'is' if len(others) == 1 else 'are'} "
+                f"not this version's ({shown}{', ...' if len(others) > 5 else ''}); pull into an empty folder, "
+                "or pass --force (overwrite, keep the rest) or --clean (make the folder equal the version)",
+                dest=str(dest),
+                files=len(others),
+            )
+        if existing == "clean":
+            for other in others:
+                if other not in wanted:
+                    other.unlink()
+            _remove_empty_dirs(dest_dir, keep={t.parent for t in wanted})
         dest_dir.mkdir(parents=True, exist_ok=True)
         pinned = f"{version.registry}/{version.collection}:{version.number}"
-        for f in version.files or []:
-            target = safe_destination(dest_dir, f.path)
-            if target.is_file() and target.stat().st_size == f.size and hash_file(target)[0] == f.digest:
+        for target, f in wanted.items():
+            if target in same:
                 if progress:
                     progress(f.size)
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + ".modelyard-part")
-            h = hashlib.sha256()
-            with open(tmp, "wb") as out:
-                for chunk in self.iter_file(pinned, f.path):
-                    out.write(chunk)
-                    h.update(chunk)
-                    if progress:
-                        progress(len(chunk))
-            if f"sha256:{h.hexdigest()}" != f.digest:
-                tmp.unlink(missing_ok=True)
-                raise DigestMismatchError(f"downloaded '{f.path}' does not match {f.digest}", file=f.path)
-            os.replace(tmp, target)
+            self._download(pinned, f, target, progress)
         return version
+
+    def _download(self, pinned: str, f: s.FileOut, target: Path, progress: Progress | None) -> None:
+        """One file into ``target``, via ``<target>.modelyard-part``: resumed with Range if a part exists."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_dir():
+            raise DestinationNotEmptyError(f"'{target}' is a folder; the version has a file there", file=f.path)
+        tmp = target.with_name(target.name + PART_SUFFIX)
+        for attempt in (1, 2):
+            h = hashlib.sha256()
+            have = tmp.stat().st_size if tmp.is_file() else 0
+            if have > f.size:
+                tmp.unlink()
+                have = 0
+            if have:
+                with open(tmp, "rb") as part:
+                    while chunk := part.read(READ_CHUNK):
+                        h.update(chunk)
+                if progress:
+                    progress(have)
+            with open(tmp, "ab" if have else "wb") as out:
+                if have < f.size:
+                    for chunk in self.iter_file(pinned, f.path, offset=have):
+                        out.write(chunk)
+                        h.update(chunk)
+                        if progress:
+                            progress(len(chunk))
+            if f"sha256:{h.hexdigest()}" == f.digest:
+                os.replace(tmp, target)
+                return
+            tmp.unlink(missing_ok=True)
+            if not have or attempt == 2:  # a fresh download that does not match: the bytes are wrong
+                raise DigestMismatchError(f"downloaded '{f.path}' does not match {f.digest}", file=f.path)
+            # the kept part was not a prefix of this file: start again from zero, once
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _survey(dest: Path, wanted: dict[Path, s.FileOut]) -> tuple[set[Path], list[Path]]:
+    """(version files already in ``dest`` with the right digest, every other file in ``dest``).
+
+    Partial downloads of the version's files (``.modelyard-part``) count as neither: pull resumes them.
+    """
+    same: set[Path] = set()
+    others: list[Path] = []
+    if not dest.is_dir():
+        return same, others
+    parts = {t.with_name(t.name + PART_SUFFIX) for t in wanted}
+    for root, _dirs, names in os.walk(dest):
+        for name in names:
+            p = (Path(root) / name).resolve()
+            if p in parts:
+                continue
+            f = wanted.get(p)
+            if f is not None and p.is_file() and p.stat().st_size == f.size and hash_file(p)[0] == f.digest:
+                same.add(p)
+            else:
+                others.append(p)
+    return same, others
+
+
+def _remove_empty_dirs(dest: Path, *, keep: set[Path]) -> None:
+    for root, _dirs, _names in sorted(os.walk(dest), key=lambda w: -len(w[0])):
+        p = Path(root).resolve()
+        if p != dest.resolve() and p not in keep and not any(p.iterdir()):
+            p.rmdir()
 
 
 def _read_range(file: Path, start: int, end: int, progress: Progress | None) -> Iterator[bytes]:

@@ -3,11 +3,39 @@ same error classes the server raises (``except CollectionNotFoundError`` works o
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import httpx
 
-from modelyard.errors import ModelyardError, UnavailableError, error_class_for
+from modelyard.errors import ModelyardError, UnauthenticatedError, UnavailableError, error_class_for
+
+TOKEN_ENV = "MODELYARD_TOKEN"
+URL_ENV = "MODELYARD_URL"
+
+
+def resolve_token(token: str | None) -> str | None:
+    """The one lookup rule for the SDK and the CLI: an explicit token wins (``""`` means none),
+    otherwise ``MODELYARD_TOKEN``."""
+    if token is None:
+        token = os.environ.get(TOKEN_ENV)
+    return token or None
+
+
+def _unauthenticated_message(response: httpx.Response, server_message: str) -> str:
+    """The server's 401 text speaks HTTP; a person holding the SDK or CLI needs the SDK's advice."""
+    if "Authorization" not in response.request.headers:
+        return f"this server requires an API token: set {TOKEN_ENV}, or pass token= (CLI: --token)"
+    return f"the server refused the token ({server_message}); check {TOKEN_ENV}, token= or --token"
+
+
+def error_from_body(body: dict[str, Any]) -> ModelyardError:
+    """The modelyard error an ``/api/v1`` error body (``{"code", "message", "details"}``) describes."""
+    details: dict[str, Any] = dict(body.get("details") or {})
+    cls = error_class_for(str(body["code"]), details.get("reason"))
+    err = cls.__new__(cls)
+    ModelyardError.__init__(err, str(body.get("message", "")), **details)
+    return err
 
 
 def raise_for_error(response: httpx.Response) -> None:
@@ -19,10 +47,9 @@ def raise_for_error(response: httpx.Response) -> None:
     except ValueError:
         body = None
     if isinstance(body, dict) and "code" in body:
-        details: dict[str, Any] = dict(body.get("details") or {})
-        cls = error_class_for(str(body["code"]), details.get("reason"))
-        err = cls.__new__(cls)
-        ModelyardError.__init__(err, str(body.get("message", "")), **details)
+        err = error_from_body(body)
+        if isinstance(err, UnauthenticatedError):
+            err = error_from_body({**body, "message": _unauthenticated_message(response, err.message)})
         err.status_code = response.status_code  # type: ignore[attr-defined]
         raise err
     if response.status_code >= 500:

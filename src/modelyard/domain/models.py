@@ -125,6 +125,27 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True)
+class FileRef:
+    """A stored reference to a blob: a version's file, or a file kept by the MLflow artifact proxy."""
+
+    owner: str  # "registry/collection:3" or "mlflow-artifacts:<path>"
+    path: str
+    digest: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class AliasRef:
+    """An alias row as stored, with the collection of the version it points at (None: no such version)."""
+
+    target: str  # "registry/collection@alias"
+    collection_id: int
+    version_id: int
+    version_collection_id: int | None
+    version_number: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class UploadSession:
     id: str
     digest: str

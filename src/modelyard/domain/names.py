@@ -24,16 +24,31 @@ MAX_FILES_PER_VERSION = 100_000
 MAX_METADATA_JSON = 1_048_576  # params + metrics + signature + datasets, serialized
 MAX_ARTIFACT_TYPE = 64
 
-_REGISTRY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
-_COLLECTION_FORBIDDEN = ("/", ":")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_ALIAS_RE = re.compile(r"^[\w-]+\Z")  # MLflow's ^[\w\-]*$: unicode word characters and '-'
+# The name patterns, written so they read the same in Python and JSON Schema (the OpenAPI
+# document states them); compiled below with ``\Z``, which unlike ``$`` admits no trailing newline.
+REGISTRY_NAME_PATTERN = "^[a-z0-9][a-z0-9_-]*$"
+# MLflow's registered-model names: not blank, no '/' or ':', not '.', not starting with '..';
+# spaces, unicode, '@' and '%' are allowed; control characters are not (modelyard's one addition).
+COLLECTION_NAME_PATTERN = r"^(?!\.\.)(?!\.$)(?!\s*$)[^/:\x00-\x1f\x7f]+$"
+# MLflow's alias names (^[\w\-]*$, non-empty): unicode word characters and '-'.
+ALIAS_NAME_PATTERN = r"^[\w-]+$"
+ARTIFACT_TYPE_PATTERN = "^[a-z][a-z0-9_-]*$"
+TAG_KEY_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.:/ -]*$"
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern.removesuffix("$") + r"\Z")
+
+
+_REGISTRY_RE = _compile(REGISTRY_NAME_PATTERN)
+_COLLECTION_RE = _compile(COLLECTION_NAME_PATTERN)
+_ALIAS_RE = _compile(ALIAS_NAME_PATTERN)
 # In native paths (``registry/collection:ref``, ``registry/collection@alias``) a collection name
 # is written with '%' as %25 and '@' as %40, so the '@' separator stays unambiguous.
 _PATH_ESCAPE_RE = re.compile(r"%(25|40)")
 _RESERVED_ALIAS_RE = re.compile(r"^[vV][0-9]+\Z")
-_ARTIFACT_TYPE_RE = re.compile(r"^[a-z][a-z0-9_-]*\Z")
-_TAG_KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/ -]*\Z")
+_ARTIFACT_TYPE_RE = _compile(ARTIFACT_TYPE_PATTERN)
+_TAG_KEY_RE = _compile(TAG_KEY_PATTERN)
 RESERVED_ALIASES = frozenset({"latest"})
 
 
@@ -53,15 +68,7 @@ def validate_collection_name(name: str) -> str:
     ``/`` or ``:``, not ``.`` and not starting with ``..``. Spaces, unicode, ``@`` and ``%`` are
     allowed; control characters are not (modelyard's one addition: they cannot be shown or logged).
     """
-    if (
-        not isinstance(name, str)
-        or not name.strip()
-        or len(name) > MAX_COLLECTION_NAME
-        or any(c in name for c in _COLLECTION_FORBIDDEN)
-        or name == "."
-        or name.startswith("..")
-        or _CONTROL_RE.search(name)
-    ):
+    if not isinstance(name, str) or len(name) > MAX_COLLECTION_NAME or not _COLLECTION_RE.match(name):
         raise InvalidNameError(
             f"invalid collection name '{str(name)[:80]}': use 1-{MAX_COLLECTION_NAME} characters, not blank, "
             "without '/', ':' or control characters, not '.' and not starting with '..'",

@@ -16,11 +16,16 @@ download (file bytes)       no                 yes     yes     yes
 write (push, tags, aliases,
 stages, delete version)     no                 no      yes     yes
 delete collection           no                 no      yes*    yes
+rename collection           no                 no      yes*    yes
 move protected alias        no                 no      no      yes
 administer registry         no                 no      no      yes
 ==========================  =================  ======  ======  =====
 
-``*`` unless the collection holds a protected alias. Org-level actions (create registries,
+``*`` unless the collection holds a protected alias (or has a version in a protected stage):
+deleting or renaming it takes it away from every consumer of ``collection@alias`` (or
+``models:/collection/Stage``) just as moving the alias would, and would free the name for anyone
+to re-create and point the alias elsewhere, so it needs the role that may move the alias
+(``GUARDED_BY_PROTECTED_ALIAS``). Org-level actions (create registries,
 manage users, teams, service accounts, others' tokens) need org admin.
 """
 
@@ -40,6 +45,7 @@ class Action(StrEnum):
     DOWNLOAD = "download"
     WRITE = "write"
     DELETE_COLLECTION = "delete_collection"
+    RENAME_COLLECTION = "rename_collection"
     MOVE_PROTECTED_ALIAS = "move_protected_alias"
     ADMINISTER = "administer"
     # org level
@@ -52,10 +58,14 @@ MIN_ROLE: dict[Action, str] = {
     Action.DOWNLOAD: "viewer",
     Action.WRITE: "member",
     Action.DELETE_COLLECTION: "member",
+    Action.RENAME_COLLECTION: "member",
     Action.MOVE_PROTECTED_ALIAS: "admin",
     Action.ADMINISTER: "admin",
 }
 ORG_ACTIONS = frozenset({Action.CREATE_REGISTRY, Action.MANAGE_ORG})
+# Actions that take a collection's protected aliases away from the name consumers resolve:
+# on a collection holding one they need the role that may move a protected alias.
+GUARDED_BY_PROTECTED_ALIAS = frozenset({Action.DELETE_COLLECTION, Action.RENAME_COLLECTION})
 
 
 def check_role(role: str) -> str:
@@ -107,6 +117,6 @@ def can(principal: Principal, action: Action, resource: RegistryResource | None 
     role = effective_role(principal, resource)
     if role is None:
         return False
-    if action is Action.DELETE_COLLECTION and resource.holds_protected_alias:
-        return _RANK[role] >= _RANK["admin"]
+    if action in GUARDED_BY_PROTECTED_ALIAS and resource.holds_protected_alias:
+        return _RANK[role] >= _RANK[MIN_ROLE[Action.MOVE_PROTECTED_ALIAS]]
     return _RANK[role] >= _RANK[MIN_ROLE[action]]

@@ -205,7 +205,7 @@ class DeliveryWorker:
                     continue
                 full = store.find_webhook_by_id(wid)  # type: ignore[attr-defined]
                 events = store.scoped_events(  # type: ignore[attr-defined]
-                    registry=full["registry"],
+                    registry_id=full["registry_id"],
                     collection_id=wh["collection_id"],
                     after_id=wh["cursor"],
                     upto_id=head,

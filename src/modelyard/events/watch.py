@@ -11,6 +11,12 @@ fresh stream is ``event: current`` (the state now, with the log position it was 
 one message per change. A client reconnecting with ``Last-Event-ID`` gets every change after
 that id, replayed from the log, and no ``current``: nothing is lost, nothing repeats.
 Comment lines (``: keepalive``) keep idle connections open through proxies.
+
+A stream is authorized again before every delivery and at least every ``reauth_seconds`` while
+idle (the ``authorize`` callable: token still valid, principal still allowed to read). When that
+fails, the stream ends with one ``event: error`` message whose data is the error body of
+``/api/v1`` (``{"code", "message", "details"}``) and no ``id``: nothing after the revocation is
+delivered, and a reconnect is refused like any request with that token.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from typing import Any
 import anyio
 
 from modelyard.domain import events as ev
+from modelyard.errors import ModelyardError
 from modelyard.storage.interfaces import Database
 
 log = logging.getLogger("modelyard.watch")
@@ -34,6 +41,7 @@ log = logging.getLogger("modelyard.watch")
 KEEPALIVE_SECONDS = 10.0
 REPLAY_BATCH = 1000
 RETRY_MS = 1000
+REAUTH_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +49,7 @@ class WatchSpec:
     """What a stream follows. ``kind``: ``alias`` (one alias), ``latest`` or ``collection`` (every event)."""
 
     registry: str
+    registry_id: int  # the events read are matched on the ids, never on the names
     collection: str
     collection_id: int
     kind: str
@@ -102,7 +111,7 @@ def changes(db: Database, spec: WatchSpec, after_id: int, upto_id: int) -> tuple
     """Messages for events of the spec in ``(after_id, upto_id]``, and the new cursor."""
     with db.unit_of_work(write=False) as store:
         rows = store.scoped_events(  # type: ignore[attr-defined]
-            registry=spec.registry,
+            registry_id=spec.registry_id,
             collection_id=spec.collection_id,
             after_id=after_id,
             upto_id=upto_id,
@@ -139,6 +148,11 @@ def changes(db: Database, spec: WatchSpec, after_id: int, upto_id: int) -> tuple
 
 def format_sse(event_id: int, event: str, data: dict[str, Any]) -> str:
     return f"id: {event_id}\nevent: {event}\ndata: {json.dumps(data, separators=(',', ':'), default=str)}\n\n"
+
+
+def format_sse_error(error: ModelyardError) -> str:
+    """The last message of a stream whose access is gone (no ``id``: the client's cursor stays put)."""
+    return f"event: error\ndata: {json.dumps(error.to_dict(), separators=(',', ':'), default=str)}\n\n"
 
 
 class WatchHub:
@@ -227,8 +241,15 @@ async def sse_stream(
     is_disconnected: Callable[[], Awaitable[bool]],
     keepalive: float = KEEPALIVE_SECONDS,
     max_seconds: float | None = None,
+    authorize: Callable[[], None] | None = None,
+    reauth_seconds: float = REAUTH_SECONDS,
 ) -> AsyncIterator[str]:
-    """The SSE text of one watch stream, until the client goes away (or ``max_seconds`` pass)."""
+    """The SSE text of one watch stream, until the client goes away (or ``max_seconds`` pass).
+
+    ``authorize`` (blocking; run in a thread) raises a ``ModelyardError`` once the stream's
+    principal may no longer read what it watches; it is called before every delivery and after
+    ``reauth_seconds`` without one. The stream then ends with an ``error`` message.
+    """
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
     hub.subscribers += 1
     try:
@@ -238,16 +259,28 @@ async def sse_stream(
             yield format_sse(cursor, "current", current)
         else:
             cursor = last_event_id
-        last_write = time.monotonic()
+        last_write = last_auth = time.monotonic()
         while True:
-            wait = min(keepalive, 2.0)
+            wait = min(keepalive, reauth_seconds, 2.0)
             if deadline is not None:
                 wait = max(0.0, min(wait, deadline - time.monotonic()))
             head = await hub.wait(cursor, timeout=wait)
             if await is_disconnected():
                 return
+            if authorize is not None and time.monotonic() - last_auth >= reauth_seconds:
+                denied = await _denied(authorize)
+                if denied is not None:
+                    yield format_sse_error(denied)
+                    return
+                last_auth = time.monotonic()
             while head > cursor:
                 messages, cursor = await anyio.to_thread.run_sync(changes, db, spec, cursor, head)
+                if messages and authorize is not None:
+                    denied = await _denied(authorize)  # before every delivery: nothing after a revocation
+                    if denied is not None:
+                        yield format_sse_error(denied)
+                        return
+                    last_auth = time.monotonic()
                 for m in messages:
                     yield format_sse(m["event_id"], m["event"], m)
                     last_write = time.monotonic()
@@ -258,3 +291,12 @@ async def sse_stream(
                 last_write = time.monotonic()
     finally:
         hub.subscribers -= 1
+
+
+async def _denied(authorize: Callable[[], None]) -> ModelyardError | None:
+    """The error ``authorize`` raises (access is gone), or None while the stream may go on."""
+    try:
+        await anyio.to_thread.run_sync(authorize)
+    except ModelyardError as exc:
+        return exc
+    return None

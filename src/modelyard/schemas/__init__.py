@@ -1,7 +1,10 @@
 """Pydantic wire models of ``/api/v1``, shared by the server (``api/``) and the SDK (``client/``).
 
 Inputs forbid unknown fields (a typo is a 400, not a silently ignored option). Outputs are
-what the server sends; the SDK returns them as typed objects. Imports only pydantic.
+what the server sends; the SDK returns them as typed objects. Imports only pydantic and the
+pure domain: the input rules (see ``_base``) and the name limits of ``domain.names``, which the
+input models state in the OpenAPI document (``_stated``: documented here, enforced by the domain,
+so the rule and its error live in one place).
 """
 
 from __future__ import annotations
@@ -11,29 +14,48 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from modelyard.domain import names as n
+
+from ._base import Int64 as Int64  # route parameters: a signed 64-bit integer, or 400
+from ._base import _In, _Out
+
 T = TypeVar("T")
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _stated(pattern: str | None = None, max_length: int | None = None, **extra: Any) -> dict[str, Any]:
+    """JSON Schema keywords for the document only; the domain validates (and names the field in its error)."""
+    rule: dict[str, Any] = dict(extra)
+    if pattern is not None:
+        rule["pattern"] = pattern
+    if max_length is not None:
+        rule["maxLength"] = max_length
+    return rule
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+_REGISTRY_NAME = _stated(n.REGISTRY_NAME_PATTERN, n.MAX_REGISTRY_NAME)
+_COLLECTION_NAME = _stated(n.COLLECTION_NAME_PATTERN, n.MAX_COLLECTION_NAME)
+_DESCRIPTION = _stated(max_length=n.MAX_DESCRIPTION)
+_ARTIFACT_TYPE = _stated(n.ARTIFACT_TYPE_PATTERN, n.MAX_ARTIFACT_TYPE)
+_TAGS = _stated(
+    maxProperties=n.MAX_TAGS,
+    propertyNames={"pattern": n.TAG_KEY_PATTERN, "maxLength": n.MAX_TAG_KEY},
+    additionalProperties={"type": "string", "maxLength": n.MAX_TAG_VALUE},
+)
+_ALIASES = _stated(items={"type": "string", "pattern": n.ALIAS_NAME_PATTERN, "maxLength": n.MAX_ALIAS_NAME})
 
 
 # -- registries ---------------------------------------------------------------------------------
 
 
 class RegistryCreate(_In):
-    name: str
-    description: str = ""
+    name: str = Field(json_schema_extra=_REGISTRY_NAME)
+    description: str = Field("", json_schema_extra=_DESCRIPTION)
     artifact_types: list[str] = Field(default_factory=lambda: ["model"])
     visibility: Literal["organization", "restricted"] = "organization"
 
 
 class RegistryUpdate(_In):
-    description: str | None = None
+    description: str | None = Field(None, json_schema_extra=_DESCRIPTION)
     artifact_types: list[str] | None = None
     visibility: Literal["organization", "restricted"] | None = None
 
@@ -55,15 +77,15 @@ class RegistryList(_Out):
 
 
 class CollectionCreate(_In):
-    name: str
-    artifact_type: str | None = None
-    description: str = ""
-    tags: dict[str, str] = Field(default_factory=dict)
+    name: str = Field(json_schema_extra=_COLLECTION_NAME)
+    artifact_type: str | None = Field(None, json_schema_extra=_ARTIFACT_TYPE)
+    description: str = Field("", json_schema_extra=_DESCRIPTION)
+    tags: dict[str, str] = Field(default_factory=dict, json_schema_extra=_TAGS)
 
 
 class CollectionUpdate(_In):
-    description: str | None = None
-    name: str | None = Field(None, description="Rename the collection.")
+    description: str | None = Field(None, json_schema_extra=_DESCRIPTION)
+    name: str | None = Field(None, description="Rename the collection.", json_schema_extra=_COLLECTION_NAME)
 
 
 class CollectionOut(_Out):
@@ -81,14 +103,14 @@ class CollectionOut(_Out):
 
 
 class TagValue(_In):
-    value: str
+    value: str = Field(json_schema_extra=_stated(max_length=n.MAX_TAG_VALUE))
 
 
 # -- versions -----------------------------------------------------------------------------------
 
 
 class FileSpec(_In):
-    path: str
+    path: str = Field(json_schema_extra=_stated(max_length=n.MAX_FILE_PATH))
     digest: str
     size: int = Field(ge=0)
 
@@ -106,9 +128,9 @@ class RunRefModel(BaseModel):
 
 
 class VersionCreate(_In):
-    files: list[FileSpec]
-    description: str = ""
-    tags: dict[str, str] = Field(default_factory=dict)
+    files: list[FileSpec] = Field(json_schema_extra=_stated(maxItems=n.MAX_FILES_PER_VERSION))
+    description: str = Field("", json_schema_extra=_DESCRIPTION)
+    tags: dict[str, str] = Field(default_factory=dict, json_schema_extra=_TAGS)
     run: RunRefModel = Field(default_factory=RunRefModel)
     params: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, float] = Field(default_factory=dict)
@@ -117,13 +139,13 @@ class VersionCreate(_In):
     flavor: str = ""
     signature: dict[str, Any] | None = None
     source: str = ""
-    aliases: list[str] = Field(default_factory=list)
-    artifact_type: str | None = None
+    aliases: list[str] = Field(default_factory=list, json_schema_extra=_ALIASES)
+    artifact_type: str | None = Field(None, json_schema_extra=_ARTIFACT_TYPE)
     create_collection: bool = True
 
 
 class VersionUpdate(_In):
-    description: str | None = None
+    description: str | None = Field(None, json_schema_extra=_DESCRIPTION)
 
 
 class StageSet(_In):
@@ -209,6 +231,12 @@ class UploadOut(_Out):
     size: int
     offset: int
     expires_at: datetime
+    registry: str = ""
+    created_at: datetime | None = None
+
+
+class UploadList(_Out):
+    items: list[UploadOut]
 
 
 class BlobOut(_Out):

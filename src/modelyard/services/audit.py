@@ -1,8 +1,9 @@
 """The audit trail: query the event log, answer "what did this alias point to at time T and
 who moved it there", export JSON Lines, and verify the hash chain.
 
-Org admins see every event; other principals see the events of registries they can read
-(org-level events such as token creation stay with org admins).
+Org admins see every event; other principals see the events of registries they can read,
+matched on the registry's id (org-level events such as token creation, and the events of
+deleted registries, stay with org admins).
 """
 
 from __future__ import annotations
@@ -56,17 +57,22 @@ class AuditService:
                 raise InvalidPageTokenError("page_token is not a token this server issued", page_token=page_token[:80])
             after = payload["e"]
         with self._db.unit_of_work(write=False) as store:
+            # Access follows the registry's identity: a non-admin sees the events whose registry id
+            # it can read, never those of a deleted registry whose name (or id) was re-used.
             visible = authz.visible_registry_ids(store, actor)
-            registry_in = None
-            if visible is not None:
-                registry_in = [r.name for r in store.list_registries() if r.id in visible]
+            registry_id = None
+            if registry:
+                current = store.find_registry(registry)
+                if current is not None:
+                    registry_id, registry = current.id, None  # this registry's events, not the name's
             items = store.list_events(
                 actor=principal,
                 action=action,
                 target=target,
                 target_prefix=target_prefix,
                 registry=registry,
-                registry_in=registry_in,
+                registry_id=registry_id,
+                registry_ids=visible,
                 since=since,
                 until=until,
                 after_id=after,

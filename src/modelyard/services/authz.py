@@ -20,6 +20,7 @@ _VERBS = {
     Action.DOWNLOAD: "download files from",
     Action.WRITE: "change",
     Action.DELETE_COLLECTION: "delete collections in",
+    Action.RENAME_COLLECTION: "rename collections in",
     Action.MOVE_PROTECTED_ALIAS: "move protected aliases in",
     Action.ADMINISTER: "administer",
 }
@@ -43,7 +44,7 @@ def require(
     if not can(principal, Action.READ, resource):
         raise RegistryNotFoundError(registry=reg.name)
     if not can(principal, action, resource):
-        needed = "admin" if holds_protected_alias else MIN_ROLE[action]
+        needed = MIN_ROLE[Action.MOVE_PROTECTED_ALIAS] if holds_protected_alias else MIN_ROLE[action]
         raise PermissionDeniedError(
             f"you need the '{needed}' role on registry '{reg.name}' to {_VERBS.get(action, action.value)} it",
             registry=reg.name,

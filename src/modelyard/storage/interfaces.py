@@ -25,9 +25,11 @@ from modelyard.domain.digest import Digest
 from modelyard.domain.identity import AliasPolicy, Grant, PrincipalInfo, Team, TokenInfo
 from modelyard.domain.models import (
     AliasChange,
+    AliasRef,
     Collection,
     Event,
     FileEntry,
+    FileRef,
     Registry,
     UploadSession,
     Version,
@@ -88,7 +90,10 @@ class MetadataStore(Protocol):
 
     def update_registry(self, registry_id: int, *, now: datetime, **fields: Any) -> None: ...
 
-    def delete_registry(self, registry_id: int) -> None: ...
+    def delete_registry(self, registry_id: int) -> None:
+        """Delete the registry; its events stay (the log is append-only) but lose its id, so they
+        are visible to org admins only and never to a registry that later takes the name or id."""
+        ...
 
     def count_collections(self, registry_id: int) -> int: ...
 
@@ -196,6 +201,10 @@ class MetadataStore(Protocol):
 
     def delete_upload(self, upload_id: str) -> None: ...
 
+    def list_uploads(self, *, created_by: str, now: datetime, registry: str | None = None) -> list[UploadSession]:
+        """The open (unexpired) upload sessions one principal started, oldest first."""
+        ...
+
     def expired_uploads(self, now: datetime) -> list[str]: ...
 
     def idle_multipart_uploads(self, before: datetime) -> list[str]:
@@ -225,6 +234,14 @@ class MetadataStore(Protocol):
         """Drop every receipt for ``digests`` (gc calls this for the blobs it swept)."""
         ...
 
+    def iter_file_refs(self, batch: int = 1000) -> Iterator[FileRef]:
+        """Every stored reference to a blob (version files, then MLflow proxy files), in constant memory."""
+        ...
+
+    def list_alias_refs(self) -> list[AliasRef]:
+        """Every alias row, with the collection and number of the version it names (None if that row is gone)."""
+        ...
+
     def append_event(
         self,
         *,
@@ -252,14 +269,19 @@ class MetadataStore(Protocol):
         target: str | None = None,
         target_prefix: str | None = None,
         registry: str | None = None,
-        registry_in: list[str] | None = None,
+        registry_id: int | None = None,
+        registry_ids: list[int] | None = None,
         collection_id: int | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         after_id: int | None = None,
         descending: bool = False,
         limit: int = 100,
-    ) -> list[Event]: ...
+    ) -> list[Event]:
+        """Events matching every filter given. ``registry`` matches the recorded name (history of
+        a name, deleted registries included); ``registry_id`` and ``registry_ids`` the identity
+        (events of a deleted registry have none, so ``registry_ids`` never returns them)."""
+        ...
 
     def iter_event_rows(self, batch: int = 1000) -> Iterator[dict[str, Any]]:
         """Every event row in id order, for chain verification, in constant memory."""
@@ -367,7 +389,10 @@ class MetadataStore(Protocol):
         ...
 
     def protected_aliases_on(self, registry_id: int, collection_id: int) -> list[str]:
-        """Aliases currently set on the collection that an effective policy protects."""
+        """What an effective policy protects on the collection now: the protected aliases set on it,
+        and (as ``stage:<Stage>``) the protected stages one of its versions is in. Renaming or
+        deleting the collection takes all of these from the name consumers resolve
+        (``name@production``, ``models:/name/Production``). ``None`` is no stage: not counted."""
         ...
 
     def set_check(
@@ -433,9 +458,10 @@ class MetadataStore(Protocol):
         ...
 
     def scoped_events(
-        self, *, registry: str, collection_id: int | None, after_id: int, upto_id: int, limit: int
+        self, *, registry_id: int, collection_id: int | None, after_id: int, upto_id: int, limit: int
     ) -> list[dict[str, Any]]:
-        """Events of a registry (or one collection) with ``after_id < id <= upto_id``, oldest first."""
+        """Events of a registry (or one collection of it) with ``after_id < id <= upto_id``, oldest
+        first. Matched on ids, never names: a re-used name never reaches another registry's events."""
         ...
 
     def events_by_ids(self, ids: list[int]) -> dict[int, dict[str, Any]]: ...

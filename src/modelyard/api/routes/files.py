@@ -5,8 +5,6 @@ Upload and download bodies are streamed: memory stays bounded by the chunk size.
 
 from __future__ import annotations
 
-import anyio
-import anyio.from_thread
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import StreamingResponse
@@ -17,9 +15,10 @@ from modelyard.domain.actor import Actor
 
 from .. import render
 from ..deps import actor, services
-from ..streaming import sync_chunks
+from ..routing import ApiRoute
+from ..streaming import receive_upload
 
-router = APIRouter(prefix="/api/v1", tags=["files"])
+router = APIRouter(route_class=ApiRoute, prefix="/api/v1", tags=["files"])
 
 
 @router.post("/registries/{registry}/blobs/missing", response_model=s.MissingResponse)
@@ -37,6 +36,14 @@ def begin_upload(
     return render.upload(svc.artifacts.begin_upload(who, registry, digest=body.digest, size=body.size))
 
 
+@router.get("/uploads", response_model=s.UploadList)
+def list_uploads(
+    registry: str | None = None, svc: Services = Depends(services), who: Actor = Depends(actor)
+) -> s.UploadList:
+    """The caller's own open upload sessions (an interrupted push leaves one; pushing again resumes it)."""
+    return s.UploadList(items=[render.upload(u) for u in svc.artifacts.list_uploads(who, registry=registry)])
+
+
 @router.get("/uploads/{upload_id}", response_model=s.UploadOut)
 def get_upload(upload_id: str, svc: Services = Depends(services), who: Actor = Depends(actor)) -> s.UploadOut:
     """The session, with the offset to resume from."""
@@ -49,14 +56,13 @@ async def write_upload(
     request: Request,
     upload_offset: int = Header(0, alias="Upload-Offset", ge=0),
     svc: Services = Depends(services),
+    who: Actor = Depends(actor),
 ) -> s.UploadOut:
     """Append the request body at ``Upload-Offset`` (the session's current size)."""
-    who = await anyio.to_thread.run_sync(actor, request)
-    stream = request.stream()
-    await anyio.to_thread.run_sync(
-        lambda: svc.artifacts.write_upload(upload_id, offset=upload_offset, chunks=sync_chunks(stream), actor=who)
+    writer = await anyio.to_thread.run_sync(
+        lambda: svc.artifacts.open_upload_writer(upload_id, offset=upload_offset, actor=who)
     )
-    return render.upload(await anyio.to_thread.run_sync(lambda: svc.artifacts.get_upload(upload_id, actor=who)))
+    return render.upload(await receive_upload(request, who, writer))
 
 
 @router.post("/uploads/{upload_id}/commit", response_model=s.BlobOut)

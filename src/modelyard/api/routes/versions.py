@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from modelyard import schemas as s
 from modelyard.bootstrap import Services
@@ -12,9 +12,12 @@ from modelyard.domain.paths import ArtifactPath
 
 from .. import render
 from ..deps import actor, services
+from ..routing import ApiRoute
 
-router = APIRouter(prefix="/api/v1/registries/{registry}/collections/{collection}", tags=["versions"])
-resolve_router = APIRouter(prefix="/api/v1", tags=["versions"])
+router = APIRouter(
+    route_class=ApiRoute, prefix="/api/v1/registries/{registry}/collections/{collection}", tags=["versions"]
+)
+resolve_router = APIRouter(route_class=ApiRoute, prefix="/api/v1", tags=["versions"])
 
 
 @router.get("/versions", response_model=s.Page[s.VersionOut])
@@ -75,21 +78,27 @@ def get_version(
     return render.version(svc.registry.get_version(registry, collection, ref, actor=who))
 
 
-@router.patch("/versions/{number}", response_model=s.VersionOut)
+# PATCH and DELETE name the path parameter ``ref`` as GET does: one URL template, one path in
+# the OpenAPI document (so a 405's ``Allow`` and the document agree); they take numbers only.
+@router.patch("/versions/{ref}", response_model=s.VersionOut)
 def update_version(
     registry: str,
     collection: str,
-    number: int,
     body: s.VersionUpdate,
+    number: int = Path(alias="ref", description="The version number."),
     svc: Services = Depends(services),
     who: Actor = Depends(actor),
 ) -> s.VersionOut:
     return render.version(svc.registry.update_version(who, registry, collection, number, description=body.description))
 
 
-@router.delete("/versions/{number}", status_code=204)
+@router.delete("/versions/{ref}", status_code=204)
 def delete_version(
-    registry: str, collection: str, number: int, svc: Services = Depends(services), who: Actor = Depends(actor)
+    registry: str,
+    collection: str,
+    number: s.Int64 = Path(alias="ref", description="The version number."),
+    svc: Services = Depends(services),
+    who: Actor = Depends(actor),
 ) -> Response:
     svc.registry.delete_version(who, registry, collection, number)
     return Response(status_code=204)
@@ -99,7 +108,7 @@ def delete_version(
 def set_version_tag(
     registry: str,
     collection: str,
-    number: int,
+    number: s.Int64,
     key: str,
     body: s.TagValue,
     svc: Services = Depends(services),
@@ -113,7 +122,7 @@ def set_version_tag(
 def unset_version_tag(
     registry: str,
     collection: str,
-    number: int,
+    number: s.Int64,
     key: str,
     svc: Services = Depends(services),
     who: Actor = Depends(actor),
@@ -126,7 +135,7 @@ def unset_version_tag(
 def set_stage(
     registry: str,
     collection: str,
-    number: int,
+    number: s.Int64,
     body: s.StageSet,
     svc: Services = Depends(services),
     who: Actor = Depends(actor),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
@@ -11,9 +13,10 @@ from modelyard.domain.actor import Actor
 from modelyard.errors import InvalidArgumentError
 from modelyard.events.watch import WatchHub, sse_stream
 
-from ..deps import actor, services
+from ..deps import actor, credential, services
+from ..routing import ApiRoute
 
-router = APIRouter(prefix="/api/v1", tags=["watch"])
+router = APIRouter(route_class=ApiRoute, prefix="/api/v1", tags=["watch"])
 
 
 def _hub(request: Request) -> WatchHub:
@@ -41,10 +44,13 @@ async def watch(
     ),
     svc: Services = Depends(services),
     who: Actor = Depends(actor),
+    token: str | None = Depends(credential),
 ) -> StreamingResponse:
     """Stream the current version at once (``event: current``), then every change, as Server-Sent Events.
 
     Reconnect with ``Last-Event-ID`` to receive every change after that event, replayed from the log.
+    The token and read access are re-checked while the stream runs: once either is gone, the stream
+    ends with an ``event: error`` message carrying the error body.
     """
     resume = None
     if last_event_id is not None and last_event_id.strip():
@@ -59,6 +65,8 @@ async def watch(
         last_event_id=resume,
         is_disconnected=request.is_disconnected,
         max_seconds=max_seconds,
+        authorize=partial(svc.watch.reauthorize, who, spec, token=token),
+        reauth_seconds=svc.settings.watch_reauth_seconds,
     )
     return StreamingResponse(
         stream,

@@ -118,18 +118,17 @@ class AutomationStoreMixin:
         return dict(row) if row else None
 
     def scoped_events(
-        self, *, registry: str, collection_id: int | None, after_id: int, upto_id: int, limit: int
+        self, *, registry_id: int, collection_id: int | None, after_id: int, upto_id: int, limit: int
     ) -> list[dict[str, Any]]:
-        """Events of a registry (or one collection) with ``after_id < id <= upto_id``, oldest first."""
+        """Events of a registry (or one collection of it) with ``after_id < id <= upto_id``, oldest
+        first. Matched on ids, never names: a re-used name never reaches another registry's events."""
         e = t.events
         q = select(e.c.id, e.c.action, e.c.target, e.c.collection_id, e.c.before, e.c.after).where(
             e.c.id > after_id, e.c.id <= upto_id
         )
-        q = (
-            q.where(e.c.collection_id == collection_id)
-            if collection_id is not None
-            else q.where(e.c.registry == registry)
-        )
+        q = q.where(e.c.registry_id == registry_id)
+        if collection_id is not None:
+            q = q.where(e.c.collection_id == collection_id)
         return [dict(r) for r in self.conn.execute(q.order_by(e.c.id).limit(limit)).mappings()]
 
     def events_by_ids(self, ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -18,9 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from modelyard.domain.audit import GENESIS_HASH, event_hash
 from modelyard.domain.models import (
     AliasChange,
+    AliasRef,
     Collection,
     Event,
     FileEntry,
+    FileRef,
     Registry,
     RunRef,
     UploadSession,
@@ -36,6 +38,7 @@ from . import tables as t
 from . import tracking_tables as tt
 from .automation_store import AutomationStoreMixin
 from .governance_store import GovernanceStoreMixin
+from .ids import fresh_id
 from .promotion_store import PromotionStoreMixin
 from .upsert import upsert
 
@@ -56,6 +59,7 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
             with self.conn.begin_nested():
                 rid = self.conn.execute(
                     insert(t.registries).values(
+                        **fresh_id(self.conn, self.dialect, t.registries),
                         name=name,
                         description=description,
                         artifact_types=artifact_types,
@@ -80,6 +84,9 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         self.conn.execute(update(t.registries).where(t.registries.c.id == registry_id).values(updated_at=now, **fields))
 
     def delete_registry(self, registry_id: int) -> None:
+        """Delete the registry; its events stay (the log is append-only) but lose its id, so they
+        are visible to org admins only and never to a registry that later takes the name or id."""
+        self.conn.execute(update(t.events).where(t.events.c.registry_id == registry_id).values(registry_id=None))
         self.conn.execute(delete(t.registries).where(t.registries.c.id == registry_id))
 
     def count_collections(self, registry_id: int) -> int:
@@ -117,6 +124,7 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
                 return int(
                     self.conn.execute(
                         insert(t.collections).values(
+                            **fresh_id(self.conn, self.dialect, t.collections),
                             registry_id=registry_id,
                             name=name,
                             name_norm=name_norm,
@@ -514,6 +522,17 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
     def delete_upload(self, upload_id: str) -> None:
         self.conn.execute(delete(t.upload_sessions).where(t.upload_sessions.c.id == upload_id))
 
+    def list_uploads(self, *, created_by: str, now: datetime, registry: str | None = None) -> list[UploadSession]:
+        """The open (unexpired) upload sessions one principal started, oldest first."""
+        u = t.upload_sessions
+        q = select(u).where(u.c.created_by == created_by, u.c.expires_at >= now)
+        if registry is not None:
+            q = q.where(u.c.registry == registry)
+        return [
+            UploadSession(r["id"], r["digest"], r["size"], 0, r["registry"], r["created_at"], r["expires_at"])
+            for r in self.conn.execute(q.order_by(u.c.created_at, u.c.id)).mappings()
+        ]
+
     def expired_uploads(self, now: datetime) -> list[str]:
         return list(
             self.conn.execute(select(t.upload_sessions.c.id).where(t.upload_sessions.c.expires_at < now)).scalars()
@@ -601,6 +620,65 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
             ).rowcount
         return removed
 
+    def iter_file_refs(self, batch: int = 1000) -> Iterator[FileRef]:
+        """Every stored reference to a blob (version files, then MLflow proxy files), in constant memory."""
+        f, v, c, r = t.version_files, t.versions, t.collections, t.registries
+        q = (
+            select(
+                f.c.id,
+                f.c.path,
+                f.c.digest,
+                f.c.size,
+                v.c.number,
+                c.c.name.label("collection"),
+                r.c.name.label("registry"),
+            )
+            .join(v, v.c.id == f.c.version_id)
+            .join(c, c.c.id == v.c.collection_id)
+            .join(r, r.c.id == c.c.registry_id)
+        )
+        last = 0
+        while rows := list(self.conn.execute(q.where(f.c.id > last).order_by(f.c.id).limit(batch)).mappings()):
+            for row in rows:
+                owner = f"{row['registry']}/{row['collection']}:{row['number']}"
+                yield FileRef(owner, row["path"], row["digest"], int(row["size"]))
+            last = rows[-1]["id"]
+        a = tt.mlflow_artifacts
+        last = 0
+        while rows := list(self.conn.execute(select(a).where(a.c.id > last).order_by(a.c.id).limit(batch)).mappings()):
+            for row in rows:
+                yield FileRef("mlflow-artifacts", row["path"], row["digest"], int(row["size"]))
+            last = rows[-1]["id"]
+
+    def list_alias_refs(self) -> list[AliasRef]:
+        """Every alias row, with the collection and number of the version it names (None if that row is gone)."""
+        a, v, c, r = t.aliases, t.versions, t.collections, t.registries
+        q = (
+            select(
+                a.c.name,
+                a.c.collection_id,
+                a.c.version_id,
+                v.c.collection_id.label("vc"),
+                v.c.number,
+                c.c.name.label("cn"),
+                r.c.name.label("rn"),
+            )
+            .join(c, c.c.id == a.c.collection_id)
+            .join(r, r.c.id == c.c.registry_id)
+            .outerjoin(v, v.c.id == a.c.version_id)
+            .order_by(a.c.id)
+        )
+        return [
+            AliasRef(
+                f"{row['rn']}/{row['cn']}@{row['name']}",
+                row["collection_id"],
+                row["version_id"],
+                row["vc"],
+                row["number"],
+            )
+            for row in self.conn.execute(q).mappings()
+        ]
+
     # -- events -----------------------------------------------------------------------------------
 
     def append_event(
@@ -648,6 +726,13 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         }
         row["prev_hash"] = prev_hash
         row["hash"] = event_hash(prev_hash, row)
+        # Access follows the registry's identity: the one that holds the name in this transaction
+        # (none once it is deleted: a ``registry.deleted`` event is for org admins only).
+        row["registry_id"] = (
+            None
+            if registry is None
+            else self.conn.execute(select(t.registries.c.id).where(t.registries.c.name == registry)).scalar()
+        )
         if head is None:
             self.conn.execute(insert(gt.event_chain_head).values(id=1, last_id=row["id"], last_hash=row["hash"]))
         else:
@@ -667,7 +752,8 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         target: str | None = None,
         target_prefix: str | None = None,
         registry: str | None = None,
-        registry_in: list[str] | None = None,
+        registry_id: int | None = None,
+        registry_ids: list[int] | None = None,
         collection_id: int | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
@@ -675,6 +761,9 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         descending: bool = False,
         limit: int = 100,
     ) -> list[Event]:
+        """Events matching every filter given. ``registry`` matches the recorded name (history of
+        a name, deleted registries included); ``registry_id`` and ``registry_ids`` the identity
+        (events of a deleted registry have none, so ``registry_ids`` never returns them)."""
         e = t.events
         q = select(e)
         if actor:
@@ -687,8 +776,10 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
             q = q.where(e.c.target.startswith(target_prefix, autoescape=True))
         if registry:
             q = q.where(e.c.registry == registry)
-        if registry_in is not None:
-            q = q.where(e.c.registry.in_(registry_in))
+        if registry_id is not None:
+            q = q.where(e.c.registry_id == registry_id)
+        if registry_ids is not None:
+            q = q.where(e.c.registry_id.in_(registry_ids))
         if collection_id is not None:
             q = q.where(e.c.collection_id == collection_id)
         if since:

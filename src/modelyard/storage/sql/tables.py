@@ -206,12 +206,27 @@ events = Table(
     Column("client_address", String(64), nullable=False, default=""),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # The registry's identity, which access to the event follows (the name above is what was
+    # recorded and hashed). Not hashed, and not a foreign key: it is set NULL when the registry is
+    # deleted, so a re-used name (or, on SQLite, a re-used id) never reveals the old history;
+    # events without one are visible to org admins only. See docs/decisions/0010.
+    Column("registry_id", Id, nullable=True),
     Index(None, "target", "id"),
     Index(None, "actor", "id"),
     Index(None, "action", "id"),
     Index(None, "collection_id", "id"),
+    Index(None, "registry_id", "id"),
     Index(None, "created_at"),
 )
+# The high-water mark of the ids of tables whose ids must never be re-used (SQLite only; unused
+# on PostgreSQL, whose sequences never go back). See storage/sql/ids.py.
+id_counters = Table(
+    "id_counters",
+    metadata,
+    Column("table_name", String(64), primary_key=True),
+    Column("last_id", Id, nullable=False),
+)
+
 from . import governance_tables as _governance_tables  # noqa: E402,F401  (identities, grants, policies)
 from . import lifecycle_tables as _lifecycle_tables  # noqa: E402,F401  (checks, promotions, webhooks)
 from . import tracking_tables as _tracking_tables  # noqa: E402,F401  (MLflow adapter tables, same metadata)
