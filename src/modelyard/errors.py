@@ -19,11 +19,17 @@ Tree::
     │   ├── UploadUnknownError
     │   ├── PrincipalNotFoundError
     │   ├── EventNotFoundError
-    │   └── DatabaseNotFoundError          (operator commands: no database where they looked)
+    │   ├── DatabaseNotFoundError          (operator commands: no database where they looked)
+    │   ├── WebhookNotFoundError
+    │   ├── ExperimentNotFoundError        (MLflow tracking; also an experiment the caller may not read)
+    │   ├── RunNotFoundError
+    │   ├── LoggedModelNotFoundError
+    │   └── ArtifactNotFoundError          (MLflow artifact proxy)
     ├── AlreadyExistsError                 ALREADY_EXISTS     409
     ├── InvalidArgumentError               INVALID_ARGUMENT   400
     │   ├── InvalidNameError
     │   ├── InvalidPathError
+    │   ├── UnsafeTargetError              (a webhook URL the server must not call: SSRF guard)
     │   ├── DestinationNotEmptyError       (pull into a folder holding other files)
     │   ├── InvalidPageTokenError
     │   ├── DigestMismatchError
@@ -58,6 +64,7 @@ from typing import Any, ClassVar
 __all__ = [
     "AliasNotFoundError",
     "AlreadyExistsError",
+    "ArtifactNotFoundError",
     "BlobUnknownError",
     "CollectionNotFoundError",
     "ConflictError",
@@ -65,6 +72,7 @@ __all__ = [
     "DestinationNotEmptyError",
     "DigestMismatchError",
     "EventNotFoundError",
+    "ExperimentNotFoundError",
     "FileNotFoundInVersionError",
     "InsufficientStorageError",
     "InvalidArgumentError",
@@ -75,6 +83,7 @@ __all__ = [
     "JsonTooDeepError",
     "LastOrgAdminError",
     "LimitExceededError",
+    "LoggedModelNotFoundError",
     "MissingBlobsError",
     "ModelNotFoundError",
     "ModelyardError",
@@ -91,13 +100,16 @@ __all__ = [
     "RangeNotSatisfiableError",
     "RegistryNotFoundError",
     "RequestTimeoutError",
+    "RunNotFoundError",
     "SchemaOutdatedError",
     "SizeMismatchError",
     "TooManyRequestsError",
     "UnauthenticatedError",
     "UnavailableError",
+    "UnsafeTargetError",
     "UploadUnknownError",
     "VersionNotFoundError",
+    "WebhookNotFoundError",
     "error_class_for",
 ]
 
@@ -204,6 +216,26 @@ class DatabaseNotFoundError(NotFoundError):
     reason = "database_not_found"
 
 
+class WebhookNotFoundError(NotFoundError):
+    reason = "webhook_not_found"
+
+
+class ExperimentNotFoundError(NotFoundError):
+    reason = "experiment_not_found"
+
+
+class RunNotFoundError(NotFoundError):
+    reason = "run_not_found"
+
+
+class LoggedModelNotFoundError(NotFoundError):
+    reason = "logged_model_not_found"
+
+
+class ArtifactNotFoundError(NotFoundError):
+    reason = "artifact_not_found"
+
+
 # --- already exists / invalid -----------------------------------------------------------
 
 
@@ -223,6 +255,12 @@ class InvalidNameError(InvalidArgumentError):
 
 class InvalidPathError(InvalidArgumentError):
     reason = "invalid_path"
+
+
+class UnsafeTargetError(InvalidArgumentError):
+    """The webhook URL points somewhere the server must not send requests."""
+
+    reason = "unsafe_webhook_target"
 
 
 class DestinationNotEmptyError(InvalidArgumentError):

@@ -24,6 +24,7 @@ from modelyard.errors import (
     InvalidNameError,
     InvalidPageTokenError,
     NotFoundError,
+    WebhookNotFoundError,
 )
 from modelyard.events import matching
 from modelyard.events.crypto import SecretBox
@@ -35,10 +36,6 @@ from .registry import RegistryService, utcnow
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 MAX_SECRET = 256
-
-
-class WebhookNotFoundError(NotFoundError):
-    reason = "webhook_not_found"
 
 
 def validate_webhook_name(name: str) -> str:
