@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
+from modelyard import web
 from modelyard._version import __version__
 from modelyard.bootstrap import Services, build_registry
 from modelyard.settings import Settings
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.include_router(r)
     mlflow_adapter.install(app)
     openapi.install(app)
+    web.install(app)  # the UI at '/': last, so every API route matches first
     return app
 
 

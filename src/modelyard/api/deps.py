@@ -17,6 +17,7 @@ from fastapi.security.base import SecurityBase
 from modelyard.bootstrap import Services
 from modelyard.domain.actor import LOCAL, Actor
 from modelyard.errors import UnauthenticatedError
+from modelyard.web import session_actor
 
 
 def services(request: Request) -> Services:
@@ -70,6 +71,8 @@ def actor(request: Request, _bearer: None = Security(BEARER), _basic: None = Sec
     if not request.app.state.auth_enabled():
         return Actor(name=LOCAL.name, kind=LOCAL.kind, org_admin=True, request_id=rid, client_address=client)
     token = token_from_header(request.headers.get("Authorization"))
+    if token is None and request.method in ("GET", "HEAD"):
+        token = session_actor(request)  # the UI's download links: reads only, never a write
     if token is None:
         raise UnauthenticatedError("this server requires an API token: send 'Authorization: Bearer <token>'")
     return svc.identity.authenticate(token, request_id=rid, client_address=client)

@@ -1,0 +1,207 @@
+"""The UI in process (ASGI, no sockets): sign-in and cookies, CSRF, escaping, visibility, errors.
+
+The same services as ``/api/v1`` decide: a restricted registry is a 404 page for a
+non-member exactly as a missing one is, and a download through the UI's link obeys the
+download rule.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from ui_world import HOSTILE, WEIGHTS_2, UiWorld
+
+from modelyard.web import session
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, "the page has no form with a CSRF value"
+    return found.group(1)
+
+
+def sign_in(client: Any, token: str) -> None:
+    page = client.get("/signin")
+    r = client.post(
+        "/signin", data={"token": token, "csrf_token": csrf_of(page.text), "next": "/"}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_signed_out_pages_send_the_browser_to_sign_in(client: Any) -> None:
+    r = client.get("/registries/open", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/signin?next=%2Fregistries%2Fopen"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_session_cookie_is_httponly_samesite_lax_and_secure_only_over_https(client: Any, world: UiWorld) -> None:
+    page = client.get("/signin")
+    cookie = page.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
+    r = client.post(
+        "/signin",
+        data={"token": world.tokens["alice"], "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    signed = r.headers["set-cookie"]
+    assert "HttpOnly" in signed and "SameSite=lax" in signed
+    assert world.tokens["alice"] not in page.text + r.text  # never rendered
+
+    https = client.__class__(client.app).get("https://testserver/signin")
+    assert "Secure" in https.headers["set-cookie"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_sign_in_with_a_wrong_token_says_so_and_sets_no_session(client: Any) -> None:
+    page = client.get("/signin")
+    r = client.post("/signin", data={"token": "nope", "csrf_token": csrf_of(page.text)}, follow_redirects=False)
+    assert r.status_code == 401
+    assert "invalid API token" in r.text
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_post_without_the_session_csrf_value_is_refused_and_changes_nothing(client: Any, world: UiWorld) -> None:
+    sign_in(client, world.tokens["approver"])
+    url = f"/promotions/{world.request_id}/review"
+    for data in ({"decision": "approve"}, {"decision": "approve", "csrf_token": "forged"}):
+        r = client.post(url, data=data, follow_redirects=False)
+        assert r.status_code == 403
+        assert "did not come from this site" in r.text
+        assert r.headers["content-type"].startswith("text/html")
+    page = client.get("/registries/open/collections/fraud-detector/versions/2")
+    assert "<strong>open</strong>" in page.text  # the request is still open: nothing was approved
+    # A valid value from another session (another browser) is refused too: the value is session-bound.
+    other = client.__class__(client.app)
+    other_csrf = csrf_of(other.get("/signin").text)
+    assert client.post(url, data={"decision": "approve", "csrf_token": other_csrf}).status_code == 403
+    # Sign-in itself is CSRF-protected (login CSRF).
+    fresh = client.__class__(client.app)
+    r = fresh.post("/signin", data={"token": world.tokens["viewer"]}, follow_redirects=False)
+    assert r.status_code == 403
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_forged_session_cookie_is_ignored(client: Any, world: UiWorld) -> None:
+    forged = session.dump(b"not the server key", session.new_session(world.tokens["root"]))
+    client.cookies.set(session.COOKIE, forged)
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_markdown_is_rendered_and_raw_html_and_script_links_are_escaped(client: Any, world: UiWorld) -> None:
+    sign_in(client, world.tokens["alice"])
+    html = client.get("/registries/open/collections/fraud-detector").text
+    assert "<strong>model</strong>" in html
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html or "&lt;script&gt;" in html
+    assert 'href="javascript:' not in html
+    assert HOSTILE  # the world carries the hostile description
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_search_shows_escaped_names_and_only_visible_registries(client: Any, world: UiWorld) -> None:
+    sign_in(client, world.tokens["viewer"])
+    html = client.get("/search", params={"q": "<b>model"}).text
+    assert "&lt;b&gt;model" in html and "<b>model" not in html
+    everything = client.get("/search", params={"q": ""}).text
+    assert "open/fraud-detector" in everything
+    assert "hidden-model" not in everything
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_restricted_registry_is_the_same_404_page_as_a_missing_one(client: Any, world: UiWorld) -> None:
+    sign_in(client, world.tokens["viewer"])
+    hidden = client.get("/registries/secret")
+    missing = client.get("/registries/no-such")
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.headers["content-type"].startswith("text/html")
+    strip = re.compile(r"registry &#39;[^&]*&#39;|request id <code>[^<]*</code>")
+    assert strip.sub("", hidden.text) == strip.sub("", missing.text)
+    assert client.get("/registries/secret/collections/hidden-model/versions/1").status_code == 404
+    sign_in(client, world.tokens["alice"])
+    assert client.get("/registries/secret").status_code == 200
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_download_link_serves_bytes_per_the_download_rule(client: Any, world: UiWorld) -> None:
+    sign_in(client, world.tokens["viewer"])
+    html = client.get("/registries/open/collections/fraud-detector/versions/2").text
+    link = "/api/v1/registries/open/collections/fraud-detector/versions/2/files/model.bin"
+    assert link in html
+    r = client.get(link)
+    assert r.status_code == 200 and r.content == WEIGHTS_2
+    # The session only ever reads: a write through the API with the cookie alone is unauthenticated.
+    assert client.delete("/api/v1/registries/open/collections/fraud-detector/versions/2").status_code == 401
+    # Signed out: no bytes.
+    client.cookies.clear()
+    assert client.get(link).status_code == 401
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_approver_approves_a_promotion_and_the_alias_moves(client: Any, world: UiWorld) -> None:
+    sign_in(client, world.tokens["approver"])
+    home = client.get("/").text
+    assert "Waiting for me" in home and "open/fraud-detector:2" in home
+    page = client.get("/registries/open/collections/fraud-detector/versions/2")
+    r = client.post(
+        f"/promotions/{world.request_id}/review",
+        data={"decision": "approve", "comment": "looks good", "csrf_token": csrf_of(page.text)},
+    )
+    assert r.status_code == 200
+    assert "<strong>completed</strong>" in r.text and "looks good" in r.text
+    col = client.get("/registries/open/collections/fraud-detector").text
+    assert "production" in col
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_requester_cannot_approve_and_is_told_why(client: Any, world: UiWorld) -> None:
+    sign_in(client, world.tokens["alice"])
+    assert "open/fraud-detector:2" not in client.get("/").text.split("Recent activity")[0]
+    page = client.get("/registries/open/collections/fraud-detector/versions/2")
+    r = client.post(
+        f"/promotions/{world.request_id}/review", data={"decision": "approve", "csrf_token": csrf_of(page.text)}
+    )
+    assert r.status_code == 403 and "approving needs the &#39;admin&#39; role" in r.text.replace("&#x27;", "&#39;")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_rollback_needs_the_alias_typed_and_moves_it_back(client: Any, world: UiWorld) -> None:
+    sign_in(client, world.tokens["alice"])
+    page = client.get("/registries/open/collections/fraud-detector")
+    url = "/registries/open/collections/fraud-detector/aliases/champion/rollback"
+    wrong = client.post(url, data={"confirm": "oops", "csrf_token": csrf_of(page.text)})
+    assert wrong.status_code == 400 and "type the alias name" in wrong.text
+    r = client.post(url, data={"confirm": "champion", "csrf_token": csrf_of(page.text)})
+    assert r.status_code == 200
+    assert re.search(r'champion</span></td>\s*<td><a href="[^"]+/versions/1">v1', r.text)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_compare_highlights_the_differences(client: Any, world: UiWorld) -> None:
+    sign_in(client, world.tokens["viewer"])
+    r = client.get("/compare", params={"v": ["open/fraud-detector:1", "open/fraud-detector:2"]})
+    assert r.status_code == 200
+    rows = {
+        m.group(2): m.group(1)
+        for m in re.finditer(r'<tr( class="differs")?><td>[a-z]+</td><th scope="row">([^< ]+)', r.text)
+    }
+    assert rows["lr"] and rows["auc"] and rows["model.bin"]
+    assert not rows["epochs"] and not rows["config.json"]
+    assert client.get("/compare", params={"v": ["open/fraud-detector:1"]}).status_code == 400
+    assert client.get("/compare", params={"v": ["open/fraud-detector:1", "secret/hidden-model:1"]}).status_code == 404
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_json_api_keeps_its_json_errors(client: Any) -> None:
+    r = client.get("/api/v1/registries/open", headers={"Accept": "text/html"})
+    assert r.status_code == 401 and r.json()["code"] == "UNAUTHENTICATED"
+    r = client.get("/api/v1/nope", headers={"Accept": "text/html"})
+    assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND"
