@@ -70,9 +70,7 @@ def actor(request: Request, _bearer: None = Security(BEARER), _basic: None = Sec
     rid = getattr(request.state, "request_id", "")
     if not request.app.state.auth_enabled():
         return Actor(name=LOCAL.name, kind=LOCAL.kind, org_admin=True, request_id=rid, client_address=client)
-    token = token_from_header(request.headers.get("Authorization"))
-    if token is None and request.method in ("GET", "HEAD"):
-        token = session_actor(request)  # the UI's download links: reads only, never a write
+    token = _request_token(request)
     if token is None:
         raise UnauthenticatedError("this server requires an API token: send 'Authorization: Bearer <token>'")
     return svc.identity.authenticate(token, request_id=rid, client_address=client)
@@ -83,4 +81,14 @@ def credential(request: Request) -> str | None:
     (watch streams) that must re-check it while they run."""
     if not request.app.state.auth_enabled():
         return None
-    return token_from_header(request.headers.get("Authorization"))
+    return _request_token(request)
+
+
+def _request_token(request: Request) -> str | None:
+    """The ``Authorization`` header's token; for reads only (GET, HEAD), else the web UI session's
+    (its download links and live-update streams). A write always needs the header: a session
+    cookie, sent by the browser on its own, never authorizes a change."""
+    token = token_from_header(request.headers.get("Authorization"))
+    if token is None and request.method in ("GET", "HEAD"):
+        token = session_actor(request)
+    return token

@@ -26,7 +26,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from modelyard.bootstrap import Services
 from modelyard.domain.actor import LOCAL, Actor
 from modelyard.domain.paths import ArtifactPath
-from modelyard.errors import CsrfError, InvalidArgumentError, PermissionDeniedError, UnauthenticatedError
+from modelyard.errors import (
+    CsrfError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnauthenticatedError,
+)
 
 from . import markdown, session
 
@@ -429,6 +435,29 @@ def audit_page(
     )
     filters = {"actor": actor_name or "", "action": action or "", "target": target or ""}
     return render(u, "audit.html", page=page, filters=filters)
+
+
+@router.get("/experiments/{experiment_id}/runs/{run_id}")
+def run_page(experiment_id: str, run_id: str, u: Ui = Depends(ui)) -> Response:
+    """Where the run links the MLflow client prints land (``/#/experiments/<id>/runs/<run>``
+    reaches the server as ``/``; ``static/ui.js`` forwards it here)."""
+    who = u.require_actor()
+    tracking = u.request.app.state.mlflow.tracking
+    run = tracking.get_run(who, run_id)
+    if run.experiment_id != experiment_id:
+        raise NotFoundError(f"experiment {experiment_id} has no run '{run_id}'", run_id=run_id)
+    models, _ = tracking.search_logged_models(who, experiment_ids=[experiment_id], limit=100)
+    latest: dict[str, Any] = {}
+    for m in run.metrics:
+        if m.key not in latest or (m.step, m.at) >= (latest[m.key].step, latest[m.key].at):
+            latest[m.key] = m
+    return render(
+        u,
+        "run.html",
+        run=run,
+        metrics=sorted(latest.values(), key=lambda m: m.key),
+        models=[m for m in models if m.source_run_id == run.id],
+    )
 
 
 def install(app: FastAPI) -> None:
