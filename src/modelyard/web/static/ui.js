@@ -3,8 +3,9 @@
   "use strict";
   // MLflow prints run links as /#/experiments/<id>/runs/<run_id>; the fragment never reaches
   // the server, so forward it to the server route (after signing in, if the form is shown).
-  var m = /^#\/experiments\/([^/]+)\/runs\/([^/?#]+)/.exec(window.location.hash || "");
-  if (m) {
+  function forwardRunLink() {
+    var m = /^#\/experiments\/([^/]+)\/runs\/([^/?#]+)/.exec(window.location.hash || "");
+    if (!m) return;
     var target = "/experiments/" + encodeURIComponent(m[1]) + "/runs/" + encodeURIComponent(m[2]);
     var next = document.querySelector('input[name="next"]');
     if (window.location.pathname === "/signin" && next) {
@@ -13,6 +14,8 @@
       window.location.replace(target);
     }
   }
+  window.addEventListener("hashchange", forwardRunLink);
+  document.addEventListener("DOMContentLoaded", forwardRunLink);
 
   // Live updates: a page that names a collection reloads when one of its aliases moves
   // (the watch stream of /api/v1, read with the session).
