@@ -218,8 +218,8 @@ def test_approver_approves_then_a_member_rolls_back_and_the_page_updates_live(br
 
     watcher = browser.new_page()
     watcher.goto(live.url + "/registries/open/collections/fraud-detector")
-    row = watcher.locator("tr", has=watcher.locator("span.alias", has_text="champion")).first
-    assert "v2" in row.inner_text()
+    champion = "document.querySelector('#h-aliases + table tbody tr td:nth-child(2)').innerText"
+    assert watcher.evaluate(champion) == "v2"
     time.sleep(0.5)  # the watch stream is open
 
     page.goto(live.url + "/registries/open/collections/fraud-detector")
@@ -227,10 +227,8 @@ def test_approver_approves_then_a_member_rolls_back_and_the_page_updates_live(br
     page.locator("form[action$='/aliases/champion/rollback'] button").click()
     page.wait_for_load_state()
     # The other open page reloads by itself when the alias moves (EventSource on the watch stream).
-    watcher.wait_for_function(
-        "() => [...document.querySelectorAll('tr')].some(r => r.innerText.includes('champion') && r.innerText.includes('v1'))",
-        timeout=15000,
-    )
+    watcher.wait_for_function(f"() => {champion} === 'v1'", timeout=15000)
+    assert watcher.evaluate(champion) == "v1"
 
 
 def test_mlflow_run_link_lands_on_the_run_page(browser: Any, live: LiveServer) -> None:
