@@ -205,3 +205,70 @@ def test_the_json_api_keeps_its_json_errors(client: Any) -> None:
     assert r.status_code == 401 and r.json()["code"] == "UNAUTHENTICATED"
     r = client.get("/api/v1/nope", headers={"Accept": "text/html"})
     assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_search_box_filters_by_tag_and_alias(client: Any, world: UiWorld) -> None:
+    sign_in(client, world.tokens["alice"])
+    assert "open/fraud-detector" in client.get("/search", params={"q": "tag:team=risk"}).text
+    assert "open/fraud-detector" not in client.get("/search", params={"q": "tag:team=other"}).text
+    assert "open/fraud-detector" in client.get("/search", params={"q": "alias:champion fraud"}).text
+    assert "No collections found" in client.get("/search", params={"q": "alias:production"}).text
+    r = client.get("/search", params={"q": "tag:=x"})
+    assert r.status_code == 400 and "use &#39;key&#39; or &#39;key=value&#39;" in r.text.replace("&#x27;", "&#39;")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_registry_settings_show_what_the_api_shows_to_that_principal(client: Any, world: UiWorld) -> None:
+    sign_in(client, world.tokens["viewer"])
+    html = client.get("/registries/open").text
+    assert "Members and roles" in html and "<td>viewer</td><td>user</td><td>viewer</td>" in html
+    assert "production" in html  # the protected alias and its policy
+    members = client.get("/api/v1/registries/open/members").json()["items"]
+    assert {m["subject"] for m in members} == {"alice", "approver", "viewer"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_compare_draws_a_bar_per_version_for_each_metric(client: Any, world: UiWorld) -> None:
+    sign_in(client, world.tokens["viewer"])
+    html = client.get("/compare", params={"v": ["open/fraud-detector:1", "open/fraud-detector:2"]}).text
+    chart = html.split('id="h-charts"', 1)[1]
+    assert "<figcaption>auc</figcaption>" in chart
+    assert 'data-width="97"' in chart and 'data-width="100"' in chart  # 0.91 / 0.94, 0.94 / 0.94
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_audit_page_filters_and_links_the_export_and_the_chain_check(client: Any, world: UiWorld) -> None:
+    sign_in(client, world.tokens["viewer"])
+    html = client.get("/audit", params={"action": "alias.set"}).text
+    assert html.count("<code>alias.set</code>") == 2
+    assert "<code>version.created</code>" not in html
+    assert "hidden-model" not in client.get("/audit").text  # secret's events are invisible to viewer
+    assert 'href="/api/v1/events/export?action=alias.set"' in html
+    assert "Verify the hash chain" not in html
+    export = client.get("/api/v1/events/export", params={"action": "alias.set"})
+    assert export.status_code == 200 and export.text.count("\n") == 2
+    sign_in(client, world.tokens["root"])
+    assert "Verify the hash chain" in client.get("/audit").text
+    assert client.get("/api/v1/audit/verify").json()["ok"] is True
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_every_input_has_a_label_and_pages_have_landmarks(client: Any, world: UiWorld) -> None:
+    sign_in(client, world.tokens["approver"])
+    for url in (
+        "/",
+        "/search?q=fraud",
+        "/registries/open",
+        "/registries/open/collections/fraud-detector",
+        "/registries/open/collections/fraud-detector/versions/2",
+        "/audit",
+    ):
+        html = client.get(url).text
+        assert "<main" in html and "<header" in html and "<nav" in html, url
+        labelled = set(re.findall(r'<label for="([^"]+)"', html))
+        for tag in re.findall(r"<input[^>]*>", html):
+            if 'type="hidden"' in tag or "aria-label=" in tag:
+                continue
+            found = re.search(r'id="([^"]+)"', tag)
+            assert found and found.group(1) in labelled, f"{url}: input without a label: {tag}"

@@ -132,9 +132,11 @@ def register_error_handlers(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         rid = getattr(request.state, "request_id", "")
         log.exception("unexpected error handling request %s", rid, exc_info=exc)
+        if is_ui_request(request):
+            return error_page(request, 500, f"internal error; quote request id {rid} when reporting it")
         body = {
             "code": "INTERNAL",
             "message": f"internal error; quote request id {rid} when reporting it",

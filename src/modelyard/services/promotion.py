@@ -5,6 +5,7 @@ approvals, and their completion. Each public method is one unit of work.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -377,10 +378,10 @@ class PromotionService:
                 for r in store.list_requests(crow["id"], status=status, limit=limit)
             ]
 
-    def waiting_for(self, actor: Actor, *, limit: int = 20) -> list[PromotionRequest]:
+    def waiting_for(self, actor: Actor, *, limit: int = 20) -> builtins.list[PromotionRequest]:
         """Open requests that ``actor`` may approve now: in a registry it can read, its role meets
         the policy's approver role, it neither asked nor authored the version, nor reviewed it yet."""
-        out: list[PromotionRequest] = []
+        out: builtins.list[PromotionRequest] = []
         with self._db.unit_of_work(write=False) as store:
             visible = authz.visible_registry_ids(store, actor)
             registries = {r.id: r for r in store.list_registries()}

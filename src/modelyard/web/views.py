@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -26,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from modelyard.bootstrap import Services
 from modelyard.domain.actor import LOCAL, Actor
 from modelyard.domain.paths import ArtifactPath
+from modelyard.domain.search import parse_tag_filter
 from modelyard.errors import (
     CsrfError,
     InvalidArgumentError,
@@ -265,10 +266,26 @@ def search(
     u: Ui = Depends(ui),
 ) -> Response:
     who = u.require_actor()
+    name, tags, alias = parse_search(q)
     page = u.svc.registry.search_collections(
-        name=q.strip() or None, page_size=COLLECTIONS_PAGE, page_token=page_token, actor=who
+        name=name, tags=tags, alias=alias, page_size=COLLECTIONS_PAGE, page_token=page_token, actor=who
     )
     return render(u, "search.html", q=q, page=page)
+
+
+def parse_search(q: str) -> tuple[str | None, list[tuple[str, str | None]], str | None]:
+    """The search box: ``tag:key`` / ``tag:key=value`` and ``alias:name`` words filter, the rest
+    is the name to match (the same filters as ``GET /api/v1/search``)."""
+    words, tags, alias = [], [], None
+    for word in q.split():
+        kind, sep, rest = word.partition(":")
+        if sep and kind == "tag":
+            tags.append(parse_tag_filter(rest))
+        elif sep and kind == "alias" and rest:
+            alias = rest
+        else:
+            words.append(word)
+    return " ".join(words) or None, tags, alias
 
 
 @router.get("/registries/{registry}")
@@ -278,7 +295,12 @@ def registry_page(registry: str, page_token: str | None = Query(None), u: Ui = D
     page = u.svc.registry.search_collections(
         registries=[registry], page_size=COLLECTIONS_PAGE, page_token=page_token, actor=who
     )
-    return render(u, "registry.html", registry=reg, page=page)
+    try:
+        grants = u.svc.identity.list_grants(who, registry)
+        policies = u.svc.identity.list_alias_policies(who, registry)
+    except PermissionDeniedError:
+        grants, policies = None, None
+    return render(u, "registry.html", registry=reg, page=page, grants=grants, policies=policies)
 
 
 @router.get("/registries/{registry}/collections/{collection}")
@@ -328,7 +350,17 @@ def compare(v: list[str] = Query([]), u: Ui = Depends(ui)) -> Response:
         if p.ref is None:
             raise InvalidArgumentError(f"'{ref}' names no version: write registry/collection:3", field="v")
         versions.append(u.svc.registry.get_version(p.registry, p.collection, p.ref, actor=who))
-    return render(u, "compare.html", versions=versions, rows=compare_rows(versions))
+    return render(u, "compare.html", versions=versions, rows=compare_rows(versions), charts=metric_bars(versions))
+
+
+def metric_bars(versions: list[Any]) -> list[tuple[str, list[tuple[str, float, int]]]]:
+    """Per metric: (label, value, bar width in % of the largest magnitude) for each version."""
+    charts = []
+    for key in sorted({k for v in versions for k in v.metadata.metrics}):
+        values = [(f"{v.collection}:{v.number}", v.metadata.metrics.get(key)) for v in versions]
+        top = max((abs(x) for _, x in values if x is not None), default=0.0) or 1.0
+        charts.append((key, [(label, x, round(abs(x) / top * 100)) for label, x in values if x is not None]))
+    return charts
 
 
 def compare_rows(versions: list[Any]) -> list[tuple[str, str, list[str], bool]]:
@@ -434,7 +466,9 @@ def audit_page(
         page_token=page_token,
     )
     filters = {"actor": actor_name or "", "action": action or "", "target": target or ""}
-    return render(u, "audit.html", page=page, filters=filters)
+    export = {k: v for k, v in (("principal", actor_name), ("action", action), ("target_prefix", target)) if v}
+    export_query = f"?{urlencode(export)}" if export else ""
+    return render(u, "audit.html", page=page, filters=filters, export_query=export_query)
 
 
 @router.get("/experiments/{experiment_id}/runs/{run_id}")
