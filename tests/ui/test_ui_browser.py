@@ -158,6 +158,11 @@ def test_sign_in_search_and_browse_to_a_version(browser: Any, live: LiveServer) 
     assert "model.bin" in files.nth(1).inner_text() or "model.bin" in files.nth(0).inner_text()
     shot(page, "version")
 
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    page.goto(live.url + "/registries/open/collections/fraud-detector")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1  # no sideways scrolling
+    shot(page, "collection-phone")
+
 
 def test_version_download_link_serves_bytes_only_to_who_may_download(browser: Any, live: LiveServer) -> None:
     page = browser.new_page()
@@ -220,7 +225,7 @@ def test_approver_approves_then_a_member_rolls_back_and_the_page_updates_live(br
     watcher.goto(live.url + "/registries/open/collections/fraud-detector")
     champion = "document.querySelector('#h-aliases + table tbody tr td:nth-child(2)').innerText"
     assert watcher.evaluate(champion) == "v2"
-    time.sleep(0.5)  # the watch stream is open
+    watcher.wait_for_selector("html[data-live=on]", state="attached")  # its watch stream is open
 
     page.goto(live.url + "/registries/open/collections/fraud-detector")
     page.get_by_label("Type “champion” to confirm").fill("champion")

@@ -214,6 +214,8 @@ def test_search_box_filters_by_tag_and_alias(client: Any, world: UiWorld) -> Non
     assert "open/fraud-detector" not in client.get("/search", params={"q": "tag:team=other"}).text
     assert "open/fraud-detector" in client.get("/search", params={"q": "alias:champion fraud"}).text
     assert "No collections found" in client.get("/search", params={"q": "alias:production"}).text
+    assert "open/fraud-detector" in client.get("/registries/open", params={"q": "tag:team=risk"}).text
+    assert "open/fraud-detector" not in client.get("/registries/open", params={"q": "alias:nope"}).text
     r = client.get("/search", params={"q": "tag:=x"})
     assert r.status_code == 400 and "use &#39;key&#39; or &#39;key=value&#39;" in r.text.replace("&#x27;", "&#39;")
 

@@ -289,18 +289,30 @@ def parse_search(q: str) -> tuple[str | None, list[tuple[str, str | None]], str 
 
 
 @router.get("/registries/{registry}")
-def registry_page(registry: str, page_token: str | None = Query(None), u: Ui = Depends(ui)) -> Response:
+def registry_page(
+    registry: str,
+    q: str = Query("", max_length=200),
+    page_token: str | None = Query(None),
+    u: Ui = Depends(ui),
+) -> Response:
     who = u.require_actor()
     reg = u.svc.registry.get_registry(registry, actor=who)
+    name, tags, alias = parse_search(q)
     page = u.svc.registry.search_collections(
-        registries=[registry], page_size=COLLECTIONS_PAGE, page_token=page_token, actor=who
+        registries=[registry],
+        name=name,
+        tags=tags,
+        alias=alias,
+        page_size=COLLECTIONS_PAGE,
+        page_token=page_token,
+        actor=who,
     )
     try:
         grants = u.svc.identity.list_grants(who, registry)
         policies = u.svc.identity.list_alias_policies(who, registry)
     except PermissionDeniedError:
         grants, policies = None, None
-    return render(u, "registry.html", registry=reg, page=page, grants=grants, policies=policies)
+    return render(u, "registry.html", registry=reg, page=page, q=q, grants=grants, policies=policies)
 
 
 @router.get("/registries/{registry}/collections/{collection}")

@@ -23,6 +23,7 @@
     var el = document.querySelector("[data-watch]");
     if (!el || !window.EventSource) return;
     var source = new EventSource(el.getAttribute("data-watch"));
+    source.addEventListener("current", function () { document.documentElement.setAttribute("data-live", "on"); });
     var moved = function () {
       var note = document.getElementById("live-note");
       if (note) { note.hidden = false; }
