@@ -274,3 +274,29 @@ def test_every_input_has_a_label_and_pages_have_landmarks(client: Any, world: Ui
                 continue
             found = re.search(r'id="([^"]+)"', tag)
             assert found and found.group(1) in labelled, f"{url}: input without a label: {tag}"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_versions_table_is_keyset_paged_and_sortable(client: Any, world: UiWorld, ui_services: Any) -> None:
+    from modelyard.domain.actor import SYSTEM
+
+    files = ui_services.registry.get_version("open", "fraud-detector", 1).files
+    for _ in range(58):  # 60 versions: one page of 50 and one of 10
+        ui_services.registry.create_version(SYSTEM, "open", "fraud-detector", files=files)
+    sign_in(client, world.tokens["viewer"])
+    numbers = re.compile(r'<td><a href="[^"]+/versions/(\d+)">v\d+</a></td>')
+    first = client.get("/registries/open/collections/fraud-detector").text.split('id="h-versions"')[1]
+    assert [int(n) for n in numbers.findall(first)] == list(range(60, 10, -1))
+    link = re.search(r'rel="next" href="\?([^"]+)"', first)
+    assert link
+    second = client.get("/registries/open/collections/fraud-detector?" + link.group(1).replace("&amp;", "&")).text
+    second = second.split('id="h-versions"')[1]
+    assert [int(n) for n in numbers.findall(second)] == list(range(10, 0, -1))
+    assert 'rel="next"' not in second
+    oldest = client.get("/registries/open/collections/fraud-detector", params={"order": "oldest"}).text
+    oldest = oldest.split('id="h-versions"')[1]
+    assert [int(n) for n in numbers.findall(oldest)][:3] == [1, 2, 3]
+    # A token of one order is refused in the other (the page says what went wrong).
+    token = link.group(1).split("page_token=")[1]
+    r = client.get(f"/registries/open/collections/fraud-detector?order=oldest&page_token={token}")
+    assert r.status_code == 400 and "not a token this server issued" in r.text

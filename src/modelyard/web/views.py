@@ -317,12 +317,21 @@ def registry_page(
 
 @router.get("/registries/{registry}/collections/{collection}")
 def collection_page(
-    registry: str, collection: str, page_token: str | None = Query(None), u: Ui = Depends(ui)
+    registry: str,
+    collection: str,
+    order: str = Query("newest", pattern="^(newest|oldest)$"),
+    page_token: str | None = Query(None),
+    u: Ui = Depends(ui),
 ) -> Response:
     who = u.require_actor()
     col = u.svc.registry.get_collection(registry, collection, actor=who)
     versions = u.svc.registry.list_versions(
-        registry, collection, page_size=VERSIONS_PAGE, page_token=page_token, actor=who
+        registry,
+        collection,
+        page_size=VERSIONS_PAGE,
+        page_token=page_token,
+        descending=order == "newest",
+        actor=who,
     )
     history = {a: u.svc.registry.alias_history(registry, collection, a, limit=5, actor=who) for a in col.aliases}
     try:
@@ -338,6 +347,7 @@ def collection_page(
         history=history,
         webhooks=webhooks,
         promotions=promotions,
+        order=order,
     )
 
 
