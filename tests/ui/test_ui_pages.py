@@ -300,3 +300,29 @@ def test_versions_table_is_keyset_paged_and_sortable(client: Any, world: UiWorld
     token = link.group(1).split("page_token=")[1]
     r = client.get(f"/registries/open/collections/fraud-detector?order=oldest&page_token={token}")
     assert r.status_code == 400 and "not a token this server issued" in r.text
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_an_unknown_page_is_an_html_404_for_browsers_and_json_for_others(client: Any, world: UiWorld) -> None:
+    sign_in(client, world.tokens["viewer"])
+    page = client.get("/no/such/page", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "there is no such page" in page.text and "viewer" in page.text  # still signed in
+    assert client.get("/no/such/page", headers={"Accept": "application/json"}).json()["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_with_auth_off_the_ui_opens_as_the_local_admin(settings: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from modelyard.api.app import create_app
+    from modelyard.bootstrap import build_registry
+
+    svc = build_registry(settings.model_copy(update={"auth": "off"}))
+    try:
+        with TestClient(create_app(services=svc)) as c:
+            home = c.get("/", follow_redirects=False)
+            assert home.status_code == 200 and "<span>local</span>" in home.text
+            assert "Sign out" not in home.text
+    finally:
+        svc.close()

@@ -15,7 +15,7 @@ from fastapi.openapi.models import HTTPBase
 from fastapi.security.base import SecurityBase
 
 from modelyard.bootstrap import Services
-from modelyard.domain.actor import LOCAL, Actor
+from modelyard.domain.actor import Actor, local_actor
 from modelyard.errors import UnauthenticatedError
 from modelyard.web import session_actor
 
@@ -69,7 +69,7 @@ def actor(request: Request, _bearer: None = Security(BEARER), _basic: None = Sec
     client = request.client.host if request.client else ""
     rid = getattr(request.state, "request_id", "")
     if not request.app.state.auth_enabled():
-        return Actor(name=LOCAL.name, kind=LOCAL.kind, org_admin=True, request_id=rid, client_address=client)
+        return local_actor(request_id=rid, client_address=client)
     token = _request_token(request)
     if token is None:
         raise UnauthenticatedError("this server requires an API token: send 'Authorization: Bearer <token>'")

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -93,7 +94,7 @@ def register_error_handlers(app: FastAPI) -> None:
     async def _modelyard_error(request: Request, exc: ModelyardError) -> Response:
         status = status_for(exc)
         if is_ui_request(request):
-            return error_page(request, status, exc.message)
+            return await run_in_threadpool(error_page, request, status, exc.message)
         response = error_response(status, exc.to_dict(), request)
         if status == 416 and "size" in exc.details:
             response.headers["Content-Range"] = f"bytes */{exc.details['size']}"
@@ -109,7 +110,7 @@ def register_error_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         if is_ui_request(request):
-            return error_page(request, VALIDATION_STATUS, _validation_message(errors))
+            return await run_in_threadpool(error_page, request, VALIDATION_STATUS, _validation_message(errors))
         body = {
             "code": "INVALID_ARGUMENT",
             "message": _validation_message(errors),
@@ -120,7 +121,7 @@ def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if is_ui_request(request) and exc.status_code in (404, 405):
-            return error_page(request, exc.status_code, "there is no such page")
+            return await run_in_threadpool(error_page, request, exc.status_code, "there is no such page")
         code = _HTTP_CODES.get(exc.status_code, "INVALID_ARGUMENT" if exc.status_code < 500 else "INTERNAL")
         message = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
         body = {"code": code, "message": message, "details": {"reason": code.lower()}}
@@ -136,7 +137,9 @@ def register_error_handlers(app: FastAPI) -> None:
         rid = getattr(request.state, "request_id", "")
         log.exception("unexpected error handling request %s", rid, exc_info=exc)
         if is_ui_request(request):
-            return error_page(request, 500, f"internal error; quote request id {rid} when reporting it")
+            return await run_in_threadpool(
+                error_page, request, 500, f"internal error; quote request id {rid} when reporting it"
+            )
         body = {
             "code": "INTERNAL",
             "message": f"internal error; quote request id {rid} when reporting it",

@@ -24,7 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from modelyard.bootstrap import Services
-from modelyard.domain.actor import LOCAL, Actor
+from modelyard.domain.actor import Actor, local_actor
 from modelyard.domain.paths import ArtifactPath
 from modelyard.domain.search import parse_tag_filter
 from modelyard.errors import (
@@ -105,7 +105,7 @@ def ui(request: Request) -> Ui:
     rid = getattr(request.state, "request_id", "")
     who: Actor | None = None
     if not request.app.state.auth_enabled():
-        who = Actor(name=LOCAL.name, kind=LOCAL.kind, org_admin=True, request_id=rid, client_address=client)
+        who = local_actor(request_id=rid, client_address=client)
     elif sess.token:
         try:
             who = svc.identity.authenticate(sess.token, request_id=rid, client_address=client)
