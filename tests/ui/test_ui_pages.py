@@ -326,3 +326,22 @@ def test_with_auth_off_the_ui_opens_as_the_local_admin(settings: Any) -> None:
             assert "Sign out" not in home.text
     finally:
         svc.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_member_requests_a_promotion_and_a_viewer_is_refused(client: Any, world: UiWorld) -> None:
+    sign_in(client, world.tokens["viewer"])
+    page = client.get("/registries/open/collections/fraud-detector/versions/1")
+    url = "/registries/open/collections/fraud-detector/promotions"
+    form = {"version": "1", "alias": "production", "comment": "please", "csrf_token": csrf_of(page.text)}
+    refused = client.post(url, data=form)
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
+    sign_in(client, world.tokens["alice"])
+    page = client.get("/registries/open/collections/fraud-detector/versions/1")
+    bad = client.post(url, data={**form, "version": "one", "csrf_token": csrf_of(page.text)})
+    assert bad.status_code == 400 and "&#39;version&#39; must be a whole number" in bad.text.replace("&#x27;", "&#39;")
+    r = client.post(url, data={**form, "csrf_token": csrf_of(page.text)})
+    assert r.status_code == 200
+    version_page = client.get("/registries/open/collections/fraud-detector/versions/1").text
+    assert 'move <span class="alias">production</span> here · <strong>open</strong> · asked by alice' in version_page
+    assert "missing: " in version_page  # the approval it still needs
