@@ -345,3 +345,32 @@ def test_a_member_requests_a_promotion_and_a_viewer_is_refused(client: Any, worl
     version_page = client.get("/registries/open/collections/fraud-detector/versions/1").text
     assert 'move <span class="alias">production</span> here · <strong>open</strong> · asked by alice' in version_page
     assert "missing: " in version_page  # the approval it still needs
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_run_page_lists_the_versions_registered_from_the_run_that_you_may_see(
+    client: Any, world: UiWorld, ui_services: Any
+) -> None:
+    from modelyard.domain.actor import SYSTEM
+    from modelyard.domain.models import RunRef, VersionMetadata
+
+    tracking = client.app.state.mlflow.tracking
+    alice = ui_services.identity.authenticate(world.tokens["alice"])
+    exp = tracking.create_experiment(alice, "lineage")
+    run = tracking.create_run(alice, exp, run_name="train")
+    files = ui_services.registry.get_version("open", "fraud-detector", 1).files
+    md = VersionMetadata(run=RunRef(run.id))
+    ui_services.registry.create_version(SYSTEM, "open", "fraud-detector", files=files, metadata=md)
+    ui_services.registry.create_version(SYSTEM, "secret", "hidden-model", files=files[:1], metadata=md)
+
+    sign_in(client, world.tokens["alice"])
+    html = client.get(f"/experiments/{exp}/runs/{run.id}").text
+    assert "open/fraud-detector:3" in html and "secret/hidden-model:2" in html
+    # The viewer may not read alice's experiment (default NO_PERMISSIONS): the run is a 404 page.
+    sign_in(client, world.tokens["viewer"])
+    assert client.get(f"/experiments/{exp}/runs/{run.id}").status_code == 404
+    # Granted READ on the experiment, it sees the run and only the versions in registries it can read.
+    tracking.set_experiment_permission(alice, exp, principal="viewer", permission="READ")
+    html = client.get(f"/experiments/{exp}/runs/{run.id}").text
+    assert "open/fraud-detector:3" in html and "hidden-model" not in html
+    assert client.get(f"/experiments/999/runs/{run.id}").status_code == 404

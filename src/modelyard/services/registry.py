@@ -663,6 +663,15 @@ class RegistryService:
             items = store.versions_by_rows(rows, registry=registry, collection=crow["name"], with_files=False)
         return Page(items, token)
 
+    def versions_of_run(
+        self, run_id: str, *, actor: Actor | None = None, limit: int = 50
+    ) -> list[tuple[str, str, int]]:
+        """(registry, collection, number) of the versions registered from an MLflow/tracking run,
+        in the registries ``actor`` may read (lineage: the run page lists them)."""
+        check_page_size(limit)
+        with self._db.unit_of_work(write=False) as store:
+            return store.versions_of_run(run_id, registry_ids=authz.visible_registry_ids(store, actor), limit=limit)
+
     def update_version(
         self, actor: Actor, registry: str, collection: str, number: int, *, description: str | None = None
     ) -> Version:

@@ -216,6 +216,13 @@ class MetadataStore(Protocol):
         sessions, and files stored through the MLflow artifact proxy (whole or in parts)."""
         ...
 
+    def versions_of_run(
+        self, run_id: str, *, registry_ids: Sequence[int] | None, limit: int
+    ) -> list[tuple[str, str, int]]:
+        """(registry, collection, number) of the versions registered from run ``run_id`` in
+        ``registry_ids`` (None: any registry), oldest first (``versions.run_id`` is indexed)."""
+        ...
+
     def usable_digests(
         self, digests: Sequence[str], *, registry_ids: Sequence[int] | None, principal_id: int | None
     ) -> set[str]:

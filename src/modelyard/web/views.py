@@ -513,6 +513,7 @@ def run_page(experiment_id: str, run_id: str, u: Ui = Depends(ui)) -> Response:
         run=run,
         metrics=sorted(latest.values(), key=lambda m: m.key),
         models=[m for m in models if m.source_run_id == run.id],
+        versions=u.svc.registry.versions_of_run(run.id, actor=who),
     )
 
 
