@@ -374,3 +374,15 @@ def test_run_page_lists_the_versions_registered_from_the_run_that_you_may_see(
     html = client.get(f"/experiments/{exp}/runs/{run.id}").text
     assert "open/fraud-detector:3" in html and "hidden-model" not in html
     assert client.get(f"/experiments/999/runs/{run.id}").status_code == 404
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example/", "/\t/evil.example"])
+def test_sign_in_never_redirects_to_another_site(client: Any, world: UiWorld, target: str) -> None:
+    page = client.get("/signin")
+    r = client.post(
+        "/signin",
+        data={"token": world.tokens["alice"], "csrf_token": csrf_of(page.text), "next": target},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/"

@@ -180,7 +180,10 @@ def _safe_next(target: str | None) -> str:
     if not target:
         return "/"
     parts = urlsplit(target)
+    # Browsers read "/\\host" as "//host": refuse backslashes and control characters outright.
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
         return "/"
     return target
 
