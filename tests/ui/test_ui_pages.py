@@ -386,3 +386,18 @@ def test_sign_in_never_redirects_to_another_site(client: Any, world: UiWorld, ta
         follow_redirects=False,
     )
     assert r.status_code == 303 and r.headers["location"] == "/"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_audit_page_filters_by_day(client: Any, world: UiWorld) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    sign_in(client, world.tokens["viewer"])
+    today = datetime.now(UTC).date()
+    html = client.get("/audit", params={"action": "alias.set", "since": str(today), "until": str(today)}).text
+    assert html.count("<code>alias.set</code>") == 2
+    assert f"since={today}T00%3A00%3A00%2B00%3A00" in html  # the export link carries the same window
+    tomorrow = today + timedelta(days=1)
+    assert "<code>alias.set</code>" not in client.get("/audit", params={"since": str(tomorrow)}).text
+    r = client.get("/audit", params={"since": "yesterday"})
+    assert r.status_code == 400 and "must be a date like 2026-03-01" in r.text

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
@@ -477,6 +477,8 @@ def audit_page(
     actor_name: str | None = Query(None, alias="actor"),
     action: str | None = Query(None),
     target: str | None = Query(None),
+    since: str | None = Query(None),
+    until: str | None = Query(None),
     page_token: str | None = Query(None),
     u: Ui = Depends(ui),
 ) -> Response:
@@ -486,12 +488,22 @@ def audit_page(
         principal=actor_name or None,
         action=action or None,
         target_prefix=target or None,
+        since=_day(since, "since"),
+        until=_day(until, "until", end=True),
         descending=True,
         page_size=100,
         page_token=page_token,
     )
-    filters = {"actor": actor_name or "", "action": action or "", "target": target or ""}
+    filters = {
+        "actor": actor_name or "",
+        "action": action or "",
+        "target": target or "",
+        "since": since or "",
+        "until": until or "",
+    }
+    bounds = {"since": _day(since, "since"), "until": _day(until, "until", end=True)}
     export = {k: v for k, v in (("principal", actor_name), ("action", action), ("target_prefix", target)) if v}
+    export.update({k: v.isoformat() for k, v in bounds.items() if v is not None})
     export_query = f"?{urlencode(export)}" if export else ""
     return render(u, "audit.html", page=page, filters=filters, export_query=export_query)
 
@@ -518,6 +530,17 @@ def run_page(experiment_id: str, run_id: str, u: Ui = Depends(ui)) -> Response:
         models=[m for m in models if m.source_run_id == run.id],
         versions=u.svc.registry.versions_of_run(run.id, actor=who),
     )
+
+
+def _day(text: str | None, name: str, *, end: bool = False) -> datetime | None:
+    """A date field (``YYYY-MM-DD``, a UTC day) as the start of that day, or of the next (``end``)."""
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidArgumentError(f"'{name}' must be a date like 2026-03-01", field=name) from exc
+    return datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=UTC)
 
 
 def install(app: FastAPI) -> None:
