@@ -401,3 +401,34 @@ def test_audit_page_filters_by_day(client: Any, world: UiWorld) -> None:
     assert "<code>alias.set</code>" not in client.get("/audit", params={"since": str(tomorrow)}).text
     r = client.get("/audit", params={"since": "yesterday"})
     assert r.status_code == 400 and "must be a date like 2026-03-01" in r.text
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_registry_admin_changes_members_and_visibility_and_others_are_refused(
+    client: Any, world: UiWorld, ui_services: Any
+) -> None:
+    from modelyard.domain.actor import SYSTEM
+
+    url = "/registries/open/settings"
+    sign_in(client, world.tokens["viewer"])
+    page = client.get("/registries/open")
+    refused = client.post(
+        url, data={"change": "visibility", "visibility": "restricted", "csrf_token": csrf_of(page.text)}
+    )
+    assert refused.status_code == 403
+    assert ui_services.registry.get_registry("open", actor=SYSTEM).visibility == "organization"
+
+    sign_in(client, world.tokens["approver"])
+    token = csrf_of(client.get("/registries/open").text)
+    r = client.post(url, data={"change": "grant", "subject": "alice", "role": "admin", "csrf_token": token})
+    assert r.status_code == 200 and "<td>alice</td><td>user</td><td>admin</td>" in r.text
+    r = client.post(url, data={"change": "revoke", "subject": "viewer", "subject_kind": "user", "csrf_token": token})
+    assert "<td>viewer</td>" not in r.text
+    r = client.post(url, data={"change": "visibility", "visibility": "restricted", "csrf_token": token})
+    assert r.status_code == 200
+    assert ui_services.registry.get_registry("open", actor=SYSTEM).visibility == "restricted"
+    bad = client.post(url, data={"change": "grant", "subject": "alice", "role": "boss", "csrf_token": token})
+    assert bad.status_code == 400 and "role" in bad.text
+    # The removed viewer no longer sees the now restricted registry at all.
+    sign_in(client, world.tokens["viewer"])
+    assert client.get("/registries/open").status_code == 404

@@ -26,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from modelyard.bootstrap import Services
 from modelyard.domain.actor import Actor, local_actor
 from modelyard.domain.paths import ArtifactPath
+from modelyard.domain.permissions import ROLES
 from modelyard.domain.search import parse_tag_filter
 from modelyard.errors import (
     CsrfError,
@@ -315,7 +316,32 @@ def registry_page(
         policies = u.svc.identity.list_alias_policies(who, registry)
     except PermissionDeniedError:
         grants, policies = None, None
-    return render(u, "registry.html", registry=reg, page=page, q=q, grants=grants, policies=policies)
+    return render(u, "registry.html", registry=reg, page=page, q=q, grants=grants, policies=policies, roles=ROLES)
+
+
+@router.post("/registries/{registry}/settings")
+def registry_settings(registry: str, f: dict[str, str] = Depends(form), u: Ui = Depends(ui)) -> Response:
+    """Registry admins' changes: visibility, a member's role, removing a member (the services decide who may)."""
+    _check_csrf(u, f.get("csrf_token"))
+    who = u.require_actor()
+    change = f.get("change", "")
+    if change == "visibility":
+        u.svc.registry.update_registry(who, registry, visibility=f.get("visibility", ""))
+    elif change == "grant":
+        u.svc.identity.grant(
+            who,
+            registry,
+            subject_kind=f.get("subject_kind", "user"),
+            subject=f.get("subject", "").strip(),
+            role=f.get("role", ""),
+        )
+    elif change == "revoke":
+        u.svc.identity.revoke_grant(
+            who, registry, subject_kind=f.get("subject_kind", "user"), subject=f.get("subject", "").strip()
+        )
+    else:
+        raise InvalidArgumentError("change must be 'visibility', 'grant' or 'revoke'", field="change")
+    return RedirectResponse(f"/registries/{quote(registry)}#h-settings", status_code=303)
 
 
 @router.get("/registries/{registry}/collections/{collection}")
