@@ -158,6 +158,17 @@ def test_sign_in_search_and_browse_to_a_version(browser: Any, live: LiveServer) 
     assert "model.bin" in files.nth(1).inner_text() or "model.bin" in files.nth(0).inner_text()
     shot(page, "version")
 
+    # Compare: tick two versions on the collection page.
+    page.goto(live.url + "/registries/open/collections/fraud-detector")
+    page.get_by_label("compare v1").check()
+    page.get_by_label("compare v2").check()
+    page.get_by_role("button", name="Compare selected").click()
+    page.wait_for_url("**/compare?**")
+    assert "differs" in (page.locator("tr", has_text="auc").first.get_attribute("class") or "")
+    shot(page, "compare")
+    page.goto(live.url + "/audit")
+    shot(page, "audit")
+
     page.set_viewport_size({"width": 390, "height": 844})  # a phone
     page.goto(live.url + "/registries/open/collections/fraud-detector")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1  # no sideways scrolling
