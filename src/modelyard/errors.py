@@ -29,7 +29,11 @@ Tree::
     │   ├── DigestMismatchError
     │   ├── SizeMismatchError
     │   ├── MissingBlobsError
+    │   ├── InvalidTextError               (NUL or a lone surrogate in text)
+    │   ├── OutOfRangeError                (an integer outside signed 64 bits)
+    │   ├── NonFiniteNumberError           (NaN or Infinity where JSON needs a number)
     │   └── LimitExceededError
+    │       └── JsonTooDeepError
     ├── ConflictError                      CONFLICT           409
     │   ├── PreconditionFailedError        CONFLICT           412
     │   ├── PromotionRequiredError
@@ -41,6 +45,9 @@ Tree::
     │   └── CsrfError                      (a UI form post without this session's CSRF value)
     ├── RangeNotSatisfiableError           RANGE_NOT_SATISFIABLE 416
     ├── InsufficientStorageError           INSUFFICIENT_STORAGE 507
+    ├── RequestTimeoutError                REQUEST_TIMEOUT    408
+    ├── PayloadTooLargeError               PAYLOAD_TOO_LARGE  413
+    ├── TooManyRequestsError               TOO_MANY_REQUESTS  429
     └── UnavailableError                   UNAVAILABLE        503
         └── SchemaOutdatedError
 """
@@ -66,22 +73,29 @@ __all__ = [
     "InvalidNameError",
     "InvalidPageTokenError",
     "InvalidPathError",
+    "InvalidTextError",
+    "JsonTooDeepError",
     "LastOrgAdminError",
     "LimitExceededError",
     "MissingBlobsError",
     "ModelNotFoundError",
     "ModelyardError",
+    "NonFiniteNumberError",
     "NotFoundError",
     "OrgAdminExistsError",
     "OrgAdminTokenRequiredError",
+    "OutOfRangeError",
+    "PayloadTooLargeError",
     "PermissionDeniedError",
     "PreconditionFailedError",
     "PrincipalNotFoundError",
     "PromotionRequiredError",
     "RangeNotSatisfiableError",
     "RegistryNotFoundError",
+    "RequestTimeoutError",
     "SchemaOutdatedError",
     "SizeMismatchError",
+    "TooManyRequestsError",
     "UnauthenticatedError",
     "UnavailableError",
     "UploadUnknownError",
@@ -239,6 +253,30 @@ class LimitExceededError(InvalidArgumentError):
     reason = "limit_exceeded"
 
 
+class InvalidTextError(InvalidArgumentError):
+    """Free text holding NUL or a lone surrogate: no backend can store it the same way."""
+
+    reason = "invalid_text"
+
+
+class OutOfRangeError(InvalidArgumentError):
+    """An integer outside the signed 64-bit range every backend stores."""
+
+    reason = "out_of_range"
+
+
+class NonFiniteNumberError(InvalidArgumentError):
+    """NaN or Infinity where a JSON number is needed."""
+
+    reason = "non_finite_number"
+
+
+class JsonTooDeepError(LimitExceededError):
+    """A JSON document nested deeper than the documented limit."""
+
+    reason = "json_too_deep"
+
+
 # --- conflicts, auth, availability ---------------------------------------------------------
 
 
@@ -306,6 +344,27 @@ class InsufficientStorageError(ModelyardError):
 
     code = "INSUFFICIENT_STORAGE"
     reason = "insufficient_storage"
+
+
+class RequestTimeoutError(ModelyardError):
+    """A request body stalled: no bytes for the idle timeout, or fewer than the minimum rate."""
+
+    code = "REQUEST_TIMEOUT"
+    reason = "request_timeout"
+
+
+class PayloadTooLargeError(ModelyardError):
+    """A request body over the configured limit (``details.limit_bytes``); nothing was stored."""
+
+    code = "PAYLOAD_TOO_LARGE"
+    reason = "payload_too_large"
+
+
+class TooManyRequestsError(ModelyardError):
+    """Too many concurrent uploads; retry after ``details.retry_after_seconds``."""
+
+    code = "TOO_MANY_REQUESTS"
+    reason = "too_many_requests"
 
 
 class UnavailableError(ModelyardError):

@@ -30,6 +30,47 @@ class MlflowSettings(BaseModel):
     )
 
 
+class LimitSettings(BaseModel):
+    """What one client may cost the server (see docs/security.md, "Hostile clients")."""
+
+    max_json_body_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the server reads for anything but an upload (JSON, forms): a larger "
+        "one is refused with 413 PAYLOAD_TOO_LARGE before it is read. MLflow log-batch bodies stay under 2 MiB.",
+    )
+    upload_idle_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="An upload that sends no byte for this long is cut with 408 REQUEST_TIMEOUT. Also the window "
+        "over which the minimum upload rate is measured.",
+    )
+    upload_min_bytes_per_second: int = Field(
+        1024,
+        ge=0,
+        description="An upload that sends fewer bytes than this per second, measured over each idle-timeout "
+        "window, is cut with 408 REQUEST_TIMEOUT (0: no minimum rate).",
+    )
+    max_uploads_per_principal: int = Field(
+        16, ge=1, description="Concurrent uploads one principal may have per server process; more get 429."
+    )
+    max_concurrent_uploads: int = Field(
+        64, ge=1, description="Concurrent uploads per server process, all principals together; more get 429."
+    )
+    worker_threads: int = Field(
+        40,
+        ge=2,
+        description="Threads per server process for API requests (the synchronous services). Uploads never hold "
+        "one while they wait for the client.",
+    )
+    upload_threads: int = Field(
+        8,
+        ge=1,
+        description="Threads per server process that write received upload bytes to the blob store; separate "
+        "from worker_threads, so uploads can never take the threads the API and health checks need.",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MODELYARD_", env_nested_delimiter="__", extra="ignore")
 
@@ -57,9 +98,8 @@ class Settings(BaseSettings):
     auth: Literal["auto", "on", "off"] = Field(
         "auto",
         description="Authentication: 'on' requires an API token on every request; 'off' is single-user mode "
-        "(everyone is the local admin; only allowed on a loopback address); 'auto' is 'on' once the first "
-        "API token exists, which must be an org admin's ('modelyard admin bootstrap' creates one), else 'off' "
-        "(docs/security.md, Lockouts).",
+        "(only on a loopback address); 'auto' is 'off' until an org admin's first token exists, then 'on': "
+        "see docs/security.md#the-auto-mode.",
     )
     insecure_allow_no_auth_on_public_address: bool = Field(
         False,
@@ -93,6 +133,9 @@ class Settings(BaseSettings):
     webhook_retry_max_seconds: float = Field(600.0, description="Longest delay between two webhook attempts.")
     webhook_disable_after_failures: int = Field(
         5, description="Disable a webhook after this many consecutive failed deliveries (each after all attempts)."
+    )
+    limits: LimitSettings = Field(
+        default_factory=LimitSettings, description="Request body, upload rate and concurrency limits."
     )
     watch_poll_seconds: float = Field(
         0.1, description="How often each server process checks the event log for watch streams."

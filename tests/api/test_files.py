@@ -131,7 +131,7 @@ BAD_TARGETS = [
     (_url("weights/%2E%2E/weights/model.bin"), 400, "invalid_path"),
     (_url("weights%5Cmodel.bin"), 400, "invalid_path"),
     (_url("%2Fetc/passwd"), 400, "invalid_path"),
-    (_url("a%00b"), 400, "invalid_path"),
+    (_url("a%00b"), 400, "invalid_text"),  # NUL anywhere in a URL: refused by ApiRoute before any lookup
 ]
 
 

@@ -112,6 +112,7 @@ def test_schemathesis_finds_no_server_error_and_no_spec_mismatch(auth: str, tmp_
     srv = Server(tmp_path / "data", None, extra_env={"MODELYARD_AUTH": auth})
     headers: list[str] = []
     if auth == "on":
+        srv.cli("db", "upgrade")  # admin bootstrap works on an existing database only
         out = srv.cli("admin", "bootstrap", "fuzzer", "--json")
         headers = [f"Authorization: Bearer {json.loads(out.stdout)['token']}"]
     srv.start()

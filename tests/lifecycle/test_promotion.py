@@ -55,7 +55,7 @@ def org(services: Services) -> Org:
         _actor(svc, "vera"),
         _actor(svc, "ci"),
     )
-    blob = _blob(svc, b"weights")
+    blob = _blob(svc, b"weights", o.alice)
     for auc in (0.95, 0.85, 0.97):
         svc.registry.create_version(
             o.alice, "models", "fraud", files=[blob], metadata=VersionMetadata(metrics={"auc": auc})
@@ -63,11 +63,12 @@ def org(services: Services) -> Org:
     return o
 
 
-def _blob(svc: Services, data: bytes) -> FileEntry:
+def _blob(svc: Services, data: bytes, uploader: Actor) -> FileEntry:
+    """Upload as ``uploader``: a digest counts as present only for its uploader (blob receipts)."""
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    session = svc.artifacts.begin_upload(SYSTEM, "models", digest=digest, size=len(data))
+    session = svc.artifacts.begin_upload(uploader, "models", digest=digest, size=len(data))
     svc.artifacts.write_upload(session.id, offset=0, chunks=[data])
-    svc.artifacts.commit_upload(session.id)
+    svc.artifacts.commit_upload(session.id, actor=uploader)
     return FileEntry("model.bin", digest, len(data))
 
 
@@ -180,7 +181,7 @@ def test_direct_moves_of_a_guarded_alias_are_refused_even_for_admins(org: Org) -
         org.svc.registry.set_alias(org.admin, "models", "fraud", "production", 1)
     with pytest.raises(PromotionRequiredError):
         org.svc.registry.create_version(
-            org.admin, "models", "fraud", files=[_blob(org.svc, b"w2")], aliases=["production"]
+            org.admin, "models", "fraud", files=[_blob(org.svc, b"w2", org.admin)], aliases=["production"]
         )
     assert _alias(org) is None and org.svc.registry.get_collection("models", "fraud").latest_version == 3
 
@@ -337,3 +338,119 @@ def test_promotion_over_http(org: Org, http) -> None:  # type: ignore[no-untyped
     )
     assert r.status_code == 200 and r.json()["number"] == 3
     assert http.get("/api/v1/promotions/999999", headers=admin).status_code == 404
+
+
+# -- a guard on an alias also guards the stage that maps to it (issue 14) ----------------------------------
+
+
+def _stage(o: Org, n: int) -> str:
+    return o.svc.registry.get_version("models", "fraud", n).stage
+
+
+def test_alias_requirements_also_guard_the_production_stage(org: Org) -> None:
+    _policy(org, approvals=1)
+    for who in (org.alice, org.admin):
+        with pytest.raises(PromotionRequiredError) as info:
+            org.svc.registry.set_stage(who, "models", "fraud", 1, "Production")
+        assert "guarded by alias 'production'" in str(info.value)
+    assert _stage(org, 1) == "None" and _events(org, "version.stage_changed") == []
+    org.svc.registry.set_stage(org.alice, "models", "fraud", 1, "Staging")  # 'staging' has no policy
+    # The stage moves through a request that meets the alias's requirements.
+    req = org.svc.promotion.request(org.alice, "models", "fraud", 1, target_kind="stage", target="Production")
+    assert req.status == "open" and [s.kind for s in req.evaluation.statuses] == ["approvals"]
+    assert _stage(org, 1) == "Staging"
+    assert org.svc.promotion.review(org.bob, req.id, approve=True).status == "completed"
+    assert _stage(org, 1) == "Production"
+    # Leaving the guarded stage is like removing the protected alias: registry admins only.
+    with pytest.raises(PermissionDeniedError):
+        org.svc.registry.set_stage(org.alice, "models", "fraud", 1, "Archived")
+    assert _stage(org, 1) == "Production"
+    org.svc.registry.set_stage(org.admin, "models", "fraud", 1, "Archived")
+    assert _stage(org, 1) == "Archived"
+
+
+def test_a_protected_alias_without_requirements_limits_its_stage_to_admins(org: Org) -> None:
+    org.svc.identity.set_alias_policy(org.admin, "models", "staging")
+    with pytest.raises(PermissionDeniedError):
+        org.svc.registry.set_stage(org.alice, "models", "fraud", 2, "Staging")
+    assert _stage(org, 2) == "None"
+    org.svc.registry.set_stage(org.alice, "models", "fraud", 2, "Production")  # 'production' is not guarded
+    assert org.svc.registry.set_stage(org.admin, "models", "fraud", 3, "Staging").stage == "Staging"
+
+
+def test_an_admin_can_separate_the_stage_from_the_alias(org: Org) -> None:
+    _policy(org, approvals=1, guards_stage=False)
+    assert org.svc.identity.list_alias_policies(org.admin, "models")[0].requirements["guards_stage"] is False
+    assert org.svc.registry.set_stage(org.alice, "models", "fraud", 1, "Production").stage == "Production"
+    with pytest.raises(PromotionRequiredError):  # the alias itself stays guarded
+        org.svc.registry.set_alias(org.alice, "models", "fraud", "production", 1)
+    with pytest.raises(InvalidArgumentError):  # the switch belongs on alias policies
+        org.svc.promotion.set_policy(
+            org.admin, "models", target_kind="stage", target="Production", requirements={"guards_stage": False}
+        )
+    with pytest.raises(InvalidArgumentError):
+        _policy(org, guards_stage="no")
+
+
+def test_a_stage_policy_of_its_own_wins_over_the_alias(org: Org) -> None:
+    _policy(org, approvals=2)
+    org.svc.promotion.set_policy(
+        org.admin, "models", target_kind="stage", target="Production", requirements={"approvals": 1}
+    )
+    req = org.svc.promotion.request(org.alice, "models", "fraud", 1, target_kind="stage", target="Production")
+    assert org.svc.promotion.review(org.bob, req.id, approve=True).status == "completed"
+    assert _stage(org, 1) == "Production"
+
+
+def test_stage_guard_over_http(org: Org, http) -> None:  # type: ignore[no-untyped-def]
+    admin = {"Authorization": "Bearer " + org.svc.identity.create_token(SYSTEM, name="h", principal="admin").secret}
+    alice = {"Authorization": "Bearer " + org.svc.identity.create_token(SYSTEM, name="h", principal="alice").secret}
+    stage_url = "/api/v1/registries/models/collections/fraud/versions/1/stage"
+    policy_url = "/api/v1/registries/models/promotion-policies"
+    r = http.put(policy_url, json={"target": "production", "requirements": {"approvals": 1}}, headers=admin)
+    assert r.status_code == 200 and "guards_stage" not in r.json()["requirements"]
+    r = http.put(stage_url, json={"stage": "Production"}, headers=alice)
+    assert r.status_code == 409 and r.json()["details"]["reason"] == "promotion_required"
+    assert "alias 'production'" in r.json()["message"]
+    assert http.get("/api/v1/registries/models/collections/fraud/versions/1", headers=alice).json()["stage"] == "None"
+    r = http.put(
+        policy_url,
+        json={"target": "production", "requirements": {"approvals": 1, "guards_stage": False}},
+        headers=admin,
+    )
+    assert r.status_code == 200 and r.json()["requirements"]["guards_stage"] is False
+    r = http.put(stage_url, json={"stage": "Production"}, headers=alice)
+    assert r.status_code == 200 and r.json()["stage"] == "Production"
+
+
+def test_no_request_takes_a_version_out_of_a_guarded_stage(org: Org) -> None:
+    _policy(org, approvals=1)
+    for n in (1, 3):
+        req = org.svc.promotion.request(org.alice, "models", "fraud", n, target_kind="stage", target="Production")
+        org.svc.promotion.review(org.bob, req.id, approve=True)
+    assert (_stage(org, 1), _stage(org, 3)) == ("Production", "Production")
+    # A request into an unguarded stage completes at once: it must not be a way out of Production.
+    with pytest.raises(PermissionDeniedError):
+        org.svc.promotion.request(org.alice, "models", "fraud", 3, target_kind="stage", target="Staging")
+    # Nor may a member archive the other Production versions (a rollback in disguise).
+    with pytest.raises(PermissionDeniedError):
+        org.svc.registry.set_stage(org.alice, "models", "fraud", 1, "Production", archive_existing=True)
+    assert (_stage(org, 1), _stage(org, 3)) == ("Production", "Production")
+    # An approved request into the guarded stage archives the others, as before.
+    req = org.svc.promotion.request(
+        org.alice, "models", "fraud", 2, target_kind="stage", target="Production", archive_existing=True
+    )
+    org.svc.promotion.review(org.bob, req.id, approve=True)
+    assert [_stage(org, n) for n in (1, 2, 3)] == ["Archived", "Production", "Archived"]
+
+
+def test_a_request_does_not_move_a_protected_alias_that_requires_nothing(org: Org) -> None:
+    """Protected means registry admins only; a promotion request with no requirements adds no
+    approval, so completing it needs an admin too (for the alias and the stage it guards)."""
+    org.svc.identity.set_alias_policy(org.admin, "models", "production")
+    for kind, target in (("alias", "production"), ("stage", "Production")):
+        with pytest.raises(PermissionDeniedError):
+            org.svc.promotion.request(org.alice, "models", "fraud", 1, target_kind=kind, target=target)
+    assert _alias(org) is None and _stage(org, 1) == "None"
+    assert org.svc.promotion.request(org.admin, "models", "fraud", 1, target="production").status == "completed"
+    assert _alias(org) == 1

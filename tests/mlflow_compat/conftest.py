@@ -134,3 +134,56 @@ def uri(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         mlflow.end_run()
     mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
     mlflow.set_registry_uri(None)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``mlflow server`` (SQLite backend) on a free port: the oracle for behaviour that
+    the MLflow client alone does not pin down. Slow to start (it migrates its database), so
+    one per session and only for the tests that ask for it."""
+    data_dir = tmp_path_factory.mktemp("mlflow-oracle")
+    port = _free_port()
+    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{data_dir / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(data_dir / "artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"mlflow server exited: {(data_dir / 'server.log').read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("mlflow server did not start in 300 s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

@@ -157,3 +157,63 @@ def test_tracking_and_multipart_artifacts_are_private_to_the_experiment(
     big = f"{governed['url']}/api/2.0/mlflow-artifacts/artifacts/{eid}/{run.info.run_id}/artifacts/big.bin"
     assert httpx.get(big, headers={"Authorization": f"Bearer {governed['outsider']}"}).status_code == 404
     assert httpx.get(big, headers={"Authorization": f"Bearer {governed['mia']}"}).content == payload
+
+
+def test_production_stage_is_guarded_like_the_production_alias(
+    governed: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A policy on the ``production`` alias also guards the Production stage: a member's
+    ``transition_model_version_stage`` is refused as the alias move is, ``models:/x/Production``
+    resolves only to a version an approved request put there, and an admin may separate them."""
+    import mlflow
+
+    name = "stage-guarded"
+    mia = _client(monkeypatch, governed["url"], MLFLOW_TRACKING_TOKEN=governed["mia"])
+    mia.create_registered_model(name)
+    eid = mia.create_experiment("stage-guard")
+    run = mia.create_run(eid)
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "weights.bin").write_bytes(b"approved weights")
+    mia.log_artifacts(run.info.run_id, str(tmp_path / "model"), artifact_path="model")
+    for _ in range(2):
+        mia.create_model_version(name, f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
+    with Client(governed["url"], token=governed["admin"]) as admin:
+        admin.set_promotion_policy("models", "production", requirements={"approvals": 1}, collection=name)
+
+        with pytest.raises(RestException) as alias_info:
+            mia.set_registered_model_alias(name, "production", "1")
+        with pytest.raises(RestException) as stage_info:
+            mia.transition_model_version_stage(name, "1", "Production")
+        assert stage_info.value.error_code == alias_info.value.error_code == "RESOURCE_CONFLICT"
+        assert stage_info.value.get_http_status_code() == 409
+        assert "promotion request" in stage_info.value.message
+        assert mia.get_latest_versions(name, ["Production"]) == []
+        mlflow.set_tracking_uri(governed["url"])
+        mlflow.set_registry_uri(governed["url"])
+        try:
+            with pytest.raises(MlflowException):
+                mlflow.artifacts.download_artifacts(f"models:/{name}/Production", dst_path=str(tmp_path / "none"))
+
+            # Through an approved promotion request the stage moves, and models:/x/Production loads it.
+            with Client(governed["url"], token=governed["mia"]) as member:
+                req = member.request_promotion(f"models/{name}:1", "Production", target_kind="stage")
+            assert req.status == "open"
+            assert admin.approve_promotion(req.id).status == "completed"
+            assert [v.version for v in mia.get_latest_versions(name, ["Production"])] == ["1"]
+            out = mlflow.artifacts.download_artifacts(f"models:/{name}/Production", dst_path=str(tmp_path / "dl"))
+            assert (Path(out) / "weights.bin").read_bytes() == b"approved weights"
+
+            # The admin separates the stage from the alias: the old behaviour is back.
+            admin.set_promotion_policy(
+                "models", "production", requirements={"approvals": 1, "guards_stage": False}, collection=name
+            )
+            mia.transition_model_version_stage(name, "2", "Production")
+            assert sorted(v.current_stage for v in mia.search_model_versions(f"name='{name}'")) == [
+                "Production",
+                "Production",
+            ]
+            with pytest.raises(RestException):  # the alias itself is still guarded
+                mia.set_registered_model_alias(name, "production", "2")
+        finally:
+            mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+            mlflow.set_registry_uri(None)  # type: ignore[arg-type]

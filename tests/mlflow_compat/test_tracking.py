@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import mlflow
 import pytest
@@ -162,3 +164,36 @@ def test_multipart_upload(server: Server, uri: str, tmp_path, monkeypatch: pytes
     r = httpx.post(f"{mpu}/abort/{directory}", json={"path": "aborted.bin", "upload_id": created["upload_id"]})
     assert r.status_code == 200
     assert httpx.get(f"{uri}/api/2.0/mlflow-artifacts/artifacts/{directory}/aborted.bin").status_code == 404
+
+
+def _log_model_in_a_run(url: str) -> tuple[list[tuple[float, int]], list[tuple[str, float, int]]]:
+    """Log two points of a metric, then a model (which logs the step-0 point again with its
+    ``model_id``); return the run's metric history and the logged model's metrics."""
+
+    class Identity(mlflow.pyfunc.PythonModel):  # here, not at import: mlflow warns at class creation
+        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+            return model_input
+
+    mlflow.set_tracking_uri(url)
+    mlflow.set_experiment(f"log-model-metrics-{time.monotonic_ns()}")
+    with mlflow.start_run() as run:
+        mlflow.log_metric("acc", 0.9)
+        mlflow.log_metric("acc", 0.95, step=1)
+        mlflow.log_metric("loss", 0.3)
+        info = mlflow.pyfunc.log_model(name="model", python_model=Identity(), pip_requirements=[])
+    client = MlflowClient(url)
+    history = [(m.value, m.step) for m in client.get_metric_history(run.info.run_id, "acc")]
+    linked = sorted((m.key, m.value, m.step) for m in client.get_logged_model(info.model_id).metrics)
+    return history, linked
+
+
+def test_metrics_logged_inside_log_model_are_one_point(server: Server, uri: str, mlflow_server: str) -> None:
+    """mlflow's ``log_model`` logs the run's metrics again with the new ``model_id``: the history
+    still has each point once (as a real ``mlflow server`` answers), and the model has them."""
+    try:
+        expected = _log_model_in_a_run(mlflow_server)
+        got = _log_model_in_a_run(uri)
+    finally:
+        mlflow.set_tracking_uri(uri)
+    assert expected == ([(0.9, 0), (0.95, 1)], [("acc", 0.9, 0), ("loss", 0.3, 0)])
+    assert got == expected

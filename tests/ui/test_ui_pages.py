@@ -200,10 +200,13 @@ def test_compare_highlights_the_differences(client: Any, world: UiWorld) -> None
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-def test_the_json_api_keeps_its_json_errors(client: Any) -> None:
+def test_the_json_api_keeps_its_json_errors(client: Any, world: UiWorld) -> None:
     r = client.get("/api/v1/registries/open", headers={"Accept": "text/html"})
     assert r.status_code == 401 and r.json()["code"] == "UNAUTHENTICATED"
-    r = client.get("/api/v1/nope", headers={"Accept": "text/html"})
+    auth = {"Accept": "text/html", "Authorization": f"Bearer {world.tokens['viewer']}"}
+    r = client.get("/api/v1/registries/secret", headers=auth)
+    assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND"
+    r = client.get("/api/v1/nope", headers=auth)
     assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND"
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+import anyio.to_thread
+from fastapi import FastAPI
 
 from modelyard import web
 from modelyard._version import __version__
@@ -16,8 +16,10 @@ from modelyard.settings import Settings
 
 from . import mlflow as mlflow_adapter
 from . import openapi
+from .edge import EdgeMiddleware
 from .errors import register_error_handlers
 from .routes import audit, automations, files, governance, health, promotion, registries, versions, watch
+from .streaming import UploadGate
 
 log = logging.getLogger("modelyard")
 
@@ -33,15 +35,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     app.state.services = svc
     app.state.auth_enabled = svc.auth_enabled
-
-    @app.middleware("http")
-    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        rid = request.headers.get("X-Request-ID", "")[:64] or secrets.token_hex(8)
-        request.state.request_id = rid
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = rid
-        return response
-
+    app.state.upload_gate = UploadGate(svc.settings.limits)
+    public = {"/api/v1/health", app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    app.add_middleware(
+        EdgeMiddleware,
+        state=app.state,
+        limits=svc.settings.limits,
+        public_paths=frozenset(p for p in public if p),
+    )
     register_error_handlers(app)
     for r in (
         health.router,
@@ -66,6 +67,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 async def _background_work(app: FastAPI) -> AsyncIterator[None]:
     """Start the webhook delivery worker (if enabled) with the app; stop it and the watch hub after."""
     svc: Services = app.state.services
+    # The API's threads (sync routes, services). Uploads write through their own limiter
+    # (api/streaming.py) and wait for clients in the event loop, so these stay free for
+    # the API and health checks however many uploads are in flight.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = svc.settings.limits.worker_threads
     worker = svc.delivery_worker() if svc.settings.webhook_delivery else None
     if worker is not None:
         svc.automations.on_change = worker.wake

@@ -1,14 +1,17 @@
 """Request-scoped helpers for routes: the services and the acting principal.
 
 Authentication: ``Authorization: Bearer <token>``, or HTTP Basic with the token as the
-password (what the MLflow client sends with MLFLOW_TRACKING_USERNAME/PASSWORD). With auth
-off (single-user mode) every request acts as the local admin.
+password (what the MLflow client sends with MLFLOW_TRACKING_USERNAME/PASSWORD). For reads
+only (GET, HEAD), the web UI's session cookie stands for the header: the UI's download links
+and live-update streams go through these routes (``session_token``). With auth off
+(single-user mode) every request acts as the local admin.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
 from fastapi import Request, Security
 from fastapi.openapi.models import HTTPBase
@@ -17,7 +20,7 @@ from fastapi.security.base import SecurityBase
 from modelyard.bootstrap import Services
 from modelyard.domain.actor import Actor, local_actor
 from modelyard.errors import UnauthenticatedError
-from modelyard.web import session_actor
+from modelyard.web import session_token_for
 
 
 def services(request: Request) -> Services:
@@ -58,22 +61,52 @@ BEARER = _StatedScheme("bearerAuth", "bearer", "An API token: 'Authorization: Be
 BASIC = _StatedScheme("basicAuth", "basic", "HTTP Basic with the API token as the password (what MLflow clients send).")
 
 
-# For a route that calls ``actor`` itself (after choosing when to read the body): its document
-# then states the same schemes as the routes that depend on ``actor``.
-STATED_AUTH = [Security(BEARER), Security(BASIC)]
+def session_token(state: Any, method: str, cookie_header: str | None) -> str | None:
+    """The API token of the web UI's session cookie, for reads only (GET, HEAD); else None.
+    A cookie the browser sends on its own never authorizes a change."""
+    if method not in ("GET", "HEAD"):
+        return None
+    return session_token_for(state, cookie_header)
+
+
+def authenticate(
+    state: Any,
+    authorization: str | None,
+    *,
+    request_id: str,
+    client_address: str,
+    session: str | None = None,
+) -> Actor:
+    """The principal behind a request's ``Authorization`` header (``state`` is the app's state),
+    or, without one, behind ``session`` (from ``session_token``: reads only).
+
+    ``UnauthenticatedError`` (401) when auth is on and no valid token is given. Called once per
+    request, by the edge middleware, before any body is read (synchronous: run it in a thread).
+    """
+    if not state.auth_enabled():
+        return local_actor(request_id=request_id, client_address=client_address)
+    token = token_from_header(authorization) or session
+    if token is None:
+        raise UnauthenticatedError("this server requires an API token: send 'Authorization: Bearer <token>'")
+    svc: Services = state.services
+    return svc.identity.authenticate(token, request_id=request_id, client_address=client_address)
 
 
 def actor(request: Request, _bearer: None = Security(BEARER), _basic: None = Security(BASIC)) -> Actor:
-    """The principal behind this request; ``UnauthenticatedError`` (401) when auth is on and none is given."""
-    svc = services(request)
+    """The principal behind this request, as the edge middleware authenticated it."""
+    found = getattr(request.state, "actor", None)
+    if isinstance(found, Actor):
+        return found
+    # Only for apps mounted without the edge middleware (create_app always installs it).
     client = request.client.host if request.client else ""
     rid = getattr(request.state, "request_id", "")
-    if not request.app.state.auth_enabled():
-        return local_actor(request_id=rid, client_address=client)
-    token = _request_token(request)
-    if token is None:
-        raise UnauthenticatedError("this server requires an API token: send 'Authorization: Bearer <token>'")
-    return svc.identity.authenticate(token, request_id=rid, client_address=client)
+    return authenticate(
+        request.app.state,
+        request.headers.get("Authorization"),
+        request_id=rid,
+        client_address=client,
+        session=session_token(request.app.state, request.method, request.headers.get("cookie")),
+    )
 
 
 def credential(request: Request) -> str | None:
@@ -81,14 +114,6 @@ def credential(request: Request) -> str | None:
     (watch streams) that must re-check it while they run."""
     if not request.app.state.auth_enabled():
         return None
-    return _request_token(request)
-
-
-def _request_token(request: Request) -> str | None:
-    """The ``Authorization`` header's token; for reads only (GET, HEAD), else the web UI session's
-    (its download links and live-update streams). A write always needs the header: a session
-    cookie, sent by the browser on its own, never authorizes a change."""
-    token = token_from_header(request.headers.get("Authorization"))
-    if token is None and request.method in ("GET", "HEAD"):
-        token = session_actor(request)
-    return token
+    return token_from_header(request.headers.get("Authorization")) or session_token(
+        request.app.state, request.method, request.headers.get("cookie")
+    )

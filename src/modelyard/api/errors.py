@@ -23,9 +23,12 @@ from modelyard.errors import (
     InvalidArgumentError,
     ModelyardError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     PreconditionFailedError,
     RangeNotSatisfiableError,
+    RequestTimeoutError,
+    TooManyRequestsError,
     UnauthenticatedError,
     UnavailableError,
 )
@@ -44,13 +47,16 @@ STATUS_BY_ERROR: tuple[tuple[type[ModelyardError], int], ...] = (
     (PermissionDeniedError, 403),
     (RangeNotSatisfiableError, 416),
     (InsufficientStorageError, 507),
+    (RequestTimeoutError, 408),
+    (PayloadTooLargeError, 413),
+    (TooManyRequestsError, 429),
     (UnavailableError, 503),
 )
 
 # Request validation errors (FastAPI's RequestValidationError) are sent as 400, never 422.
 VALIDATION_STATUS = 400
 
-_HTTP_CODES = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "INVALID_ARGUMENT"}
+_HTTP_CODES = {400: "INVALID_ARGUMENT", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
 
 
 def status_for(exc: ModelyardError) -> int:
@@ -58,6 +64,29 @@ def status_for(exc: ModelyardError) -> int:
         if isinstance(exc, cls):
             return status
     return 500
+
+
+def error_headers(exc: ModelyardError, status: int) -> dict[str, str]:
+    """The headers an error carries, in both API shapes (native and MLflow)."""
+    headers: dict[str, str] = {}
+    if status == 416 and "size" in exc.details:
+        headers["Content-Range"] = f"bytes */{exc.details['size']}"
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="modelyard"'
+    if "retry_after_seconds" in exc.details:
+        headers["Retry-After"] = str(exc.details["retry_after_seconds"])
+    return headers
+
+
+def render_error(exc: ModelyardError, request_id: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Status, body and headers of ``exc`` for ``/api/v1`` (also used by the edge middleware)."""
+    status = status_for(exc)
+    body = exc.to_dict()
+    body["details"]["request_id"] = request_id
+    headers = error_headers(exc, status)
+    if request_id:
+        headers["X-Request-ID"] = request_id
+    return status, body, headers
 
 
 def error_response(status: int, body: dict[str, Any], request: Request) -> JSONResponse:
@@ -92,16 +121,10 @@ def allowed_methods(request: Request) -> list[str]:
 def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ModelyardError)
     async def _modelyard_error(request: Request, exc: ModelyardError) -> Response:
-        status = status_for(exc)
+        status, body, headers = render_error(exc, getattr(request.state, "request_id", ""))
         if is_ui_request(request):
             return await run_in_threadpool(error_page, request, status, exc.message)
-        response = error_response(status, exc.to_dict(), request)
-        if status == 416 and "size" in exc.details:
-            response.headers["Content-Range"] = f"bytes */{exc.details['size']}"
-        if status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="modelyard"'
-
-        return response
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

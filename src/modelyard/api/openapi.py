@@ -71,8 +71,10 @@ _WHEN: dict[int, Callable[[_Op], bool]] = {
     404: lambda op: op.authenticated or op.has_path_params,
     409: lambda op: op.method in _WRITES,
     412: lambda op: bool(op.headers & _CONDITIONAL_HEADERS),
+    408: lambda op: "upload-offset" in op.headers,  # a stalled upload body (api/streaming.py)
     413: lambda op: op.method in _WRITES,
     416: lambda op: "range" in op.headers,
+    429: lambda op: "upload-offset" in op.headers,  # too many concurrent uploads (api/streaming.py)
     507: lambda op: op.method in _WRITES,
 }
 
@@ -80,6 +82,7 @@ _WHEN: dict[int, Callable[[_Op], bool]] = {
 _HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "The scheme to authenticate with."}},
     416: {"Content-Range": {"schema": {"type": "string"}, "description": "'bytes */<size>' of the file."}},
+    429: {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before retrying."}},
 }
 
 # Name rules of the domain, stated in the document (the domain enforces them: ``domain/names.py``).

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from modelyard.errors import InvalidNameError
 
+from .inputs import MAX_VERSION_NUMBER, check_int64, validate_text
 from .names import validate_collection_name, validate_registry_name
 
 LATEST = "latest"
@@ -23,6 +24,14 @@ class VersionRef:
 
     number: int | None = None
     alias: str | None = None
+
+    def __post_init__(self) -> None:
+        # Every way a reference is built (a path, an MLflow URI, a route's number) passes here,
+        # so no out-of-range number or unstorable alias text reaches a query.
+        if self.number is not None:
+            check_int64(self.number, field="version", high=MAX_VERSION_NUMBER)
+        if self.alias is not None:
+            validate_text(self.alias, field="alias")
 
     @classmethod
     def parse(cls, text: str) -> VersionRef:

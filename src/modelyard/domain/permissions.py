@@ -21,10 +21,11 @@ move protected alias        no                 no      no      yes
 administer registry         no                 no      no      yes
 ==========================  =================  ======  ======  =====
 
-``*`` unless the collection holds a protected alias: deleting or renaming it takes it away
-from every consumer of ``collection@alias`` just as moving the alias would, and would free the
-name for anyone to re-create and point the alias elsewhere, so it needs the role that may move
-the alias (``GUARDED_BY_PROTECTED_ALIAS``). Org-level actions (create registries,
+``*`` unless the collection holds a protected alias (or has a version in a protected stage):
+deleting or renaming it takes it away from every consumer of ``collection@alias`` (or
+``models:/collection/Stage``) just as moving the alias would, and would free the name for anyone
+to re-create and point the alias elsewhere, so it needs the role that may move the alias
+(``GUARDED_BY_PROTECTED_ALIAS``). Org-level actions (create registries,
 manage users, teams, service accounts, others' tokens) need org admin.
 """
 

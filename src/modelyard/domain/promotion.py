@@ -11,10 +11,16 @@ A policy's ``requirements`` (stored on the alias policy) look like::
         {"field": "signature", "op": "exists"},
         {"field": "tags.validated", "op": "==", "value": "true"}
       ],
-      "auto_promote": true                 # move as soon as everything is met (else the requester completes)
+      "auto_promote": true,                # move as soon as everything is met (else the requester completes)
+      "guards_stage": true                 # alias policies only: also guard the stage that maps to the alias
     }
 
 The version's author and the request's requester can never approve it.
+
+A guard on an alias also guards the legacy stage that maps to it (``production`` guards
+``Production``, ``staging`` guards ``Staging``; see ``STAGE_ALIASES``), so an MLflow client cannot
+bypass the alias's approvals by transitioning the stage. A policy of the stage's own wins; an alias
+policy with ``"guards_stage": false`` leaves the stage alone (the admin separated them).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import Any
 
 from modelyard.errors import InvalidArgumentError
 
+from .identity import AliasPolicy
 from .models import Version
 from .permissions import ROLES, check_role
 
@@ -33,6 +40,23 @@ RULE_OPS = (">=", ">", "<=", "<", "==", "!=", "exists")
 _FIELD_RE = re.compile(r"^(?:(metrics|params|tags)\.[A-Za-z0-9_.:/ -]{1,250}|signature|framework|flavor|run\.id)\Z")
 _CHECK_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}\Z")
 STAGE_POLICY_PREFIX = "stage:"
+# The stage <-> alias mapping: one home. A guard on the alias also guards its stage.
+STAGE_ALIASES = {"Production": "production", "Staging": "staging"}
+
+
+def alias_for_stage(stage: str) -> str | None:
+    """The alias whose guard also guards ``stage`` (a canonical stage name), if any."""
+    return STAGE_ALIASES.get(stage)
+
+
+def stage_guard(stage_policy: AliasPolicy | None, alias_policy: AliasPolicy | None) -> AliasPolicy | None:
+    """The policy that guards a stage: its own if it has one, else its alias's unless that
+    policy says ``"guards_stage": false``."""
+    if stage_policy is not None:
+        return stage_policy
+    if alias_policy is None or not alias_policy.protected:
+        return None
+    return alias_policy if Requirements.parse(alias_policy.requirements).guards_stage else None
 
 
 def validate_check_name(name: str) -> str:
@@ -60,6 +84,7 @@ class Requirements:
     checks: tuple[str, ...] = ()
     rules: tuple[Rule, ...] = ()
     auto_promote: bool = True
+    guards_stage: bool = True
 
     @property
     def empty(self) -> bool:
@@ -69,7 +94,7 @@ class Requirements:
     def parse(cls, data: dict[str, Any] | None) -> Requirements:
         """Validate a requirements object; raises ``InvalidArgumentError`` saying what to fix."""
         data = dict(data or {})
-        unknown = set(data) - {"approvals", "approver_role", "checks", "rules", "auto_promote"}
+        unknown = set(data) - {"approvals", "approver_role", "checks", "rules", "auto_promote", "guards_stage"}
         if unknown:
             raise InvalidArgumentError(f"unknown requirement keys: {', '.join(sorted(unknown))}", field="requirements")
         approvals = data.get("approvals", 0)
@@ -107,7 +132,10 @@ class Requirements:
         auto = data.get("auto_promote", True)
         if not isinstance(auto, bool):
             raise InvalidArgumentError("auto_promote must be true or false", field="auto_promote")
-        return cls(approvals, role, tuple(validate_check_name(c) for c in checks), tuple(rules), auto)
+        guards_stage = data.get("guards_stage", True)
+        if not isinstance(guards_stage, bool):
+            raise InvalidArgumentError("guards_stage must be true or false", field="guards_stage")
+        return cls(approvals, role, tuple(validate_check_name(c) for c in checks), tuple(rules), auto, guards_stage)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,6 +146,7 @@ class Requirements:
                 {"field": r.field, "op": r.op, **({} if r.op == "exists" else {"value": r.value})} for r in self.rules
             ],
             "auto_promote": self.auto_promote,
+            **({} if self.guards_stage else {"guards_stage": False}),
         }
 
 

@@ -1,9 +1,10 @@
 """Pydantic wire models of ``/api/v1``, shared by the server (``api/``) and the SDK (``client/``).
 
 Inputs forbid unknown fields (a typo is a 400, not a silently ignored option). Outputs are
-what the server sends; the SDK returns them as typed objects. Imports only pydantic and
-the name limits of ``domain.names``, which the input models state in the OpenAPI document
-(``_stated``: documented here, enforced by the domain, so the rule and its error live in one place).
+what the server sends; the SDK returns them as typed objects. Imports only pydantic and the
+pure domain: the input rules (see ``_base``) and the name limits of ``domain.names``, which the
+input models state in the OpenAPI document (``_stated``: documented here, enforced by the domain,
+so the rule and its error live in one place).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.domain import names as n
+
+from ._base import Int64 as Int64  # route parameters: a signed 64-bit integer, or 400
+from ._base import _In, _Out
 
 T = TypeVar("T")
 
@@ -38,14 +42,6 @@ _TAGS = _stated(
     additionalProperties={"type": "string", "maxLength": n.MAX_TAG_VALUE},
 )
 _ALIASES = _stated(items={"type": "string", "pattern": n.ALIAS_NAME_PATTERN, "maxLength": n.MAX_ALIAS_NAME})
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="ignore")
 
 
 # -- registries ---------------------------------------------------------------------------------

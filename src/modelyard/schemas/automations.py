@@ -1,18 +1,12 @@
-"""Wire models for automations (webhooks, deliveries) and watch streams. Imports only pydantic."""
+"""Wire models for automations (webhooks, deliveries) and watch streams. Imports only pydantic (and ``_base``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+from ._base import _In, _Out
 
 
 class WebhookFilter(_In):

@@ -76,6 +76,42 @@ def _is_ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+class UploadWriter:
+    """Appends batches to one upload session, in any number of ``write`` calls (session, rights and
+    offset were checked when it was opened); refuses to grow past the promised size. ``abort`` keeps
+    what was written: the session stays resumable from its offset."""
+
+    def __init__(
+        self,
+        blobs: BlobStore,
+        session: UploadSession,
+        offset: int,
+        *,
+        current: Callable[[UploadSession], UploadSession],
+        on_failure: Callable[[str], None],
+    ) -> None:
+        self._blobs, self._session, self.offset = blobs, session, offset
+        self._current, self._on_failure = current, on_failure
+
+    def write(self, data: bytes) -> None:
+        if self.offset + len(data) > self._session.size:
+            raise InvalidArgumentError(
+                f"upload '{self._session.id}' promised {self._session.size} bytes; received more",
+                upload_id=self._session.id,
+            )
+        try:
+            self.offset = self._blobs.write_chunk(self._session.id, self.offset, (data,))
+        except BaseException:
+            self._on_failure(self._session.id)  # e.g. a full volume: the blob store dropped the data
+            raise
+
+    def finish(self) -> UploadSession:
+        return self._current(self._session)
+
+    def abort(self) -> None:
+        """Nothing to undo: the client resumes from the session's offset."""
+
+
 class ArtifactService:
     def __init__(
         self,
@@ -165,32 +201,29 @@ class ArtifactService:
         return session
 
     def get_upload(self, upload_id: str, *, actor: Actor | None = None) -> UploadSession:
-        session = self._session(upload_id, actor)
-        offset = self._blobs.upload_offset(upload_id)
+        return self.session_with_offset(self._session(upload_id, actor))
+
+    def session_with_offset(self, session: UploadSession) -> UploadSession:
+        """``session`` with the offset to resume from (the bytes received so far)."""
+        offset = self._blobs.upload_offset(session.id)
         return UploadSession(
             session.id, session.digest, session.size, offset, session.registry, session.created_at, session.expires_at
         )
 
     def write_upload(self, upload_id: str, *, offset: int, chunks: Iterable[bytes], actor: Actor | None = None) -> int:
-        """Append bytes at ``offset``; refuses to grow past the promised size."""
+        """Append bytes at ``offset``; refuses to grow past the promised size. Returns the new offset."""
+        writer = self.open_upload_writer(upload_id, offset=offset, actor=actor)
+        for chunk in chunks:
+            writer.write(chunk)
+        return writer.offset
+
+    def open_upload_writer(self, upload_id: str, *, offset: int, actor: Actor | None = None) -> UploadWriter:
+        """A writer appending at ``offset`` (checked now), for callers that receive the bytes slowly."""
         session = self._session(upload_id, actor)
-        limit = session.size
-
-        def bounded() -> Iterator[bytes]:
-            total = offset
-            for chunk in chunks:
-                total += len(chunk)
-                if total > limit:
-                    raise InvalidArgumentError(
-                        f"upload '{upload_id}' promised {limit} bytes; received more", upload_id=upload_id
-                    )
-                yield chunk
-
-        try:
-            return self._blobs.write_chunk(upload_id, offset, bounded())
-        except BaseException:
-            self._forget_if_gone(upload_id)  # e.g. a full volume: the blob store dropped the data
-            raise
+        self._blobs.write_chunk(upload_id, offset, ())  # ConflictError (with the offset) unless it resumes there
+        return UploadWriter(
+            self._blobs, session, offset, current=self.session_with_offset, on_failure=self._forget_if_gone
+        )
 
     def commit_upload(self, upload_id: str, *, actor: Actor | None = None) -> BlobInfo:
         """Verify size and digest, make the blob visible, and close the session."""

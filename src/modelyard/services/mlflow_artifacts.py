@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from modelyard.domain.actor import Actor
 from modelyard.domain.digest import Digest
@@ -37,6 +38,58 @@ from .registry import RegistryService, utcnow
 
 VERSIONS_PREFIX = "_modelyard"
 MAX_PARTS = 10_000
+
+
+T = TypeVar("T")
+
+
+class BlobWriter(Generic[T]):
+    """Bytes into a fresh blob-store session, hashed on the way, in any number of ``write`` calls.
+
+    ``finish`` commits the blob (verified against the hash) and hands ``(digest, size)`` to
+    ``on_stored``; ``abort`` (or any failure) removes the session, leaving nothing behind.
+    """
+
+    def __init__(self, blobs: BlobStore, on_stored: Callable[[str, int], T]) -> None:
+        self._blobs, self._on_stored = blobs, on_stored
+        self._session = "mlflow-" + secrets.token_urlsafe(18)
+        self._hasher = hashlib.sha256()
+        self.size = 0
+        blobs.begin_upload(self._session)
+
+    def write(self, data: bytes) -> None:
+        try:
+            self.size = self._blobs.write_chunk(self._session, self.size, (data,))
+        except BaseException:
+            self.abort()
+            raise
+        self._hasher.update(data)
+
+    def finish(self) -> T:
+        digest = Digest(self._hasher.hexdigest())
+        try:
+            self._blobs.commit(self._session, expected_digest=digest, expected_size=self.size)
+        except BaseException:
+            self.abort()
+            raise
+        return self._on_stored(str(digest), self.size)
+
+    def abort(self) -> None:
+        try:
+            self._blobs.abort(self._session)
+        except UploadUnknownError:
+            pass
+
+
+def _drain(writer: BlobWriter[T], chunks: Iterable[bytes]) -> T:
+    """Write every chunk, then finish; abort on any failure (what ``store_blob`` always did)."""
+    try:
+        for chunk in chunks:
+            writer.write(chunk)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.finish()
 
 
 class ArtifactNotFoundError(NotFoundError):
@@ -96,29 +149,11 @@ class MlflowArtifactService:
 
     def store_blob(self, chunks: Iterable[bytes]) -> tuple[str, int]:
         """Stream bytes into the blob store, hashing on the way; returns (digest, size)."""
-        session = "mlflow-" + secrets.token_urlsafe(18)
-        hasher = hashlib.sha256()
-        size = 0
+        return _drain(self.open_blob_writer(lambda digest, size: (digest, size)), chunks)
 
-        def hashed() -> Iterator[bytes]:
-            nonlocal size
-            for chunk in chunks:
-                hasher.update(chunk)
-                size += len(chunk)
-                yield chunk
-
-        self._blobs.begin_upload(session)
-        try:
-            self._blobs.write_chunk(session, 0, hashed())
-            digest = Digest(hasher.hexdigest())
-            self._blobs.commit(session, expected_digest=digest, expected_size=size)
-        except BaseException:
-            try:
-                self._blobs.abort(session)
-            except UploadUnknownError:
-                pass
-            raise
-        return str(digest), size
+    def open_blob_writer(self, on_stored: Callable[[str, int], T]) -> BlobWriter[T]:
+        """An incremental ``store_blob``: ``write`` batches, then ``finish`` (calls ``on_stored``) or ``abort``."""
+        return BlobWriter(self._blobs, on_stored)
 
     # -- who may touch a path ------------------------------------------------------------------------
 
@@ -151,10 +186,17 @@ class MlflowArtifactService:
         return path
 
     def upload(self, actor: Actor, path: str, chunks: Iterable[bytes]) -> None:
+        _drain(self.open_upload(actor, path), chunks)
+
+    def open_upload(self, actor: Actor, path: str) -> BlobWriter[None]:
+        """A writer for the artifact at ``path`` (checked now); ``finish`` publishes it."""
         path = self._writable(actor, path)
-        digest, size = self.store_blob(chunks)
-        with self._db.unit_of_work(write=True) as store:
-            store.put_artifact(path, digest=digest, size=size, now=self._clock())
+
+        def publish(digest: str, size: int) -> None:
+            with self._db.unit_of_work(write=True) as store:
+                store.put_artifact(path, digest=digest, size=size, now=self._clock())
+
+        return self.open_blob_writer(publish)
 
     def download(self, actor: Actor, path: str) -> ArtifactDownload:
         path = clean_path(path)
@@ -276,7 +318,11 @@ class MlflowArtifactService:
         return row
 
     def upload_part(self, actor: Actor, upload_id: str, part_number: int, chunks: Iterable[bytes]) -> str:
-        """Store one part (any order, retries replace); returns its ETag (the part's digest).
+        """Store one part (any order, retries replace); returns its ETag (the part's digest)."""
+        return _drain(self.open_part(actor, upload_id, part_number), chunks)
+
+    def open_part(self, actor: Actor, upload_id: str, part_number: int) -> BlobWriter[str]:
+        """A writer for one part (checked now); ``finish`` records it and returns its ETag.
 
         Only the principal that created the upload may send parts; each part (as it starts and
         when it lands) refreshes the upload's last activity, which ``uploads purge`` ages it by."""
@@ -285,13 +331,16 @@ class MlflowArtifactService:
             raise InvalidArgumentError(f"part_number must be between 1 and {row['num_parts']}", field="part_number")
         with self._db.unit_of_work(write=True) as store:
             store.touch_multipart(upload_id, now=self._clock())
-        digest, size = self.store_blob(chunks)
-        with self._db.unit_of_work(write=True) as store:
-            if store.find_multipart(upload_id) is None:  # aborted or purged while the part streamed
-                raise UploadUnknownError(upload_id=upload_id[:80])
-            store.put_multipart_part(upload_id, part_number, digest=digest, size=size)
-            store.touch_multipart(upload_id, now=self._clock())
-        return digest
+
+        def record(digest: str, size: int) -> str:
+            with self._db.unit_of_work(write=True) as store:
+                if store.find_multipart(upload_id) is None:  # aborted or purged while the part streamed
+                    raise UploadUnknownError(upload_id=upload_id[:80])
+                store.put_multipart_part(upload_id, part_number, digest=digest, size=size)
+                store.touch_multipart(upload_id, now=self._clock())
+            return digest
+
+        return self.open_blob_writer(record)
 
     def complete_multipart(self, actor: Actor, path: str, upload_id: str, *, parts: list[tuple[int, str]]) -> None:
         """Concatenate the parts in order into one blob and publish it at ``path``."""

@@ -124,6 +124,11 @@ class PromotionService:
         """Protect an alias (or stage) and attach requirements; per registry or for one collection."""
         key, label = _target(target_kind, target)
         req = Requirements.parse(requirements)
+        if target_kind == "stage" and "guards_stage" in (requirements or {}):
+            raise InvalidArgumentError(
+                "guards_stage belongs on an alias policy (it says whether the alias also guards its stage)",
+                field="guards_stage",
+            )
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
             reg = self._registry._registry(store, registry, actor, Action.ADMINISTER)
@@ -146,7 +151,7 @@ class PromotionService:
             return AliasPolicy(registry, key, collection, True, req.to_dict())
 
     def _requirements(self, store: MetadataStore, reg: Registry, crow: Any, key: str) -> Requirements | None:
-        policy = store.effective_alias_policy(reg.id, crow["id"], key.lower(), reg.name)
+        policy = self._registry.guarding_policy(store, reg, crow, key)
         if policy is None or not policy.protected:
             return None
         return Requirements.parse(policy.requirements)

@@ -17,6 +17,7 @@ from typing import Any
 from modelyard.domain import events as ev
 from modelyard.domain.actor import Actor
 from modelyard.domain.digest import Digest
+from modelyard.domain.identity import AliasPolicy
 from modelyard.domain.models import (
     STAGES,
     VISIBILITY_ORGANIZATION,
@@ -44,7 +45,7 @@ from modelyard.domain.names import (
 )
 from modelyard.domain.paths import VersionRef
 from modelyard.domain.permissions import Action
-from modelyard.domain.promotion import STAGE_POLICY_PREFIX, Requirements
+from modelyard.domain.promotion import STAGE_POLICY_PREFIX, Requirements, alias_for_stage, stage_guard
 from modelyard.domain.search import (
     DEFAULT_PAGE_SIZE,
     CollectionQuery,
@@ -367,8 +368,9 @@ class RegistryService:
             if not fields:
                 return store.get_collection_by_id(row["id"])
             if new_name is not None and fields["name_norm"] != row["name_norm"]:
-                # A rename takes the collection's aliases away from the name consumers resolve (and
-                # frees the name): with a protected alias on it, only who may move that alias may.
+                # A rename takes the collection's aliases and stages away from the name consumers
+                # resolve (and frees the name): with a protected alias on it, or a version in a
+                # protected stage, only who may move that alias may.
                 protected = store.protected_aliases_on(reg.id, row["id"])
                 authz.require(store, actor, reg, Action.RENAME_COLLECTION, holds_protected_alias=bool(protected))
                 if store.find_collection_row(reg.id, fields["name_norm"]) is not None:
@@ -811,11 +813,22 @@ class RegistryService:
         via: str | None = None,
     ) -> None:
         registry = reg.name
+        key = STAGE_POLICY_PREFIX + stage
+        # Taking versions out of a guarded stage is like removing a protected alias (admins only),
+        # unless an approved request moves a version into a guarded stage: then the version leaves
+        # its old stage and ``archive_existing`` archives the others as part of that promotion.
+        approved = via == "promotion" and self.guarding_policy(store, reg, crow, key) is not None
         if vrow["stage"] != stage:
-            self._check_policy(store, actor, reg, crow, STAGE_POLICY_PREFIX + stage, f"stage '{stage}'", via=via)
+            self._check_policy(store, actor, reg, crow, key, f"stage '{stage}'", via=via)
+            if not approved:
+                old = vrow["stage"]
+                self._check_policy(store, actor, reg, crow, STAGE_POLICY_PREFIX + old, f"stage '{old}'", via="remove")
         path = f"{registry}/{crow['name']}"
         if archive_existing and stage in ("Staging", "Production"):
-            for other in store.list_version_rows(crow["id"], after_number=None, limit=100_000, stage=stage):
+            others = store.list_version_rows(crow["id"], after_number=None, limit=100_000, stage=stage)
+            if not approved and any(o["id"] != vrow["id"] for o in others):
+                self._check_policy(store, actor, reg, crow, key, f"stage '{stage}'", via="remove")
+            for other in others:
                 if other["id"] != vrow["id"]:
                     store.update_version(other["id"], now=now, stage="Archived")
                     self._event(
@@ -871,11 +884,16 @@ class RegistryService:
 
         Only registry admins move protected ones, and one with promotion requirements moves only
         through a promotion request (``via="promotion"``, whose requirements the caller checked),
-        or an admin's rollback or removal (``via="rollback"`` / ``"remove"``).
+        or an admin's rollback or removal (``via="rollback"`` / ``"remove"``). A request for one
+        that is protected but requires nothing adds nothing: completing it needs an admin.
         """
-        policy = store.effective_alias_policy(reg.id, crow["id"], key.lower(), reg.name)
-        if policy is None or not policy.protected or via == "promotion":
+        policy = RegistryService.guarding_policy(store, reg, crow, key)
+        if policy is None or not policy.protected:
             return
+        if via == "promotion" and not Requirements.parse(policy.requirements).empty:
+            return
+        if key.startswith(STAGE_POLICY_PREFIX) and not policy.alias.startswith(STAGE_POLICY_PREFIX):
+            label = f"{label} (guarded by alias '{policy.alias}')"
         if via is None and not Requirements.parse(policy.requirements).empty:
             authz.require(store, actor, reg, Action.READ)
             raise PromotionRequiredError(
@@ -885,6 +903,21 @@ class RegistryService:
                 target=label,
             )
         authz.require(store, actor, reg, Action.MOVE_PROTECTED_ALIAS, holds_protected_alias=True)
+
+    @staticmethod
+    def guarding_policy(store: MetadataStore, reg: Registry, crow: Any, key: str) -> AliasPolicy | None:
+        """The policy that guards ``key`` (an alias, or ``stage:<name>``) on this collection.
+
+        A stage without a policy of its own is guarded by the policy of the alias it maps to
+        (``stage_guard`` in domain/promotion.py), so ``Production`` cannot bypass ``production``.
+        """
+        policy = store.effective_alias_policy(reg.id, crow["id"], key.lower(), reg.name)
+        if not key.startswith(STAGE_POLICY_PREFIX):
+            return policy
+        alias = alias_for_stage(key[len(STAGE_POLICY_PREFIX) :])
+        if alias is None:
+            return policy
+        return stage_guard(policy, store.effective_alias_policy(reg.id, crow["id"], alias, reg.name))
 
     def _check_alias_policy(
         self,

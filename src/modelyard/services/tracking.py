@@ -8,6 +8,7 @@ from it are, through ``RegistryService``). Imports ``storage.interfaces`` only.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 
 from modelyard.domain.actor import LOCAL, Actor
 from modelyard.domain.experiment_permissions import ExperimentAction, check_permission
+from modelyard.domain.inputs import check_int64
 from modelyard.domain.names import validate_file_path
 from modelyard.errors import (
     AlreadyExistsError,
@@ -137,7 +139,7 @@ def _experiment_pk(experiment_id: str) -> int:
         raise missing_experiment(experiment_id) from None
     if pk < 0:
         raise missing_experiment(experiment_id)
-    return pk
+    return check_int64(pk, field="experiment_id")
 
 
 def _metric(row: dict[str, Any], run_id: str | None = None) -> MetricPoint:
@@ -152,6 +154,20 @@ def _metric(row: dict[str, Any], run_id: str | None = None) -> MetricPoint:
         dataset_digest=row.get("dataset_digest"),
         run_id=run_id or row.get("run_uuid"),
     )
+
+
+MAX_METRIC = 1.7976931348623157e308  # the largest double
+
+
+def stored_metric_value(value: float) -> float | None:
+    """MLflow's rule for storing a metric value: NaN is kept as NaN (stored as NULL and returned
+    as NaN), +/-Infinity becomes the largest/smallest double (what MLflow's SQL store does, so
+    the value survives every backend and JSON)."""
+    if math.isnan(value):
+        return None
+    if math.isinf(value):
+        return MAX_METRIC if value > 0 else -MAX_METRIC
+    return value
 
 
 def latest_metrics(points: Sequence[MetricPoint]) -> list[MetricPoint]:
@@ -517,7 +533,7 @@ class TrackingService:
                 [
                     {
                         "key": m.key,
-                        "value": None if m.value != m.value else m.value,
+                        "value": stored_metric_value(m.value),
                         "at": m.at,
                         "step": m.step,
                         "model_id": m.model_id,

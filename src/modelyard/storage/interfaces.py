@@ -394,7 +394,10 @@ class MetadataStore(Protocol):
         ...
 
     def protected_aliases_on(self, registry_id: int, collection_id: int) -> list[str]:
-        """Aliases currently set on the collection that an effective policy protects."""
+        """What an effective policy protects on the collection now: the protected aliases set on it,
+        and (as ``stage:<Stage>``) the protected stages one of its versions is in. Renaming or
+        deleting the collection takes all of these from the name consumers resolve
+        (``name@production``, ``models:/name/Production``). ``None`` is no stage: not counted."""
         ...
 
     def set_check(

@@ -7,6 +7,6 @@ other way round).
 
 from __future__ import annotations
 
-from .views import error_page, install, is_ui_request, session_actor
+from .views import error_page, install, is_ui_path, is_ui_request, session_token_for
 
-__all__ = ["error_page", "install", "is_ui_request", "session_actor"]
+__all__ = ["error_page", "install", "is_ui_path", "is_ui_request", "session_token_for"]

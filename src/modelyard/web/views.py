@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
@@ -115,10 +116,18 @@ def ui(request: Request) -> Ui:
     return Ui(request, svc, sess, who, fresh=found is None)
 
 
-def session_actor(request: Request) -> str | None:
-    """The API token of a UI session cookie, or None: lets ``GET`` downloads on the native route
-    (the UI's download links) act as the signed-in principal. Never used for writes."""
-    sess = session.load(_key(request), request.cookies.get(session.COOKIE))
+def session_token_for(state: Any, cookie_header: str | None) -> str | None:
+    """The API token in a request's UI session cookie (``Cookie`` header), or None. The API
+    decides when it may stand for the ``Authorization`` header (``api.deps.session_token``)."""
+    if not cookie_header:
+        return None
+    jar = SimpleCookie()
+    try:
+        jar.load(cookie_header)
+    except CookieError:
+        return None
+    morsel = jar.get(session.COOKIE)
+    sess = session.load(state.ui_session_key, morsel.value if morsel else None)
     return sess.token if sess and sess.token else None
 
 
@@ -577,14 +586,18 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
 
+def is_ui_path(path: str) -> bool:
+    """Paths the UI owns: everything outside the APIs. The UI authenticates them itself (from its
+    session, sending the browser to the sign-in form), so the API edge lets them through."""
+    return not path.startswith(("/api/", "/ajax-api/", "/mlflow/"))
+
+
 def is_ui_request(request: Request) -> bool:
     """Whether an error on this request should render as an HTML page."""
     if getattr(request.state, "ui", False):
         return True
     path = request.url.path
-    return not path.startswith(("/api/", "/mlflow/", "/ajax-api/", "/static/")) and "text/html" in request.headers.get(
-        "accept", ""
-    )
+    return is_ui_path(path) and not path.startswith("/static/") and "text/html" in request.headers.get("accept", "")
 
 
-__all__ = ["error_page", "install", "is_ui_request", "session_actor"]
+__all__ = ["error_page", "install", "is_ui_path", "is_ui_request", "session_token_for"]

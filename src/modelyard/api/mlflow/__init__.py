@@ -10,6 +10,8 @@ auth), so actors come from the same ``api.deps.actor`` dependency as the native 
 
 from __future__ import annotations
 
+import re
+
 from fastapi import FastAPI
 from starlette.routing import Mount
 
@@ -23,6 +25,28 @@ from modelyard.storage.sql.tracking_store import SqlTrackingDatabase
 from . import artifact_routes, routes, tracking_routes
 from .errors import register_mlflow_error_handlers
 from .routes import MlflowServices
+
+SERVICE_ROOTS = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow", "/api/3.0/mlflow")
+ARTIFACT_ROOTS = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
+_REGISTRY_PREFIX = re.compile(r"^/mlflow/[^/]+(?=/)")
+
+
+def split_path(path: str) -> tuple[str, str] | None:
+    """``(api root, rest)`` of an MLflow path (any ``/mlflow/<registry>`` prefix dropped), else None."""
+    path = _REGISTRY_PREFIX.sub("", path, count=1)
+    for root in ARTIFACT_ROOTS + SERVICE_ROOTS:
+        if path.startswith(root + "/"):
+            return root, path[len(root) :]
+    return None
+
+
+def is_upload(method: str, path: str) -> bool:
+    """An artifact-proxy upload (``PUT artifacts/...`` or a multipart part): a body of any size."""
+    split = split_path(path)
+    if method != "PUT" or split is None or split[0] not in ARTIFACT_ROOTS:
+        return False
+    return split[1].startswith(("/artifacts/", "/mpu/parts/"))
+
 
 SERVER_INFO = {
     "store_type": "SqlStore",
@@ -68,12 +92,7 @@ def install(app: FastAPI) -> None:
         return dict(SERVER_INFO)
 
     artifacts_app = _sub_app(app, artifact_routes.router)
-    mounts = [
-        Mount("/api/2.0/mlflow", app=service_app),
-        Mount("/ajax-api/2.0/mlflow", app=service_app),
-        Mount("/api/3.0/mlflow", app=service_app),
-        Mount("/api/2.0/mlflow-artifacts", app=artifacts_app),
-        Mount("/ajax-api/2.0/mlflow-artifacts", app=artifacts_app),
-    ]
+    mounts = [Mount(root, app=service_app) for root in SERVICE_ROOTS]
+    mounts += [Mount(root, app=artifacts_app) for root in ARTIFACT_ROOTS]
     app.router.routes.extend(mounts)
     app.router.routes.append(Mount("/mlflow/{registry}", routes=list(mounts)))

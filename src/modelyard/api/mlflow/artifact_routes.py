@@ -10,8 +10,6 @@ import mimetypes
 import posixpath
 from typing import Any
 
-import anyio
-import anyio.from_thread
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
@@ -20,7 +18,7 @@ from modelyard.api.deps import actor
 from modelyard.domain.actor import Actor
 from modelyard.errors import InvalidArgumentError
 
-from ..streaming import sync_chunks
+from ..streaming import receive_upload
 from . import translate as tr
 from .errors import MlflowRoute, error_response
 from .routes import MlflowServices, mlflow_services
@@ -42,8 +40,8 @@ def _target(directory: str, p: Params) -> str:
 async def upload_artifact(
     path: str, request: Request, svc: MlflowServices = Depends(mlflow_services), who: Actor = Depends(actor)
 ) -> dict[str, Any]:
-    stream = request.stream()
-    await anyio.to_thread.run_sync(lambda: svc.artifacts.upload(who, path, sync_chunks(stream)))
+    writer = await anyio.to_thread.run_sync(lambda: svc.artifacts.open_upload(who, path))
+    await receive_upload(request, who, writer)
     return {}
 
 
@@ -114,10 +112,8 @@ async def upload_part(
 ) -> Response:
     """A part upload (the URL handed out by ``mpu/create``, sent with the headers handed out with it);
     the ETag is the part's digest."""
-    stream = request.stream()
-    etag = await anyio.to_thread.run_sync(
-        lambda: svc.artifacts.upload_part(who, upload_id, part_number, sync_chunks(stream))
-    )
+    writer = await anyio.to_thread.run_sync(lambda: svc.artifacts.open_part(who, upload_id, part_number))
+    etag = await receive_upload(request, who, writer)
     return Response(status_code=200, headers={"ETag": f'"{etag}"'})
 
 
@@ -132,7 +128,7 @@ def complete_multipart_upload(
     for part in p.list("parts"):
         if not isinstance(part, dict) or "part_number" not in part:
             raise InvalidArgumentError("each part needs a part_number and an etag", field="parts")
-        parts.append((int(part["part_number"]), str(part.get("etag", ""))))
+        parts.append((tr.as_int(part["part_number"], field="part_number"), str(part.get("etag", ""))))
     svc.artifacts.complete_multipart(who, _target(path, p), p.str("upload_id", required=True), parts=parts)
     return {}
 

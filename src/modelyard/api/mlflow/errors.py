@@ -19,7 +19,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
+from modelyard.api.routing import check_url
 from modelyard.errors import (
     AliasNotFoundError,
     AlreadyExistsError,
@@ -28,11 +30,16 @@ from modelyard.errors import (
     InvalidArgumentError,
     ModelyardError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     RangeNotSatisfiableError,
+    RequestTimeoutError,
+    TooManyRequestsError,
     UnauthenticatedError,
     UnavailableError,
 )
+
+from ..errors import error_headers
 
 log = logging.getLogger("modelyard.api.mlflow")
 
@@ -47,6 +54,9 @@ MLFLOW_ERRORS: tuple[tuple[type[ModelyardError], str, int], ...] = (
     (UnauthenticatedError, "UNAUTHENTICATED", 401),
     (PermissionDeniedError, "PERMISSION_DENIED", 403),
     (InsufficientStorageError, "RESOURCE_EXHAUSTED", 507),  # MLflow's code for exhausted resources
+    (RequestTimeoutError, "DEADLINE_EXCEEDED", 408),
+    (PayloadTooLargeError, "RESOURCE_LIMIT_EXCEEDED", 413),
+    (TooManyRequestsError, "REQUEST_LIMIT_EXCEEDED", 429),
     (UnavailableError, "TEMPORARILY_UNAVAILABLE", 503),
 )
 
@@ -57,7 +67,7 @@ _HTTP_CODES = {
     404: "ENDPOINT_NOT_FOUND",
     405: "ENDPOINT_NOT_FOUND",
     409: "RESOURCE_CONFLICT",
-    413: "INVALID_PARAMETER_VALUE",
+    413: "RESOURCE_LIMIT_EXCEEDED",
     429: "REQUEST_LIMIT_EXCEEDED",
     503: "TEMPORARILY_UNAVAILABLE",
 }
@@ -68,6 +78,15 @@ def mlflow_error(exc: ModelyardError) -> tuple[str, int]:
         if isinstance(exc, cls):
             return code, status
     return "INTERNAL_ERROR", 500
+
+
+def render_error(exc: ModelyardError, request_id: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Status, MLflow body and headers of ``exc`` (also used by the edge middleware)."""
+    code, status = mlflow_error(exc)
+    headers = error_headers(exc, status)
+    if request_id:
+        headers["X-Request-ID"] = request_id
+    return status, {"error_code": code, "message": exc.message}, headers
 
 
 def error_response(request: Request, code: str, message: str, status: int) -> JSONResponse:
@@ -83,16 +102,18 @@ def _internal(request: Request, exc: BaseException) -> JSONResponse:
 
 
 class MlflowRoute(APIRoute):
-    """Turns any unexpected exception into MLflow's INTERNAL_ERROR body (never the exception text)."""
+    """Checks the URL's text (``check_url``, as the native API does), and turns any unexpected
+    exception into MLflow's INTERNAL_ERROR body (never the exception text)."""
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         original = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
             try:
+                check_url(request)
                 return await original(request)
-            except (ModelyardError, StarletteHTTPException, RequestValidationError):
-                raise
+            except (ModelyardError, StarletteHTTPException, RequestValidationError, ClientDisconnect):
+                raise  # a client that went away is logged (one line) by the edge middleware
             except Exception as exc:  # noqa: BLE001 - the 500 boundary of the MLflow adapter
                 return _internal(request, exc)
 
@@ -102,8 +123,8 @@ class MlflowRoute(APIRoute):
 def register_mlflow_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ModelyardError)
     async def _modelyard_error(request: Request, exc: ModelyardError) -> JSONResponse:
-        code, status = mlflow_error(exc)
-        return error_response(request, code, exc.message, status)
+        status, body, headers = render_error(exc, getattr(request.state, "request_id", ""))
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -17,6 +17,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from modelyard.domain.inputs import parse_json
+from modelyard.domain.search import is_row_id
 from modelyard.errors import InvalidArgumentError, InvalidPageTokenError
 
 Clause = tuple[str, str, str, Any]
@@ -219,10 +221,10 @@ def decode_offset(token: str | None) -> int:
     if not token:
         return 0
     try:
-        payload = json.loads(base64.b64decode(token.encode(), validate=True))
+        payload = parse_json(base64.b64decode(token.encode(), validate=True), field="page_token")
         offset = payload["offset"]
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, InvalidArgumentError) as exc:
         raise InvalidPageTokenError("Invalid page token, could not base64-decode", page_token=token[:80]) from exc
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+    if not is_row_id(offset):  # a non-negative signed 64-bit integer, as the database binds it
         raise InvalidPageTokenError("Invalid page token: bad offset", page_token=token[:80])
     return offset

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends
 
 from modelyard.api.deps import actor
 from modelyard.domain.actor import Actor
+from modelyard.domain.inputs import parse_json
 from modelyard.errors import InvalidArgumentError
 from modelyard.services.tracking import MetricPoint
 
@@ -178,15 +179,16 @@ def _metric(item: Any) -> MetricPoint:
     if not isinstance(item, dict) or "key" not in item:
         raise InvalidArgumentError("each metric needs a key, a value and a timestamp", field="metrics")
     raw = item.get("value")
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str, type(None))):
+        raise InvalidArgumentError(f"metric '{item['key']}' needs a numeric value", field="metrics")
     try:
-        value = float("nan") if raw in (None, "NaN") else float(raw)
-    except (TypeError, ValueError) as exc:
+        # NaN and +/-Infinity are metric values in MLflow (JSON tokens or strings); the tracking
+        # service stores them as MLflow's SQL store does.
+        value = float("nan") if raw is None else float(raw)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidArgumentError(f"metric '{item['key']}' needs a numeric value", field="metrics") from exc
     at = tr.from_ms(item.get("timestamp")) or datetime.now(UTC)
-    try:
-        step = int(item.get("step") or 0)
-    except (TypeError, ValueError) as exc:
-        raise InvalidArgumentError(f"metric '{item['key']}' needs an integer step", field="metrics") from exc
+    step = tr.as_int(item.get("step") or 0, field="step")
     return MetricPoint(
         key=str(item["key"]),
         value=value,
@@ -203,7 +205,10 @@ def _pairs(items: list[Any], field: str) -> list[tuple[str, str]]:
     for item in items:
         if not isinstance(item, dict) or "key" not in item:
             raise InvalidArgumentError(f"each of {field} needs a key and a value", field=field)
-        out.append((str(item["key"]), "" if item.get("value") is None else str(item["value"])))
+        value = item.get("value")
+        out.append(
+            (tr.as_str(item["key"], field=f"{field}.key"), "" if value is None else tr.as_str(value, field=field))
+        )
     return out
 
 
@@ -260,11 +265,12 @@ def log_model(
 ) -> dict[str, Any]:
     """Legacy: MLflow appends the model's MLmodel JSON to the run tag ``mlflow.log-model.history``."""
     run = svc.tracking.get_run(who, _run_id(p))
-    try:
-        history = json.loads(run.tags.get("mlflow.log-model.history", "[]"))
-        history.append(json.loads(p.str("model_json", required=True)))
-    except ValueError as exc:
-        raise InvalidArgumentError("model_json must be a JSON object", field="model_json") from exc
+    # Both are JSON inside a string, so the body's depth check did not see them: parse bounded.
+    model = parse_json(p.str("model_json", required=True), field="model_json")
+    history = parse_json(run.tags.get("mlflow.log-model.history", "[]"), field="mlflow.log-model.history")
+    if not isinstance(model, dict) or not isinstance(history, list):
+        raise InvalidArgumentError("model_json must be a JSON object", field="model_json")
+    history.append(model)
     svc.tracking.log_batch(who, run.id, tags=[("mlflow.log-model.history", json.dumps(history))])
     return {}
 

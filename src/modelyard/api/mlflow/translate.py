@@ -4,15 +4,16 @@ and MLflow request values -> modelyard values. Epoch milliseconds exist only her
 
 from __future__ import annotations
 
-import json
+import math
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
 from starlette.datastructures import QueryParams
 
+from modelyard.domain.inputs import MAX_VERSION_NUMBER, check_data, check_int64, parse_json
 from modelyard.domain.models import Version
-from modelyard.errors import InvalidArgumentError
+from modelyard.errors import InvalidArgumentError, NonFiniteNumberError
 from modelyard.services.mlflow_artifacts import ArtifactEntry
 from modelyard.services.mlflow_registry import RegisteredModel
 from modelyard.services.tracking import Experiment, LoggedModel, MetricPoint, Run
@@ -39,7 +40,13 @@ def from_ms(value: Any) -> datetime | None:
 
 
 class Params:
-    """The fields of one MLflow request: the query string (GET) merged with the JSON body."""
+    """The fields of one MLflow request: the query string (GET) merged with the JSON body.
+
+    The readers are the adapter's one door for values: integers are signed 64-bit
+    (``OutOfRangeError``), strings are storable text (checked for the whole body and query by
+    ``read_params``), and a string parameter sent as a NaN/Infinity token is refused (MLflow's
+    parameters are strings; only metric values may be non-finite).
+    """
 
     def __init__(self, query: QueryParams, body: dict[str, Any]) -> None:
         self._query = query
@@ -56,9 +63,7 @@ class Params:
             if required:
                 raise InvalidArgumentError(f"Missing value for required parameter '{name}'.", field=name)
             return default
-        if isinstance(value, (dict, list, bool)):
-            raise InvalidArgumentError(f"Invalid value for parameter '{name}': expected a string", field=name)
-        return str(value)
+        return as_str(value, field=name)
 
     def opt(self, name: str) -> str | None:
         value = self.raw(name)
@@ -92,22 +97,15 @@ class Params:
             if required or default is None:
                 raise InvalidArgumentError(f"Missing value for required parameter '{name}'.", field=name)
             return default
-        if isinstance(value, bool):
-            raise InvalidArgumentError(f"Invalid value for parameter '{name}': expected an integer", field=name)
-        try:
-            return int(value)
-        except (TypeError, ValueError) as exc:
-            raise InvalidArgumentError(
-                f"Invalid value for parameter '{name}': expected an integer", field=name
-            ) from exc
+        return as_int(value, field=name)
 
     def version(self, name: str = "version") -> int:
         text = self.str(name, required=True)
-        if not text.isdigit() or int(text) < 1:
+        if not text.isascii() or not text.isdigit() or int(text) < 1:
             raise InvalidArgumentError(
                 f"Parameter '{name}' must be an integer version number, got '{text[:40]}'", field=name
             )
-        return int(text)
+        return check_int64(int(text), field=name, high=MAX_VERSION_NUMBER)
 
     def tags(self, name: str = "tags") -> dict[str, str]:
         out: dict[str, str] = {}
@@ -116,24 +114,56 @@ class Params:
                 raise InvalidArgumentError(
                     f"Invalid value for parameter '{name}': expected {{key, value}} items", field=name
                 )
-            out[str(item["key"])] = "" if item.get("value") is None else str(item["value"])
+            value = item.get("value")
+            out[as_str(item["key"], field=f"{name}.key")] = (
+                "" if value is None else as_str(value, field=f"{name}.value")
+            )
         return out
 
 
+def as_str(value: Any, *, field: str) -> str:
+    """An MLflow string field: a JSON string, or a number MLflow clients may send unquoted.
+
+    A ``NaN``/``Infinity`` token is refused (``NonFiniteNumberError``): MLflow's string fields
+    cannot hold one, and ``str(nan)`` would silently store ``"nan"``.
+    """
+    if isinstance(value, (dict, list, bool)):
+        raise InvalidArgumentError(f"Invalid value for parameter '{field}': expected a string", field=field)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise NonFiniteNumberError(
+            f"Invalid value for parameter '{field}': {value!r} is not a string or a finite number", field=field
+        )
+    return str(value)
+
+
+def as_int(value: Any, *, field: str) -> int:
+    """An MLflow int32/int64 field (a JSON number or a numeric string) as a signed 64-bit integer."""
+    if isinstance(value, bool):
+        raise InvalidArgumentError(f"Invalid value for parameter '{field}': expected an integer", field=field)
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: int(float('inf'))
+        raise InvalidArgumentError(f"Invalid value for parameter '{field}': expected an integer", field=field) from exc
+    return check_int64(number, field=field)
+
+
 async def read_params(request: Request) -> Params:
-    """FastAPI dependency: parse the JSON body (also a double-encoded JSON string) and the query."""
+    """FastAPI dependency: parse the JSON body (also a double-encoded JSON string) and the query.
+
+    The body's nesting is bounded before parsing, and every string (keys too) and integer in
+    it must pass the input rules (``domain/inputs.py``; the URL is checked by ``MlflowRoute``). Floats may be
+    NaN or Infinity here: metric values can be (as in MLflow); ``Params.str`` refuses them.
+    """
     body: Any = {}
     if request.method in ("POST", "PATCH", "DELETE", "PUT"):
         raw = await request.body()
         if raw.strip():
-            try:
-                body = json.loads(raw)
-                if isinstance(body, str):
-                    body = json.loads(body)
-            except ValueError as exc:
-                raise InvalidArgumentError("request body is not valid JSON", field="body") from exc
+            body = parse_json(raw)
+            if isinstance(body, str):
+                body = parse_json(body)
             if not isinstance(body, dict):
                 raise InvalidArgumentError("request body must be a JSON object", field="body")
+            check_data(body, field="", allow_non_finite=True)
     return Params(request.query_params, body)
 
 

@@ -17,8 +17,9 @@ from modelyard.services.authz import require_org
 
 from .. import render
 from ..deps import actor, services
+from ..routing import ApiRoute
 
-router = APIRouter(prefix="/api/v1", tags=["audit"])
+router = APIRouter(route_class=ApiRoute, prefix="/api/v1", tags=["audit"])
 
 
 @router.get("/events", response_model=s.Page[s.EventOut])

@@ -10,8 +10,9 @@ from modelyard.domain.automations import Delivery, Webhook
 from modelyard.schemas import automations as sa
 
 from ..deps import actor, services
+from ..routing import ApiRoute
 
-router = APIRouter(prefix="/api/v1/registries/{registry}/webhooks", tags=["automations"])
+router = APIRouter(route_class=ApiRoute, prefix="/api/v1/registries/{registry}/webhooks", tags=["automations"])
 
 
 def webhook_out(w: Webhook) -> sa.WebhookOut:

@@ -5,8 +5,6 @@ Upload and download bodies are streamed: memory stays bounded by the chunk size.
 
 from __future__ import annotations
 
-import anyio
-import anyio.from_thread
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import StreamingResponse
@@ -16,10 +14,11 @@ from modelyard.bootstrap import Services
 from modelyard.domain.actor import Actor
 
 from .. import render
-from ..deps import STATED_AUTH, actor, services
-from ..streaming import sync_chunks
+from ..deps import actor, services
+from ..routing import ApiRoute
+from ..streaming import receive_upload
 
-router = APIRouter(prefix="/api/v1", tags=["files"])
+router = APIRouter(route_class=ApiRoute, prefix="/api/v1", tags=["files"])
 
 
 @router.post("/registries/{registry}/blobs/missing", response_model=s.MissingResponse)
@@ -51,20 +50,19 @@ def get_upload(upload_id: str, svc: Services = Depends(services), who: Actor = D
     return render.upload(svc.artifacts.get_upload(upload_id, actor=who))
 
 
-@router.patch("/uploads/{upload_id}", response_model=s.UploadOut, dependencies=STATED_AUTH)
+@router.patch("/uploads/{upload_id}", response_model=s.UploadOut)
 async def write_upload(
     upload_id: str,
     request: Request,
     upload_offset: int = Header(0, alias="Upload-Offset", ge=0),
     svc: Services = Depends(services),
+    who: Actor = Depends(actor),
 ) -> s.UploadOut:
     """Append the request body at ``Upload-Offset`` (the session's current size)."""
-    who = await anyio.to_thread.run_sync(actor, request)
-    stream = request.stream()
-    await anyio.to_thread.run_sync(
-        lambda: svc.artifacts.write_upload(upload_id, offset=upload_offset, chunks=sync_chunks(stream), actor=who)
+    writer = await anyio.to_thread.run_sync(
+        lambda: svc.artifacts.open_upload_writer(upload_id, offset=upload_offset, actor=who)
     )
-    return render.upload(await anyio.to_thread.run_sync(lambda: svc.artifacts.get_upload(upload_id, actor=who)))
+    return render.upload(await receive_upload(request, who, writer))
 
 
 @router.post("/uploads/{upload_id}/commit", response_model=s.BlobOut)

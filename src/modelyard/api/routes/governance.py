@@ -13,8 +13,9 @@ from modelyard.domain.actor import Actor
 
 from .. import render
 from ..deps import actor, services
+from ..routing import ApiRoute
 
-router = APIRouter(prefix="/api/v1", tags=["governance"])
+router = APIRouter(route_class=ApiRoute, prefix="/api/v1", tags=["governance"])
 
 
 @router.get("/whoami", response_model=s.WhoAmI)
@@ -108,7 +109,7 @@ def create_token(body: s.TokenCreate, svc: Services = Depends(services), who: Ac
 
 
 @router.delete("/tokens/{token_id}", response_model=s.TokenOut)
-def revoke_token(token_id: int, svc: Services = Depends(services), who: Actor = Depends(actor)) -> s.TokenOut:
+def revoke_token(token_id: s.Int64, svc: Services = Depends(services), who: Actor = Depends(actor)) -> s.TokenOut:
     """Revoke a token (yours, or anyone's for org admins). Takes effect on the next request."""
     return render.token(svc.identity.revoke_token(who, token_id))
 

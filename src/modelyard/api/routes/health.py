@@ -9,8 +9,9 @@ from modelyard._version import __version__
 from modelyard.bootstrap import Services
 
 from ..deps import services
+from ..routing import ApiRoute
 
-router = APIRouter(prefix="/api/v1", tags=["health"])
+router = APIRouter(route_class=ApiRoute, prefix="/api/v1", tags=["health"])
 
 
 @router.get("/health", response_model=s.Health)

@@ -11,8 +11,9 @@ from modelyard.domain.actor import Actor
 
 from .. import render
 from ..deps import actor, services
+from ..routing import ApiRoute
 
-router = APIRouter(prefix="/api/v1", tags=["promotion"])
+router = APIRouter(route_class=ApiRoute, prefix="/api/v1", tags=["promotion"])
 _COLL = "/registries/{registry}/collections/{collection}"
 
 
@@ -36,7 +37,7 @@ def set_promotion_policy(
 def report_check(
     registry: str,
     collection: str,
-    number: int,
+    number: s.Int64,
     body: s.CheckReport,
     svc: Services = Depends(services),
     who: Actor = Depends(actor),
@@ -57,7 +58,7 @@ def report_check(
 
 @router.get(_COLL + "/versions/{number}/checks", response_model=s.CheckList)
 def list_checks(
-    registry: str, collection: str, number: int, svc: Services = Depends(services), who: Actor = Depends(actor)
+    registry: str, collection: str, number: s.Int64, svc: Services = Depends(services), who: Actor = Depends(actor)
 ) -> s.CheckList:
     return s.CheckList(items=[render.check(c) for c in svc.promotion.list_checks(who, registry, collection, number)])
 
@@ -98,31 +99,33 @@ def list_promotions(
 
 
 @router.get("/promotions/{request_id}", response_model=s.PromotionOut)
-def get_promotion(request_id: int, svc: Services = Depends(services), who: Actor = Depends(actor)) -> s.PromotionOut:
+def get_promotion(
+    request_id: s.Int64, svc: Services = Depends(services), who: Actor = Depends(actor)
+) -> s.PromotionOut:
     return render.promotion(svc.promotion.get(who, request_id))
 
 
 @router.post("/promotions/{request_id}/approve", response_model=s.PromotionOut)
 def approve(
-    request_id: int, body: s.ReviewIn, svc: Services = Depends(services), who: Actor = Depends(actor)
+    request_id: s.Int64, body: s.ReviewIn, svc: Services = Depends(services), who: Actor = Depends(actor)
 ) -> s.PromotionOut:
     return render.promotion(svc.promotion.review(who, request_id, approve=True, comment=body.comment))
 
 
 @router.post("/promotions/{request_id}/reject", response_model=s.PromotionOut)
 def reject(
-    request_id: int, body: s.ReviewIn, svc: Services = Depends(services), who: Actor = Depends(actor)
+    request_id: s.Int64, body: s.ReviewIn, svc: Services = Depends(services), who: Actor = Depends(actor)
 ) -> s.PromotionOut:
     return render.promotion(svc.promotion.review(who, request_id, approve=False, comment=body.comment))
 
 
 @router.post("/promotions/{request_id}/cancel", response_model=s.PromotionOut)
-def cancel(request_id: int, svc: Services = Depends(services), who: Actor = Depends(actor)) -> s.PromotionOut:
+def cancel(request_id: s.Int64, svc: Services = Depends(services), who: Actor = Depends(actor)) -> s.PromotionOut:
     return render.promotion(svc.promotion.cancel(who, request_id))
 
 
 @router.post("/promotions/{request_id}/complete", response_model=s.PromotionOut)
-def complete(request_id: int, svc: Services = Depends(services), who: Actor = Depends(actor)) -> s.PromotionOut:
+def complete(request_id: s.Int64, svc: Services = Depends(services), who: Actor = Depends(actor)) -> s.PromotionOut:
     """Carry out a request whose requirements are met (policies without auto_promote)."""
     return render.promotion(svc.promotion.complete(who, request_id))
 

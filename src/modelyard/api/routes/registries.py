@@ -11,8 +11,9 @@ from modelyard.domain.search import parse_tag_filter
 
 from .. import render
 from ..deps import actor, services
+from ..routing import ApiRoute
 
-router = APIRouter(prefix="/api/v1", tags=["registries"])
+router = APIRouter(route_class=ApiRoute, prefix="/api/v1", tags=["registries"])
 
 
 @router.get("/registries", response_model=s.RegistryList)

@@ -12,9 +12,12 @@ from modelyard.domain.paths import ArtifactPath
 
 from .. import render
 from ..deps import actor, services
+from ..routing import ApiRoute
 
-router = APIRouter(prefix="/api/v1/registries/{registry}/collections/{collection}", tags=["versions"])
-resolve_router = APIRouter(prefix="/api/v1", tags=["versions"])
+router = APIRouter(
+    route_class=ApiRoute, prefix="/api/v1/registries/{registry}/collections/{collection}", tags=["versions"]
+)
+resolve_router = APIRouter(route_class=ApiRoute, prefix="/api/v1", tags=["versions"])
 
 
 @router.get("/versions", response_model=s.Page[s.VersionOut])
@@ -93,7 +96,7 @@ def update_version(
 def delete_version(
     registry: str,
     collection: str,
-    number: int = Path(alias="ref", description="The version number."),
+    number: s.Int64 = Path(alias="ref", description="The version number."),
     svc: Services = Depends(services),
     who: Actor = Depends(actor),
 ) -> Response:
@@ -105,7 +108,7 @@ def delete_version(
 def set_version_tag(
     registry: str,
     collection: str,
-    number: int,
+    number: s.Int64,
     key: str,
     body: s.TagValue,
     svc: Services = Depends(services),
@@ -119,7 +122,7 @@ def set_version_tag(
 def unset_version_tag(
     registry: str,
     collection: str,
-    number: int,
+    number: s.Int64,
     key: str,
     svc: Services = Depends(services),
     who: Actor = Depends(actor),
@@ -132,7 +135,7 @@ def unset_version_tag(
 def set_stage(
     registry: str,
     collection: str,
-    number: int,
+    number: s.Int64,
     body: s.StageSet,
     svc: Services = Depends(services),
     who: Actor = Depends(actor),

@@ -14,8 +14,9 @@ from modelyard.errors import InvalidArgumentError
 from modelyard.events.watch import WatchHub, sse_stream
 
 from ..deps import actor, credential, services
+from ..routing import ApiRoute
 
-router = APIRouter(prefix="/api/v1", tags=["watch"])
+router = APIRouter(route_class=ApiRoute, prefix="/api/v1", tags=["watch"])
 
 
 def _hub(request: Request) -> WatchHub:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from modelyard.domain.identity import AliasPolicy, Grant, PrincipalInfo, Team, TokenInfo
+from modelyard.domain.promotion import STAGE_POLICY_PREFIX, alias_for_stage, stage_guard
 from modelyard.errors import AlreadyExistsError
 
 from . import governance_tables as g
@@ -382,13 +383,27 @@ class GovernanceStoreMixin:
         return None
 
     def protected_aliases_on(self, registry_id: int, collection_id: int) -> list[str]:
-        """Aliases currently set on the collection that an effective policy protects."""
-        names = list(
-            self.conn.execute(select(t.aliases.c.name_norm).where(t.aliases.c.collection_id == collection_id)).scalars()
+        """What an effective policy protects on the collection now: the protected aliases set on it,
+        and (as ``stage:<Stage>``) the protected stages one of its versions is in. Renaming or
+        deleting the collection takes all of these from the name consumers resolve
+        (``name@production``, ``models:/name/Production``). ``None`` is no stage: not counted."""
+        aliases = select(t.aliases.c.name_norm).where(t.aliases.c.collection_id == collection_id)
+        stages = (
+            select(t.versions.c.stage)
+            .where(t.versions.c.collection_id == collection_id, t.versions.c.stage != "None")
+            .distinct()
+            .order_by(t.versions.c.stage)
         )
+        keys = [
+            *self.conn.execute(aliases).scalars(),
+            *(STAGE_POLICY_PREFIX + s for s in self.conn.execute(stages).scalars()),
+        ]
         out = []
-        for n in names:
-            policy = self.effective_alias_policy(registry_id, collection_id, n, "")
+        for key in keys:
+            policy = self.effective_alias_policy(registry_id, collection_id, key.lower(), "")
+            alias = alias_for_stage(key[len(STAGE_POLICY_PREFIX) :]) if key.startswith(STAGE_POLICY_PREFIX) else None
+            if alias is not None:  # a stage is guarded by its alias's policy too (domain.promotion.stage_guard)
+                policy = stage_guard(policy, self.effective_alias_policy(registry_id, collection_id, alias, ""))
             if policy is not None and policy.protected:
-                out.append(n)
+                out.append(key)
         return out

@@ -14,6 +14,7 @@ from modelyard.errors import AlreadyExistsError
 
 from . import lifecycle_tables as lt
 from . import tables as t
+from .ids import fresh_id
 from .upsert import upsert
 
 
@@ -44,7 +45,9 @@ class PromotionStoreMixin:
         )
 
     def insert_request(self, **values: Any) -> int:
-        return int(self.conn.execute(insert(lt.promotion_requests).values(**values)).inserted_primary_key[0])  # type: ignore[index]
+        table = lt.promotion_requests
+        values = {**fresh_id(self.conn, self.dialect, table), **values}
+        return int(self.conn.execute(insert(table).values(**values)).inserted_primary_key[0])  # type: ignore[index]
 
     def find_request(self, request_id: int, *, for_update: bool = False) -> RowMapping | None:
         q = select(lt.promotion_requests).where(lt.promotion_requests.c.id == request_id)

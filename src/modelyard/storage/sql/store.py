@@ -37,6 +37,7 @@ from . import tables as t
 from . import tracking_tables as tt
 from .automation_store import AutomationStoreMixin
 from .governance_store import GovernanceStoreMixin
+from .ids import fresh_id
 from .promotion_store import PromotionStoreMixin
 from .upsert import upsert
 
@@ -57,6 +58,7 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
             with self.conn.begin_nested():
                 rid = self.conn.execute(
                     insert(t.registries).values(
+                        **fresh_id(self.conn, self.dialect, t.registries),
                         name=name,
                         description=description,
                         artifact_types=artifact_types,
@@ -122,6 +124,7 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
                 return int(
                     self.conn.execute(
                         insert(t.collections).values(
+                            **fresh_id(self.conn, self.dialect, t.collections),
                             registry_id=registry_id,
                             name=name,
                             name_norm=name_norm,

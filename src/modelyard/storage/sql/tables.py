@@ -216,6 +216,15 @@ events = Table(
     Index(None, "registry_id", "id"),
     Index(None, "created_at"),
 )
+# The high-water mark of the ids of tables whose ids must never be re-used (SQLite only; unused
+# on PostgreSQL, whose sequences never go back). See storage/sql/ids.py.
+id_counters = Table(
+    "id_counters",
+    metadata,
+    Column("table_name", String(64), primary_key=True),
+    Column("last_id", Id, nullable=False),
+)
+
 from . import governance_tables as _governance_tables  # noqa: E402,F401  (identities, grants, policies)
 from . import lifecycle_tables as _lifecycle_tables  # noqa: E402,F401  (checks, promotions, webhooks)
 from . import tracking_tables as _tracking_tables  # noqa: E402,F401  (MLflow adapter tables, same metadata)

@@ -306,16 +306,52 @@ class SqlTrackingStore:
         return bool(self.conn.execute(delete(rt).where(rt.c.run_id == run_pk, rt.c.key == key)).rowcount)
 
     def insert_run_metrics(self, run_pk: int, metrics: Sequence[dict[str, Any]]) -> None:
-        if metrics:
-            self.conn.execute(insert(tt.mlflow_run_metrics), [{"run_id": run_pk, **m} for m in metrics])
+        """Store metric points of a run, each point once (``_point_identity``, as MLflow keys them).
+
+        Logging a point again stores nothing, unless it names a model: then the stored point is
+        linked to that model (or, if it already names another one, a row links it to this one
+        too; ``run_metrics`` still shows the point once). mlflow's ``log_model`` does exactly
+        this: it logs the run's metrics of the model's step again, with the new ``model_id``.
+        """
+        if not metrics:
+            return
+        m = tt.mlflow_run_metrics
+        keys = {x["key"] for x in metrics}
+        ats = {x["at"] for x in metrics}
+        stored: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        for row in self._all(select(m).where(m.c.run_id == run_pk, m.c.key.in_(keys), m.c.at.in_(ats))):
+            stored.setdefault(_point_identity(row), []).append(row)
+        fresh = []
+        for point in metrics:
+            rows = stored.setdefault(_point_identity(point), [])
+            model_id = point.get("model_id")
+            if rows and (model_id is None or any(r["model_id"] == model_id for r in rows)):
+                continue
+            unlinked = next((r for r in rows if r["model_id"] is None and r.get("id") is not None), None)
+            if unlinked is not None:
+                self.conn.execute(update(m).where(m.c.id == unlinked["id"]).values(model_id=model_id))
+                unlinked["model_id"] = model_id
+                continue
+            row = {"run_id": run_pk, **point}
+            rows.append(row)
+            fresh.append(row)
+        if fresh:
+            self.conn.execute(insert(m), fresh)
 
     def run_metrics(self, run_pks: Sequence[int], *, key: str | None = None) -> list[dict[str, Any]]:
-        """Every metric point of the runs (optionally one key), in logging order."""
+        """Every metric point of the runs (optionally one key), each once, in logging order."""
         m = tt.mlflow_run_metrics
         q = select(m).where(m.c.run_id.in_(list(run_pks)))
         if key is not None:
             q = q.where(m.c.key == key)
-        return self._all(q.order_by(m.c.id))
+        seen: set[tuple[Any, ...]] = set()
+        out = []
+        for row in self._all(q.order_by(m.c.id)):
+            identity = (row["run_id"], *_point_identity(row))
+            if identity not in seen:
+                seen.add(identity)
+                out.append(row)
+        return out
 
     def metrics_of_logged_model(self, model_id: str) -> list[dict[str, Any]]:
         m = tt.mlflow_run_metrics
@@ -675,3 +711,9 @@ class SqlTrackingStore:
         for r, ver in zip(rows, self._versions(rows), strict=True):
             out[r["collection_id"]].append(ver)
         return out
+
+
+def _point_identity(point: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes a metric point of a run one point: key, timestamp, step and value (a NaN is
+    stored as NULL). MLflow's metrics table has this as its primary key."""
+    return (point["key"], point["at"], int(point["step"] or 0), point["value"])
