@@ -48,6 +48,7 @@ Tree::
     │   └── OrgAdminExistsError            (bootstrap refused: an org admin holds a valid token)
     ├── UnauthenticatedError               UNAUTHENTICATED    401
     ├── PermissionDeniedError              PERMISSION_DENIED  403
+    │   └── CsrfError                      (a UI form post without this session's CSRF value)
     ├── RangeNotSatisfiableError           RANGE_NOT_SATISFIABLE 416
     ├── InsufficientStorageError           INSUFFICIENT_STORAGE 507
     ├── RequestTimeoutError                REQUEST_TIMEOUT    408
@@ -68,6 +69,7 @@ __all__ = [
     "BlobUnknownError",
     "CollectionNotFoundError",
     "ConflictError",
+    "CsrfError",
     "DatabaseNotFoundError",
     "DestinationNotEmptyError",
     "DigestMismatchError",
@@ -357,6 +359,12 @@ class UnauthenticatedError(ModelyardError):
 class PermissionDeniedError(ModelyardError):
     code = "PERMISSION_DENIED"
     reason = "permission_denied"
+
+
+class CsrfError(PermissionDeniedError):
+    """A web UI form was posted without the CSRF value of the session it came from."""
+
+    reason = "csrf_failed"
 
 
 class RangeNotSatisfiableError(ModelyardError):
