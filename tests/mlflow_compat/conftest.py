@@ -143,7 +143,7 @@ def uri(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real ``mlflow server`` (SQLite backend, proxied artifacts) on a free port: the oracle that
+    """A real ``mlflow server`` (SQLite backend, local artifact root) on a free port: the oracle that
     side-by-side tests compare modelyard with, and for behaviour the MLflow client alone does not
     pin down. Slow to start (it migrates its database), so one per session (tests use unique
     names) and only for the tests that ask for it."""
@@ -158,7 +158,10 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "server",
             "--backend-store-uri",
             f"sqlite:///{data_dir / 'mlflow.db'}",
-            "--artifacts-destination",
+            # a local artifact root, not --artifacts-destination: with proxied artifacts this mlflow
+            # server cannot serve its own /model-versions/get-artifact (it resolves mlflow-artifacts:
+            # URIs against its sqlite tracking URI and answers 500)
+            "--default-artifact-root",
             str(data_dir / "artifacts"),
             "--host",
             "127.0.0.1",

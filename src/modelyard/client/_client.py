@@ -26,6 +26,7 @@ from modelyard.errors import (
     DigestMismatchError,
     InvalidArgumentError,
     InvalidPathError,
+    TooManyRequestsError,
     UnavailableError,
     UploadUnknownError,
 )
@@ -49,6 +50,7 @@ PART_SUFFIX = ".modelyard-part"
 DEFAULT_URL = "http://127.0.0.1:8080"
 READ_CHUNK = 1024 * 1024
 UPLOAD_REQUEST_BYTES = 256 * 1024 * 1024  # one PATCH carries at most this much; resumable between them
+BUSY_WAIT_SECONDS = 300.0  # how long a push waits out "too many uploads in progress" (429) before giving up
 METADATA_KEYS = (
     "description",
     "tags",
@@ -762,7 +764,7 @@ class Client:
                 "POST", f"/api/v1/registries/{_q(registry)}/uploads", json={"digest": digest, "size": size}
             )
             upload = s.UploadOut.model_validate(r.json())
-        offset, attempts = upload.offset, 0
+        offset, attempts, waited = upload.offset, 0, 0.0
         while offset < size or size == 0:
             end = min(size, offset + UPLOAD_REQUEST_BYTES)
             try:
@@ -773,6 +775,14 @@ class Client:
                     content=_read_range(file, offset, end, progress),
                 )
                 offset = s.UploadOut.model_validate(r.json()).offset
+            except TooManyRequestsError as exc:
+                # The server caps uploads in flight per principal and per process: wait as told, then
+                # send this range again (nothing of it was read).
+                delay = min(float(exc.details.get("retry_after_seconds") or 1), 10.0)
+                waited += delay
+                if waited > BUSY_WAIT_SECONDS:
+                    raise
+                time.sleep(delay)
             except (ConflictError, httpx.TransportError, OSError):
                 attempts += 1
                 if attempts > 3:

@@ -26,6 +26,7 @@ from modelyard.errors import (
     InvalidNameError,
     InvalidPageTokenError,
     NotFoundError,
+    WebhookNotFoundError,
 )
 from modelyard.events import matching
 from modelyard.events.crypto import SecretBox
@@ -39,10 +40,6 @@ from .registry import RegistryService, utcnow
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 MAX_WEBHOOK_DESCRIPTION = 1000
 MAX_SECRET = 256
-
-
-class WebhookNotFoundError(NotFoundError):
-    reason = "webhook_not_found"
 
 
 def validate_webhook_name(name: str) -> str:

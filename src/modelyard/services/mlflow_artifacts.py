@@ -26,9 +26,9 @@ from modelyard.domain.names import validate_file_path
 from modelyard.domain.paths import VersionRef
 from modelyard.domain.permissions import Action
 from modelyard.errors import (
+    ArtifactNotFoundError,
     ConflictError,
     InvalidArgumentError,
-    NotFoundError,
     PermissionDeniedError,
     UploadUnknownError,
 )
@@ -92,10 +92,6 @@ def _drain(writer: BlobWriter[T], chunks: Iterable[bytes]) -> T:
         writer.abort()
         raise
     return writer.finish()
-
-
-class ArtifactNotFoundError(NotFoundError):
-    reason = "artifact_not_found"
 
 
 @dataclass(frozen=True, slots=True)

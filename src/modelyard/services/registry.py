@@ -642,25 +642,38 @@ class RegistryService:
         page_size: int = DEFAULT_PAGE_SIZE,
         page_token: str | None = None,
         stage: str | None = None,
+        descending: bool = True,
         actor: Actor | None = None,
     ) -> Page[Version]:
+        """Versions by number, newest first (``descending=False``: oldest first), keyset-paged."""
         check_page_size(page_size)
         after: int | None = None
         if page_token:
             payload = decode_page_token(page_token)
-            if not is_row_id(payload.get("n")):
+            if not is_row_id(payload.get("n")) or bool(payload.get("asc")) == descending:
                 raise InvalidPageTokenError("page_token is not a token this server issued", page_token=page_token[:80])
             after = payload["n"]
         with self._db.unit_of_work(write=False) as store:
             reg = self._registry(store, registry, actor, Action.READ)
             crow = self._collection_row(store, reg, collection)
-            rows = store.list_version_rows(crow["id"], after_number=after, limit=page_size, stage=stage)
+            rows = store.list_version_rows(
+                crow["id"], after_number=after, limit=page_size, stage=stage, descending=descending
+            )
             token = None
             if len(rows) > page_size:
                 rows = rows[:page_size]
-                token = encode_page_token({"n": rows[-1]["number"]})
+                token = encode_page_token({"n": rows[-1]["number"], **({} if descending else {"asc": True})})
             items = store.versions_by_rows(rows, registry=registry, collection=crow["name"], with_files=False)
         return Page(items, token)
+
+    def versions_of_run(
+        self, run_id: str, *, actor: Actor | None = None, limit: int = 50
+    ) -> list[tuple[str, str, int]]:
+        """(registry, collection, number) of the versions registered from an MLflow/tracking run,
+        in the registries ``actor`` may read (lineage: the run page lists them)."""
+        check_page_size(limit)
+        with self._db.unit_of_work(write=False) as store:
+            return store.versions_of_run(run_id, registry_ids=authz.visible_registry_ids(store, actor), limit=limit)
 
     def update_version(
         self, actor: Actor, registry: str, collection: str, number: int, *, description: str | None = None

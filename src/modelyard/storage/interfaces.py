@@ -218,6 +218,13 @@ class MetadataStore(Protocol):
         sessions, and files stored through the MLflow artifact proxy (whole or in parts)."""
         ...
 
+    def versions_of_run(
+        self, run_id: str, *, registry_ids: Sequence[int] | None, limit: int
+    ) -> list[tuple[str, str, int]]:
+        """(registry, collection, number) of the versions registered from run ``run_id`` in
+        ``registry_ids`` (None: any registry), oldest first (``versions.run_id`` is indexed)."""
+        ...
+
     def usable_digests(
         self, digests: Sequence[str], *, registry_ids: Sequence[int] | None, principal_id: int | None
     ) -> set[str]:
@@ -414,6 +421,10 @@ class MetadataStore(Protocol):
     def insert_request(self, **values: Any) -> int: ...
 
     def find_request(self, request_id: int, *, for_update: bool = False) -> Any | None: ...
+
+    def list_open_requests(self, registry_ids: list[int] | None, *, limit: int) -> list[Any]:
+        """Open requests, newest first, in these registries (None: all), with ``registry_id``."""
+        ...
 
     def update_request(self, request_id: int, **values: Any) -> None: ...
 

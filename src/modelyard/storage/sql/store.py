@@ -566,6 +566,22 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
             marked.update(self.conn.execute(select(column).distinct()).scalars())
         return marked
 
+    def versions_of_run(
+        self, run_id: str, *, registry_ids: Sequence[int] | None, limit: int
+    ) -> list[tuple[str, str, int]]:
+        """(registry, collection, number) of the versions registered from run ``run_id`` in
+        ``registry_ids`` (None: any registry), oldest first (``versions.run_id`` is indexed)."""
+        v, c, r = t.versions, t.collections, t.registries
+        q = (
+            select(r.c.name, c.c.name, v.c.number)
+            .join_from(v, c, c.c.id == v.c.collection_id)
+            .join(r, r.c.id == c.c.registry_id)
+            .where(v.c.run_id == run_id)
+        )
+        if registry_ids is not None:
+            q = q.where(c.c.registry_id.in_(list(registry_ids)))
+        return [(a, b, int(n)) for a, b, n in self.conn.execute(q.order_by(v.c.id).limit(limit))]
+
     # -- blob access (dedup within permission boundaries) ---------------------------------------
 
     def usable_digests(
