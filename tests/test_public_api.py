@@ -83,3 +83,26 @@ def test_metadata_store_protocol_lists_every_store_method() -> None:
         [sys.executable, str(root / "scripts" / "gen_store_protocol.py"), "--check"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_error_class_lives_in_errors_py_with_a_unique_reason() -> None:
+    """One hierarchy, one module (STYLE.md §3): the SDK can rebuild every error from (code, reason)."""
+    import importlib
+    import pkgutil
+
+    from modelyard import errors
+
+    for info in pkgutil.walk_packages(modelyard.__path__, "modelyard."):
+        if ".migrations" not in info.name:
+            importlib.import_module(info.name)
+
+    def subclasses(cls: type) -> list[type]:
+        return [cls] + [c for sub in cls.__subclasses__() for c in subclasses(sub)]
+
+    every = subclasses(errors.ModelyardError)
+    assert {c.__module__ for c in every} == {"modelyard.errors"}, [
+        c for c in every if c.__module__ != "modelyard.errors"
+    ]
+    reasons = [c.reason for c in every]
+    assert len(reasons) == len(set(reasons)), sorted(r for r in reasons if reasons.count(r) > 1)
+    assert {c.__name__ for c in every} <= set(errors.__all__)

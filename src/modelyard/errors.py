@@ -19,11 +19,17 @@ Tree::
     │   ├── UploadUnknownError
     │   ├── PrincipalNotFoundError
     │   ├── EventNotFoundError
-    │   └── DatabaseNotFoundError          (operator commands: no database where they looked)
+    │   ├── DatabaseNotFoundError          (operator commands: no database where they looked)
+    │   ├── WebhookNotFoundError
+    │   ├── ExperimentNotFoundError        (MLflow tracking; also an experiment the caller may not read)
+    │   ├── RunNotFoundError
+    │   ├── LoggedModelNotFoundError
+    │   └── ArtifactNotFoundError          (MLflow artifact proxy)
     ├── AlreadyExistsError                 ALREADY_EXISTS     409
     ├── InvalidArgumentError               INVALID_ARGUMENT   400
     │   ├── InvalidNameError
     │   ├── InvalidPathError
+    │   ├── UnsafeTargetError              (a webhook URL the server must not call: SSRF guard)
     │   ├── DestinationNotEmptyError       (pull into a folder holding other files)
     │   ├── InvalidPageTokenError
     │   ├── DigestMismatchError
@@ -42,6 +48,7 @@ Tree::
     │   └── OrgAdminExistsError            (bootstrap refused: an org admin holds a valid token)
     ├── UnauthenticatedError               UNAUTHENTICATED    401
     ├── PermissionDeniedError              PERMISSION_DENIED  403
+    │   └── CsrfError                      (a UI form post without this session's CSRF value)
     ├── RangeNotSatisfiableError           RANGE_NOT_SATISFIABLE 416
     ├── InsufficientStorageError           INSUFFICIENT_STORAGE 507
     ├── RequestTimeoutError                REQUEST_TIMEOUT    408
@@ -58,13 +65,16 @@ from typing import Any, ClassVar
 __all__ = [
     "AliasNotFoundError",
     "AlreadyExistsError",
+    "ArtifactNotFoundError",
     "BlobUnknownError",
     "CollectionNotFoundError",
     "ConflictError",
+    "CsrfError",
     "DatabaseNotFoundError",
     "DestinationNotEmptyError",
     "DigestMismatchError",
     "EventNotFoundError",
+    "ExperimentNotFoundError",
     "FileNotFoundInVersionError",
     "InsufficientStorageError",
     "InvalidArgumentError",
@@ -75,6 +85,7 @@ __all__ = [
     "JsonTooDeepError",
     "LastOrgAdminError",
     "LimitExceededError",
+    "LoggedModelNotFoundError",
     "MissingBlobsError",
     "ModelNotFoundError",
     "ModelyardError",
@@ -91,13 +102,16 @@ __all__ = [
     "RangeNotSatisfiableError",
     "RegistryNotFoundError",
     "RequestTimeoutError",
+    "RunNotFoundError",
     "SchemaOutdatedError",
     "SizeMismatchError",
     "TooManyRequestsError",
     "UnauthenticatedError",
     "UnavailableError",
+    "UnsafeTargetError",
     "UploadUnknownError",
     "VersionNotFoundError",
+    "WebhookNotFoundError",
     "error_class_for",
 ]
 
@@ -204,6 +218,26 @@ class DatabaseNotFoundError(NotFoundError):
     reason = "database_not_found"
 
 
+class WebhookNotFoundError(NotFoundError):
+    reason = "webhook_not_found"
+
+
+class ExperimentNotFoundError(NotFoundError):
+    reason = "experiment_not_found"
+
+
+class RunNotFoundError(NotFoundError):
+    reason = "run_not_found"
+
+
+class LoggedModelNotFoundError(NotFoundError):
+    reason = "logged_model_not_found"
+
+
+class ArtifactNotFoundError(NotFoundError):
+    reason = "artifact_not_found"
+
+
 # --- already exists / invalid -----------------------------------------------------------
 
 
@@ -223,6 +257,12 @@ class InvalidNameError(InvalidArgumentError):
 
 class InvalidPathError(InvalidArgumentError):
     reason = "invalid_path"
+
+
+class UnsafeTargetError(InvalidArgumentError):
+    """The webhook URL points somewhere the server must not send requests."""
+
+    reason = "unsafe_webhook_target"
 
 
 class DestinationNotEmptyError(InvalidArgumentError):
@@ -319,6 +359,12 @@ class UnauthenticatedError(ModelyardError):
 class PermissionDeniedError(ModelyardError):
     code = "PERMISSION_DENIED"
     reason = "permission_denied"
+
+
+class CsrfError(PermissionDeniedError):
+    """A web UI form was posted without the CSRF value of the session it came from."""
+
+    reason = "csrf_failed"
 
 
 class RangeNotSatisfiableError(ModelyardError):

@@ -111,6 +111,12 @@ class Settings(BaseSettings):
         description="Key that encrypts webhook secrets at rest (Fernet: 32 url-safe base64 bytes; several keys "
         "separated by commas rotate, the first encrypts). Without it, webhooks with a secret are refused.",
     )
+    ui_session_key: SecretStr | None = Field(
+        None,
+        description="Key that signs the web UI's session cookies (any long random string). Without it, each "
+        "server process draws a random key at start: sessions then end on restart and do not carry across "
+        "processes behind a load balancer.",
+    )
     webhook_allow_private_targets: bool = Field(
         False,
         description="Allow webhooks to loopback and private addresses (127.0.0.1, 10.0.0.0/8, ...). Link-local "

@@ -146,8 +146,12 @@ def test_sigkill_during_large_upload(make_server, tmp_path: Path) -> None:  # ty
     assert _assert_complete(client, "models/stable", tmp_path) == [1]
     assert _events(client, "version.created") == ["models/stable:1"]
 
-    v = client.push(big, "models/big")  # the retry succeeds (its bytes are checked by the cleanup below)
+    # The retry resumes the interrupted upload session where the killed server left it (only the
+    # rest is sent) and succeeds; its bytes are checked by the cleanup below.
+    resent = [0]
+    v = client.push(big, "models/big", on_upload=lambda n: resent.__setitem__(0, resent[0] + n))
     assert v.number == 1 and v.files is not None and v.files[0].digest == big_digest
+    assert 0 < resent[0] <= BIG - next(iter(partial.values()))
 
     # An orphan blob, as if a crash hit between blob commit and version commit.
     orphan = tmp_path / "orphan.bin"
@@ -157,7 +161,7 @@ def test_sigkill_during_large_upload(make_server, tmp_path: Path) -> None:  # ty
 
     _wait_expired(started)
     purged, swept = _cleanup_and_check(srv, client, tmp_path, ["models/stable", "models/big"])
-    assert purged == list(partial) and swept == [orphan_digest]
+    assert purged == [] and swept == [orphan_digest]  # the partial session was resumed, not left behind
     client.close()
 
 

@@ -111,7 +111,7 @@ def test_fsck_passes_a_clean_store_and_reports_each_kind_of_damage(server: Serve
     human = server.cli("fsck", check=False)
     assert human.returncode == 1
     assert "audit_chain_broken: audit chain: event 2 was modified" in human.stdout
-    assert "1 problem(s)" in human.stdout
+    assert human.stdout.rstrip().endswith(": 1 problem")
 
 
 def test_fsck_refuses_to_create_a_database(tmp_path: Path) -> None:

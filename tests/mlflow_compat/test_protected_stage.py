@@ -38,7 +38,10 @@ def test_members_cannot_rename_or_delete_a_model_with_a_version_in_a_protected_s
     assert [v.current_stage for v in mia.get_latest_versions(name, stages=["Production"])] == ["Production"]
 
     # once no version is in the protected stage, the member may again
+    # (the mlflow client reads MLFLOW_TRACKING_TOKEN per request: make the admin's token current again)
+    admin = _client(monkeypatch, governed["url"], MLFLOW_TRACKING_TOKEN=governed["admin"])
     admin.transition_model_version_stage(name, "1", "Archived")
+    mia = _client(monkeypatch, governed["url"], MLFLOW_TRACKING_TOKEN=governed["mia"])
     mia.rename_registered_model(name, name + "-old")
     assert mia.get_registered_model(name + "-old").name == name + "-old"
     mia.delete_registered_model(name + "-old")

@@ -1,428 +1,361 @@
-"""Side by side: the same raw REST calls against a real ``mlflow server`` and a real modelyard
-server, compared call by call after normalizing ids, timestamps and hosts.
+"""Side by side with a real ``mlflow server`` (issue 10, "Breaks working code today").
 
-Raw HTTP (httpx), not the mlflow client, so cosmetic fields a hand-written REST client sees
-(``''`` versus a missing field, ``{}`` versus an empty list, ``error_class``) are compared too.
-
-What is compared: the HTTP status and the normalized JSON body. Error messages are compared only
-for calls marked ``message=True`` (modelyard words most of its errors itself); the error body's
-keys, ``error_code``, ``sqlstate`` and ``error_class`` are always compared. Timestamps become
-``<t@N>``, N being the first call whose response showed that value on that server, so "this call
-moved ``last_updated_timestamp``" is compared, not the clock.
-
-``KNOWN_DIFFERENCES`` lists the calls allowed to differ, each with its reason. Everything else
-must match, and every listed call must still differ (so the list cannot go stale silently).
+Each check makes the same real-``mlflow``-client call against modelyard (a real server process,
+SQLite and PostgreSQL) and against a real ``mlflow server`` (``mlflow_server``), and asserts the
+answers are equal once ids, timestamps and users are normalized away. An error compares as its
+MLflow error code.
 """
+
+# Every lambda below is called at once by Pair.same, inside its loop iteration.
+# ruff: noqa: B023
 
 from __future__ import annotations
 
-import json
+import os
 import secrets
-import time
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
+import mlflow
 import pytest
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from .conftest import Server
 
-API = "/api/2.0/mlflow"
-
-# label -> reason. "fidelity-a" marks what the mlflow-fidelity-a branch (issue 10, "Breaks
-# working code today") changes: those entries go once that branch is merged.
-KNOWN_DIFFERENCES: dict[str, str] = {
-    "lineage runs unknown run_id": "deliberate: modelyard copies a version's files at registration, and a "
-    "run that does not exist has none; MLflow records the reference",
-    "get-download-uri copied version": "deliberate: modelyard serves its own immutable copy "
-    "(mlflow-artifacts:/_modelyard/…) where MLflow returns the source (docs/mlflow.md)",
-    "unknown endpoint": "deliberate: modelyard answers MLflow's JSON ENDPOINT_NOT_FOUND where MLflow's Flask "
-    "app sends an HTML page",
-    "search duplicate order_by": "deliberate: modelyard orders by the first; MLflow fails with a 500",
-    "transition archive to None": "deliberate: modelyard archives nothing for a non-active stage; MLflow fails",
-    "rename": "modelyard leaves the versions' last_updated_timestamp alone on a rename; MLflow moves them",
-    "get renamed": "as 'rename'",
-    "create name with space": "fidelity-a: MLflow accepts any name without '/' or ':'",
-    "get name other case": "fidelity-a: modelyard matches names case-insensitively",
-    "create name other case": "fidelity-a: modelyard matches names case-insensitively",
-    "set-tag 6000 chars": "fidelity-a: modelyard caps tag values at 5,000 characters",
-    "alias 1st": "fidelity-a: modelyard alias names must start with a letter",
-    "get version 0": "fidelity-a: MLflow answers RESOURCE_DOES_NOT_EXIST 404",
-    "search models max_results 0": "fidelity-a: MLflow returns an empty page",
-    "search versions default order": "fidelity-a: MLflow orders versions by last update",
-    "search models tag !=": "fidelity-a: MLflow leaves out models without the tag",
-    "create version from alias": "fidelity-a: MLflow pins models:/m@alias to models:/m/<n>",
+# Fields that differ between any two servers (ids, clocks, users) or that the cosmetic section
+# of issue 10 covers separately (description None vs '').
+VOLATILE = {
+    "creation_timestamp",
+    "creation_time",
+    "last_updated_time",
+    "last_updated_timestamp",
+    "user_id",
+    "run_id",
+    "run_link",
+    "source",
+    "status",
+    "status_message",
+    "model_id",
+    "params",
+    "metrics",
+    "deployment_job_id",
+    "deployment_job_state",
+    "workspace",
 }
 
 
-@dataclass
-class Call:
-    label: str
-    method: str
-    path: str
-    body: dict[str, Any] | None = None
-    message: bool = False  # compare the error message too
-    status_only: bool = False  # setup calls (tracking): only the status is compared
-    capture: Callable[[dict[str, Any]], dict[str, str]] | None = None
+def normalize(x: Any) -> Any:
+    if isinstance(x, (list, tuple)):
+        return [normalize(i) for i in x]
+    if isinstance(x, dict):
+        return {k: normalize(v) for k, v in x.items()}
+    if hasattr(x, "__dict__") and not isinstance(x, type):
+        out = {}
+        for k, v in vars(x).items():
+            k = k.lstrip("_")
+            if k not in VOLATILE:
+                out[k] = "" if k == "description" and v is None else normalize(v)
+        return out
+    return x
 
 
 @dataclass
 class Side:
-    """One server's view of the sequence: its base URL and the ids it handed out."""
+    url: str
+    client: MlflowClient
+    source: str = ""
+    run_id: str = ""
 
-    base: str
-    values: dict[str, str] = field(default_factory=dict)  # placeholder -> this server's value
-    times: dict[int, str] = field(default_factory=dict)  # epoch ms -> "<t@N>"
 
-    def fill(self, obj: Any) -> Any:
-        if isinstance(obj, str):
-            for key, value in self.values.items():
-                obj = obj.replace("{" + key + "}", value)
-            return obj
-        if isinstance(obj, list):
-            return [self.fill(x) for x in obj]
-        if isinstance(obj, dict):
-            return {k: self.fill(v) for k, v in obj.items()}
-        return obj
+@dataclass
+class Pair:
+    """The same calls against modelyard and against MLflow; ``calls`` counts comparisons."""
 
-    def call(self, client: httpx.Client, c: Call, index: int) -> tuple[int, Any]:
-        path = self.fill(c.path)
-        url = self.base + (path if path.startswith("/") else f"{API}/{path}")
-        body = self.fill(c.body or {})
-        if c.method == "GET":
-            r = client.get(url, params=body)
-        elif c.method == "PUT":
-            r = client.put(url, content=body["content"].encode())
-        else:
-            r = client.request(c.method, url, json=body)
+    modelyard: Side
+    mlflow: Side
+    calls: list[str] = field(default_factory=list)
+
+    def answer(self, side: Side, fn: Callable[[Side], Any]) -> Any:
+        mlflow.set_tracking_uri(side.url)
+        mlflow.set_registry_uri(side.url)
         try:
-            data = r.json()
-        except ValueError:
-            data = r.text
-        if c.capture and r.status_code == 200:
-            self.values.update(c.capture(data))
-        return r.status_code, self.normalize(data, index)
+            return ("ok", normalize(fn(side)))
+        except MlflowException as exc:
+            return ("error", exc.error_code)
 
-    def normalize(self, obj: Any, index: int, key: str = "") -> Any:
-        if isinstance(obj, dict):
-            out = {k: self.normalize(v, index, k) for k, v in obj.items()}
-            if isinstance(out.get("tags"), list):
-                # MLflow loads tags without ORDER BY (insertion order on SQLite); modelyard sorts by key.
-                out["tags"].sort(key=lambda tag: tag["key"])
-            if key == "registered_models" and "latest_versions" in out:
-                # MLflow's search reads latest_versions with a SQL query without ORDER BY: no order.
-                out["latest_versions"].sort(key=lambda v: int(v["version"]))
-            return out
-        if isinstance(obj, list):
-            return [self.normalize(x, index, key) for x in obj]
-        if isinstance(obj, int) and not isinstance(obj, bool) and ("time" in key or "timestamp" in key):
-            return self.times.setdefault(obj, f"<t@{index}>")
-        if isinstance(obj, str):
-            if key == "next_page_token":
-                return "<token>"
-            if key == "experiment_id":
-                return "{exp}"
-            for placeholder, value in sorted(self.values.items(), key=lambda kv: -len(kv[1])):
-                if value and placeholder != "exp":
-                    obj = obj.replace(value, "{" + placeholder + "}")
-            return obj.replace(self.base, "<host>")
-        return obj
+    def same(self, label: str, fn: Callable[[Side], Any]) -> Any:
+        """Assert both servers answer ``fn`` alike; return the (normalized) answer."""
+        ours, theirs = self.answer(self.modelyard, fn), self.answer(self.mlflow, fn)
+        self.calls.append(label)
+        assert ours == theirs, f"{label}: modelyard {str(ours)[:500]} != mlflow {str(theirs)[:500]}"
+        return ours
+
+    def register(self, name: str) -> None:
+        """Create ``name`` with one version from a run of each server."""
+        self.same(f"create {name!r}", lambda s: s.client.create_registered_model(name).name)
+        self.same(
+            f"version of {name!r}", lambda s: s.client.create_model_version(name, s.source, run_id=s.run_id).version
+        )
 
 
-def _run(data: dict[str, Any], prefix: str) -> dict[str, str]:
-    info = data["run"]["info"]
-    return {f"{prefix}": info["run_id"], f"{prefix}_art": info["artifact_uri"].removeprefix("mlflow-artifacts:")}
+def _run_source(client: MlflowClient, files: Path) -> tuple[str, str]:
+    exp = client.create_experiment(f"sbs-{secrets.token_hex(4)}")
+    run = client.create_run(exp)
+    client.log_artifacts(run.info.run_id, str(files), "model")
+    client.set_terminated(run.info.run_id)
+    return f"runs:/{run.info.run_id}/model", run.info.run_id
 
 
-def calls() -> list[Call]:
-    """The sequence: the registry API broadly, with the lineage and error cases."""
-    m, b, c = "{p}-a", "{p}-b", "{p}-c"
-    mv = "model-versions"
-    rm = "registered-models"
-    s3 = "s3://bucket/models/one"
-    out = [
-        Call(
-            "create experiment",
-            "POST",
-            "experiments/create",
-            {"name": "{p}-exp"},
-            capture=lambda d: {"exp": d["experiment_id"]},
-            status_only=True,
-        ),
-        Call(
-            "create run",
-            "POST",
-            "runs/create",
-            {"experiment_id": "{exp}"},
-            capture=lambda d: _run(d, "run"),
-            status_only=True,
-        ),
-        Call(
-            "create run 2",
-            "POST",
-            "runs/create",
-            {"experiment_id": "{exp}"},
-            capture=lambda d: _run(d, "run2"),
-            status_only=True,
-        ),
-        Call(
-            "upload run artifact",
-            "PUT",
-            "/api/2.0/mlflow-artifacts/artifacts{run_art}/model/MLmodel",
-            {"content": "flavors: {}\n"},
-            status_only=True,
-        ),
-        Call(
-            "upload run 2 artifact",
-            "PUT",
-            "/api/2.0/mlflow-artifacts/artifacts{run2_art}/model/MLmodel",
-            {"content": "flavors: {python_function: {}}\n"},
-            status_only=True,
-        ),
-        # registered models
-        Call(
-            "create model",
-            "POST",
-            f"{rm}/create",
-            {"name": m, "description": "d", "tags": [{"key": "t", "value": "1"}]},
-        ),
-        Call("create model again", "POST", f"{rm}/create", {"name": m}),
-        Call("create model b", "POST", f"{rm}/create", {"name": b}),
-        Call("create model missing name", "POST", f"{rm}/create", {}),
-        Call("get model", "GET", f"{rm}/get", {"name": m}),
-        Call("get model b (empty description)", "GET", f"{rm}/get", {"name": b}),
-        Call("get missing model", "GET", f"{rm}/get", {"name": "{p}-nope"}),
-        Call("update model", "PATCH", f"{rm}/update", {"name": m, "description": "new"}),
-        Call("set model tag", "POST", f"{rm}/set-tag", {"name": m, "key": "k", "value": "v"}),
-        Call("get model after tag", "GET", f"{rm}/get", {"name": m}),
-        Call("delete model tag", "DELETE", f"{rm}/delete-tag", {"name": m, "key": "t"}),
-        Call("delete unset model tag", "DELETE", f"{rm}/delete-tag", {"name": m, "key": "never"}),
-        Call("create model t", "POST", f"{rm}/create", {"name": "{p}-t"}),
-        Call("set-tag 6000 chars", "POST", f"{rm}/set-tag", {"name": "{p}-t", "key": "long", "value": "x" * 6000}),
-        Call("delete model t", "DELETE", f"{rm}/delete", {"name": "{p}-t"}),
-        # versions and their lineage
-        Call("create version s3", "POST", f"{mv}/create", {"name": m, "source": s3}),
-        Call(
-            "create version runs", "POST", f"{mv}/create", {"name": m, "source": "runs:/{run}/model", "run_id": "{run}"}
-        ),
-        Call(
-            "create version artifacts",
-            "POST",
-            f"{mv}/create",
-            {"name": m, "source": "mlflow-artifacts:{run_art}/model", "run_id": "{run}", "description": "third"},
-        ),
-        Call("lineage runs without run_id", "POST", f"{mv}/create", {"name": m, "source": "runs:/{run}/model"}, True),
-        Call(
-            "lineage runs other run_id",
-            "POST",
-            f"{mv}/create",
-            {"name": m, "source": "runs:/{run}/model", "run_id": "{run2}"},
-            True,
-        ),
-        Call("create model u", "POST", f"{rm}/create", {"name": "{p}-u"}),
-        Call(
-            "lineage runs unknown run_id",
-            "POST",
-            f"{mv}/create",
-            {
-                "name": "{p}-u",
-                "source": "runs:/0123456789abcdef0123456789abcdef/model",
-                "run_id": "0123456789abcdef0123456789abcdef",
-            },
-        ),
-        Call("delete model u", "DELETE", f"{rm}/delete", {"name": "{p}-u"}),
-        Call(
-            "lineage artifacts of another run",
-            "POST",
-            f"{mv}/create",
-            {"name": m, "source": "mlflow-artifacts:{run2_art}/model", "run_id": "{run}"},
-            True,
-        ),
-        Call(
-            "lineage artifacts without run_id",
-            "POST",
-            f"{mv}/create",
-            {"name": m, "source": "mlflow-artifacts:{run_art}/model"},
-            True,
-        ),
-        Call(
-            "lineage artifacts unknown run",
-            "POST",
-            f"{mv}/create",
-            {"name": m, "source": "mlflow-artifacts:{run_art}/model", "run_id": "0123456789abcdef0123456789abcdef"},
-            True,
-        ),
-        Call("lineage https", "POST", f"{mv}/create", {"name": m, "source": "https://example.com/model"}, True),
-        Call("lineage s3 traversal", "POST", f"{mv}/create", {"name": m, "source": "s3://b/a/../b"}, True),
-        Call("lineage encoded traversal", "POST", f"{mv}/create", {"name": m, "source": "s3://b/a/%2e%2e/b"}, True),
-        Call(
-            "lineage runs with host",
-            "POST",
-            f"{mv}/create",
-            {"name": m, "source": "runs://other/{run}/model", "run_id": "{run}"},
-            True,
-        ),
-        Call(
-            "lineage logged model without model_id",
-            "POST",
-            f"{mv}/create",
-            {"name": m, "source": "models:/m-0123abcd"},
-            True,
-        ),
-        Call("create version missing model", "POST", f"{mv}/create", {"name": "{p}-nope", "source": s3}),
-        Call("get version 1", "GET", f"{mv}/get", {"name": m, "version": "1"}),
-        Call("get version 2", "GET", f"{mv}/get", {"name": m, "version": "2"}),
-        Call("get version missing", "GET", f"{mv}/get", {"name": m, "version": "9"}),
-        Call("get version 0", "GET", f"{mv}/get", {"name": m, "version": "0"}),
-        Call("get version not a number", "GET", f"{mv}/get", {"name": m, "version": "x"}),
-        Call("update version", "PATCH", f"{mv}/update", {"name": m, "version": "1", "description": "first"}),
-        Call("set version tag", "POST", f"{mv}/set-tag", {"name": m, "version": "1", "key": "k", "value": "v"}),
-        Call("get version after tag", "GET", f"{mv}/get", {"name": m, "version": "1"}),
-        Call("delete version tag", "DELETE", f"{mv}/delete-tag", {"name": m, "version": "1", "key": "k"}),
-        Call("get-download-uri s3 version", "GET", f"{mv}/get-download-uri", {"name": m, "version": "1"}),
-        Call("get-download-uri copied version", "GET", f"{mv}/get-download-uri", {"name": m, "version": "2"}),
-        # stages
-        Call(
-            "transition 1 Staging",
-            "POST",
-            f"{mv}/transition-stage",
-            {"name": m, "version": "1", "stage": "Staging", "archive_existing_versions": False},
-        ),
-        Call("get version 1 after stage", "GET", f"{mv}/get", {"name": m, "version": "1"}),
-        Call(
-            "transition 2 Production",
-            "POST",
-            f"{mv}/transition-stage",
-            {"name": m, "version": "2", "stage": "production", "archive_existing_versions": True},
-        ),
-        Call(
-            "transition bad stage",
-            "POST",
-            f"{mv}/transition-stage",
-            {"name": m, "version": "2", "stage": "Prod", "archive_existing_versions": False},
-        ),
-        Call("get model with stages", "GET", f"{rm}/get", {"name": m}),
-        Call("latest versions", "POST", f"{rm}/get-latest-versions", {"name": m}),
-        Call("latest versions Production", "POST", f"{rm}/get-latest-versions", {"name": m, "stages": ["Production"]}),
-        Call("latest versions of missing model", "POST", f"{rm}/get-latest-versions", {"name": "{p}-nope"}),
-        # aliases
-        Call("set alias", "POST", f"{rm}/alias", {"name": m, "alias": "champion", "version": "2"}),
-        Call("get by alias", "GET", f"{rm}/alias", {"name": m, "alias": "champion"}),
-        Call("get model with alias", "GET", f"{rm}/get", {"name": m}),
-        Call("latest versions with alias", "POST", f"{rm}/get-latest-versions", {"name": m}),
-        Call("alias 1st", "POST", f"{rm}/alias", {"name": m, "alias": "1st", "version": "1"}),
-        Call("delete alias 1st", "DELETE", f"{rm}/alias", {"name": m, "alias": "1st"}),
-        Call("create model d", "POST", f"{rm}/create", {"name": "{p}-d"}),
-        Call("create version from alias", "POST", f"{mv}/create", {"name": "{p}-d", "source": f"models:/{m}@champion"}),
-        Call("delete model d", "DELETE", f"{rm}/delete", {"name": "{p}-d"}),
-        Call("create version b", "POST", f"{mv}/create", {"name": b, "source": "s3://bucket/models/b"}),
-        Call("delete alias", "DELETE", f"{rm}/alias", {"name": m, "alias": "champion"}),
-        Call("get by deleted alias", "GET", f"{rm}/alias", {"name": m, "alias": "champion"}),
-        Call("get model after alias delete", "GET", f"{rm}/get", {"name": m}),
-        # search
-        Call("search models prefix", "GET", f"{rm}/search", {"filter": "name LIKE '{p}-%'"}),
-        Call(
-            "search models order name DESC",
-            "GET",
-            f"{rm}/search",
-            {"filter": "name LIKE '{p}-%'", "order_by": ["name DESC"]},
-        ),
-        Call("search models page", "GET", f"{rm}/search", {"filter": "name LIKE '{p}-%'", "max_results": 1}),
-        Call("search models empty", "GET", f"{rm}/search", {"filter": "name = '{p}-nothing'"}),
-        Call("search models by tag", "GET", f"{rm}/search", {"filter": "name LIKE '{p}-%' AND tags.k = 'v'"}),
-        Call("search models tag !=", "GET", f"{rm}/search", {"filter": "name LIKE '{p}-%' AND tags.k != 'x'"}),
-        Call("search models max_results 0", "GET", f"{rm}/search", {"filter": "name LIKE '{p}-%'", "max_results": 0}),
-        Call("search models bad filter", "GET", f"{rm}/search", {"filter": "nonsense ~ 1"}),
-        Call("search versions default order", "GET", f"{mv}/search", {"filter": "name = '{p}-a'"}),
-        Call(
-            "search versions by number",
-            "GET",
-            f"{mv}/search",
-            {"filter": "name = '{p}-a'", "order_by": ["version_number ASC"]},
-        ),
-        Call(
-            "search versions by run",
-            "GET",
-            f"{mv}/search",
-            {"filter": "run_id = '{run}'", "order_by": ["version_number DESC"]},
-        ),
-        Call("search versions empty", "GET", f"{mv}/search", {"filter": "name = '{p}-nothing'"}),
-        # names (fidelity-a)
-        Call("create name with space", "POST", f"{rm}/create", {"name": "{p} space"}),
-        Call("get name other case", "GET", f"{rm}/get", {"name": "{P}-A"}),
-        Call("create name other case", "POST", f"{rm}/create", {"name": "{P}-A"}),
-        # rename and delete
-        Call("rename", "POST", f"{rm}/rename", {"name": b, "new_name": c}),
-        Call("get renamed away", "GET", f"{rm}/get", {"name": b}),
-        Call("get renamed", "GET", f"{rm}/get", {"name": c}),
-        Call("rename onto existing", "POST", f"{rm}/rename", {"name": c, "new_name": m}),
-        Call("delete version", "DELETE", f"{mv}/delete", {"name": m, "version": "3"}),
-        Call("get deleted version", "GET", f"{mv}/get", {"name": m, "version": "3"}),
-        Call("delete model", "DELETE", f"{rm}/delete", {"name": c}),
-        Call("get deleted model", "GET", f"{rm}/get", {"name": c}),
-        Call("delete deleted model", "DELETE", f"{rm}/delete", {"name": c}),
-        Call("unknown endpoint", "GET", f"{rm}/nothing", {}),
-        # where modelyard answers and MLflow fails (docs/mlflow.md, "more lenient")
-        Call(
-            "search duplicate order_by",
-            "GET",
-            f"{rm}/search",
-            {"filter": "name LIKE '{p}-%'", "order_by": ["name ASC", "name DESC"]},
-        ),
-        Call(
-            "transition archive to None",
-            "POST",
-            f"{mv}/transition-stage",
-            {"name": m, "version": "2", "stage": "None", "archive_existing_versions": True},
-        ),
-    ]
-    return out
+COMPARED: list[int] = []
 
 
-def _compare(c: Call, mine: tuple[int, Any], theirs: tuple[int, Any]) -> bool:
-    if c.status_only:
-        return mine[0] == theirs[0]
-    if c.message:
-        return mine == theirs
+@pytest.fixture
+def pair(server: Server, mlflow_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pair]:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
+    files = tmp_path / "model"
+    files.mkdir()
+    (files / "MLmodel").write_text("flavors: {}\n")
+    sides = []
+    for url in (server.url, mlflow_server):
+        side = Side(url, MlflowClient(tracking_uri=url, registry_uri=url))
+        side.source, side.run_id = _run_source(side.client, files)
+        sides.append(side)
+    p = Pair(*sides)
+    yield p
+    COMPARED.append(len(p.calls))
+    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+    mlflow.set_registry_uri(None)  # type: ignore[arg-type]
 
-    def strip(answer: tuple[int, Any]) -> tuple[int, Any]:
-        status, body = answer
-        if status != 200 and isinstance(body, dict):
-            body = {k: v for k, v in body.items() if k != "message"}
-        return status, body
 
-    return strip(mine) == strip(theirs)
+def uid(prefix: str = "m") -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
 
 
-def test_same_answers_as_mlflow_server(server: Server, mlflow_server: str) -> None:
-    token = secrets.token_hex(4)
-    prefix = f"sbs-{token}"
-    ours, theirs = Side(server.url), Side(mlflow_server)
-    for side in (ours, theirs):
-        side.values.update({"p": prefix, "P": prefix.upper()})
-    compared, known, unexpected, stale = 0, [], [], []
-    with httpx.Client(timeout=60) as client:
-        for index, c in enumerate(calls()):
-            time.sleep(0.003)  # two calls never share a millisecond, so "<t@N>" names one call
-            got = ours.call(client, c, index)
-            want = theirs.call(client, c, index)
-            compared += 1
-            same = _compare(c, got, want)
-            if c.label in KNOWN_DIFFERENCES:
-                (stale if same else known).append(c.label)
-            elif not same:
-                unexpected.append(
-                    f"{c.label}:\n  modelyard: {json.dumps(got)[:1500]}\n  mlflow:    {json.dumps(want)[:1500]}"
-                )
-    print(
-        f"\nside by side ({server.backend}): {compared} calls compared, {len(known) + len(unexpected)} differ "
-        f"({len(known)} known, {len(unexpected)} unexpected)"
+# -- (1) names ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "my model {}",
+        "modèle-模型-{}",
+        "{}" + "x" * 200,
+        "_{}",
+        "-{}",
+        "{} ",
+        "{}@x",
+        "{}%25y",
+        "{}%z",
+        "catalog.schema.{}",
+        ".{}",
+    ],
+)
+def test_names_mlflow_accepts(pair: Pair, shape: str) -> None:
+    name = shape.format(uid())
+    pair.register(name)
+    assert pair.same("get", lambda s: s.client.get_registered_model(name).name) == ("ok", name)
+    pair.same("search by name", lambda s: [m.name for m in s.client.search_registered_models(f"name = '{name}'")])
+    pair.same("set alias", lambda s: s.client.set_registered_model_alias(name, "champion", "1"))
+    pair.same("get by alias", lambda s: s.client.get_model_version_by_alias(name, "champion").version)
+    pair.same("set version tag", lambda s: s.client.set_model_version_tag(name, "1", "k", "v"))
+    pair.same("get version", lambda s: s.client.get_model_version(name, "1"))
+
+    def download(s: Side) -> list[str]:
+        return sorted(
+            os.listdir(mlflow.artifacts.download_artifacts(f"models:/{name}@champion", dst_path=tempfile.mkdtemp()))
+        )
+
+    assert pair.same("download models:/name@alias", download) == ("ok", ["MLmodel", "registered_model_meta"])
+    renamed = f"{name} renamed"
+    pair.same("rename", lambda s: s.client.rename_registered_model(name, renamed))
+    pair.same("get renamed", lambda s: s.client.get_model_version(renamed, "1").version)
+
+
+@pytest.mark.parametrize("name", ["a/b", "a:b", "", " ", ".", "..x"])
+def test_names_mlflow_refuses(pair: Pair, name: str) -> None:
+    assert pair.same(f"create {name!r}", lambda s: s.client.create_registered_model(name))[0] == "error"
+
+
+def test_names_are_case_sensitive(pair: Pair) -> None:
+    upper = uid("X")
+    lower = upper.lower()
+    pair.register(upper)
+    assert pair.same("get lower before", lambda s: s.client.get_registered_model(lower)) == (
+        "error",
+        "RESOURCE_DOES_NOT_EXIST",
     )
-    assert not unexpected, "\n".join(unexpected)
-    assert not stale, f"listed in KNOWN_DIFFERENCES but now the same (remove them): {stale}"
+    assert pair.same("create lower", lambda s: s.client.create_registered_model(lower).name) == ("ok", lower)
+    pair.same("get upper", lambda s: s.client.get_registered_model(upper).name)
+    pair.same("get lower", lambda s: [v.version for v in s.client.search_model_versions(f"name = '{lower}'")])
+    pair.same("create upper again", lambda s: s.client.create_registered_model(upper))
+    pair.same("rename lower onto upper", lambda s: s.client.rename_registered_model(lower, upper))
 
 
-@pytest.mark.parametrize("label", sorted(KNOWN_DIFFERENCES))
-def test_known_differences_name_real_calls(label: str) -> None:
-    assert label in {c.label for c in calls()} and KNOWN_DIFFERENCES[label]
+# -- (2) tags and aliases ------------------------------------------------------------------------------
+
+
+def test_tag_values_up_to_100000_characters(pair: Pair) -> None:
+    name = uid()
+    pair.register(name)
+    big, too_big = "v" * 100_000, "v" * 100_001
+    pair.same("model tag 100000", lambda s: s.client.set_registered_model_tag(name, "k", big))
+    pair.same("model tag 100001", lambda s: s.client.set_registered_model_tag(name, "k2", too_big))
+    pair.same("version tag 100000", lambda s: s.client.set_model_version_tag(name, "1", "k", big))
+    pair.same("version tag 100001", lambda s: s.client.set_model_version_tag(name, "1", "k2", too_big))
+    assert pair.same("read back", lambda s: len(s.client.get_model_version(name, "1").tags["k"])) == ("ok", 100_000)
+    assert pair.same("read back model", lambda s: len(s.client.get_registered_model(name).tags["k"])) == (
+        "ok",
+        100_000,
+    )
+
+
+def test_alias_names_and_case(pair: Pair) -> None:
+    name = uid()
+    pair.register(name)
+    pair.same("v2", lambda s: s.client.create_model_version(name, s.source, run_id=s.run_id).version)
+    for alias in ["1st", "_x", "grün", "a" * 255, "a-b", "Prod"]:
+        assert pair.same(f"set {alias[:20]}", lambda s: s.client.set_registered_model_alias(name, alias, "1")) == (
+            "ok",
+            None,
+        )
+    for alias in ["a" * 256, "latest", "LATEST", "v1", "has.dot", "sp ace"]:
+        pair.same(f"refuse {alias[:20]}", lambda s: s.client.set_registered_model_alias(name, alias, "1"))
+    pair.same("prod is not Prod", lambda s: s.client.get_model_version_by_alias(name, "prod"))
+    pair.same("set prod", lambda s: s.client.set_registered_model_alias(name, "prod", "2"))
+    assert pair.same("Prod kept", lambda s: s.client.get_model_version_by_alias(name, "Prod").version) == ("ok", "1")
+    assert pair.same("prod", lambda s: s.client.get_model_version_by_alias(name, "prod").version) == ("ok", "2")
+    for latest in ["latest", "Latest", "LATEST"]:
+        assert pair.same(latest, lambda s: s.client.get_model_version_by_alias(name, latest).version) == ("ok", "2")
+    pair.same("aliases", lambda s: s.client.get_registered_model(name).aliases)
+    pair.same("delete Prod", lambda s: s.client.delete_registered_model_alias(name, "Prod"))
+    pair.same("aliases after", lambda s: s.client.get_registered_model(name).aliases)
+
+
+# -- (3) searches, versions, sources, endpoints ---------------------------------------------------------
+
+
+def test_search_orders_by_last_update(pair: Pair) -> None:
+    name = uid()
+    pair.register(name)
+    for n in ("2", "3"):
+        pair.same(f"v{n}", lambda s: s.client.create_model_version(name, s.source, run_id=s.run_id).version)
+    pair.same("update v1", lambda s: s.client.update_model_version(name, "1", "newest").version)
+    got = pair.same("default order", lambda s: [v.version for v in s.client.search_model_versions(f"name = '{name}'")])
+    assert got[1][0] == "1"  # code that takes [0] gets the last updated version
+    older, newer = uid("a"), uid("b")
+    pair.register(older)
+    pair.register(newer)
+    pair.same("touch older", lambda s: s.client.update_registered_model(older, "touched"))
+    for order in (["timestamp DESC"], ["last_updated_timestamp DESC"], ["timestamp ASC"]):
+        got = pair.same(
+            f"models {order}",
+            lambda s: [
+                m.name for m in s.client.search_registered_models(f"name IN ('{older}', '{newer}')", order_by=order)
+            ],
+        )
+        assert got[1] == ([older, newer] if "DESC" in order[0] else [newer, older])
+
+
+def test_tag_not_equal_excludes_items_without_the_tag(pair: Pair) -> None:
+    tagged, untagged = uid(), uid()
+    for n in (tagged, untagged):
+        pair.register(n)
+    pair.same("tag model", lambda s: s.client.set_registered_model_tag(tagged, "x", "a"))
+    pair.same("tag version", lambda s: s.client.set_model_version_tag(tagged, "1", "x", "a"))
+    both = f"name IN ('{tagged}', '{untagged}')"
+    assert pair.same(
+        "models !=", lambda s: [m.name for m in s.client.search_registered_models(f"{both} and tags.x != 'v'")]
+    ) == ("ok", [tagged])
+    assert pair.same(
+        "versions !=", lambda s: [v.name for v in s.client.search_model_versions(f"{both} and tags.x != 'v'")]
+    ) == ("ok", [tagged])
+
+
+def test_max_results_zero_and_negative(pair: Pair) -> None:
+    for n in (0, -1):
+        url = "/api/2.0/mlflow/registered-models/search"
+        pair.same(
+            f"models max_results={n}",
+            lambda s: (lambda r: (r.status_code, r.json().get("registered_models", [])))(
+                httpx.get(s.url + url, params={"max_results": n})
+            ),
+        )
+        pair.same(f"versions max_results={n}", lambda s: s.client.search_model_versions(max_results=n))
+
+
+def test_version_numbers_no_version_has(pair: Pair) -> None:
+    name = uid()
+    pair.register(name)
+    for v in ("0", "-1", "99", "abc"):
+        pair.same(f"get {v}", lambda s: s.client.get_model_version(name, v))
+        pair.same(f"tag {v}", lambda s: s.client.set_model_version_tag(name, v, "k", "v"))
+        pair.same(f"alias {v}", lambda s: s.client.set_registered_model_alias(name, "a", v))
+
+
+def test_models_uri_sources(pair: Pair) -> None:
+    name = uid()
+    pair.register(name)
+    pair.same("alias", lambda s: s.client.set_registered_model_alias(name, "champion", "1"))
+    pair.same("stage", lambda s: s.client.transition_model_version_stage(name, "1", "Production").current_stage)
+    for source in (f"models:/{uid()}@champion", f"models:/{uid()}/1", f"models:/{name}@nope", f"models:/{name}/9"):
+        assert pair.same(source, lambda s: s.client.create_model_version(name, source))[0] == "error"
+    for source in (f"models:/{name}@champion", f"models:/{name}/latest", f"models:/{name}/Production"):
+        got = pair.same(f"source {source}", lambda s: s.client.create_model_version(name, source).version)
+        number = got[1]
+        pair.same(f"stored source of {number}", lambda s: s.client.get_model_version(name, number)._source)
+
+
+def test_prompts_are_hidden_from_model_searches(pair: Pair) -> None:
+    prompt = uid("p")
+    pair.same("register prompt", lambda s: mlflow.genai.register_prompt(prompt, "Hello {{x}}").version)
+    where = f"name = '{prompt}'"
+    assert pair.same("client search", lambda s: s.client.search_registered_models(where)) == ("ok", [])
+    assert pair.same(
+        "raw search",
+        lambda s: (
+            httpx.get(f"{s.url}/api/2.0/mlflow/registered-models/search", params={"filter": where})
+            .json()
+            .get("registered_models", [])
+        ),
+    ) == ("ok", [])
+    assert pair.same("versions", lambda s: s.client.search_model_versions(where)) == ("ok", [])
+    asked = f"{where} and tags.`mlflow.prompt.is_prompt` = 'true'"
+    pair.same("asked for", lambda s: [m.name for m in s.client.search_registered_models(asked)])
+    pair.same("search_prompts", lambda s: [p.name for p in mlflow.genai.search_prompts(where)])
+    pair.same("load_prompt", lambda s: mlflow.genai.load_prompt(f"prompts:/{prompt}/1").template)
+
+
+def test_root_endpoints(pair: Pair) -> None:
+    name = uid("model with space@%25")
+    pair.register(name)
+
+    def get(route: str, **params: str) -> Callable[[Side], Any]:
+        return lambda s: (lambda r: (r.status_code, r.content))(httpx.get(s.url + route, params=params))
+
+    assert pair.same("health", get("/health")) == ("ok", [200, b"OK"])
+    art = "/model-versions/get-artifact"
+    assert pair.same("get-artifact", get(art, name=name, version="1", path="MLmodel")) == (
+        "ok",
+        [200, b"flavors: {}\n"],
+    )
+    pair.same(
+        "get-artifact missing file",
+        lambda s: httpx.get(s.url + art, params={"name": name, "version": "1", "path": "nope"}).status_code,
+    )
+    pair.same(
+        "get-artifact missing version",
+        lambda s: httpx.get(s.url + art, params={"name": name, "version": "7", "path": "MLmodel"}).status_code,
+    )
+    pair.same("server-info fields", lambda s: sorted(httpx.get(f"{s.url}/api/3.0/mlflow/server-info").json()))
+
+
+def test_report_the_number_of_calls_compared() -> None:
+    """Runs last in this module: every side-by-side test above compared at least one call."""
+    assert COMPARED and all(n > 0 for n in COMPARED), COMPARED
+    print(f"\nside by side with mlflow server: {sum(COMPARED)} calls compared, all equal")

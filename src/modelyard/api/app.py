@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
+from modelyard import web
 from modelyard._version import __version__
 from modelyard.bootstrap import Services, build_registry
 from modelyard.settings import Settings
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.include_router(r)
     mlflow_adapter.install(app)
     openapi.install(app)
+    web.install(app)  # the UI at '/': last, so every API route matches first
     return app
 
 

@@ -6,7 +6,8 @@ For each HTTP request, before any route (and so before any body byte is read) it
 2. authenticates it from its headers (``api.deps.authenticate``, the one home of the rule)
    and answers 401 at once when auth is on and the token is missing or bad, so an
    anonymous client can make the server read nothing (public paths: health, OpenAPI,
-   MLflow ``server-info``);
+   MLflow ``server-info``; the web UI's pages, outside the API prefixes, which authenticate
+   from their own session and send a browser to the sign-in form);
 3. caps every body that is not an upload at ``limits.max_json_body_bytes``: a larger
    ``Content-Length`` is refused with 413 before reading, and a chunked body is counted
    and cut with 413 at the cap. Uploads (native ``PATCH /api/v1/uploads/{id}``, MLflow
@@ -36,12 +37,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from modelyard.errors import ModelyardError, PayloadTooLargeError
 from modelyard.settings import LimitSettings
+from modelyard.web import is_ui_path
 
 from . import errors as native_errors
-from .deps import authenticate
+from .deps import authenticate, session_token
+from .mlflow import HEALTH_PATH, split_path
 from .mlflow import errors as mlflow_errors
 from .mlflow import is_upload as is_mlflow_upload
-from .mlflow import split_path
 
 log = logging.getLogger("modelyard.api.edge")
 
@@ -109,7 +111,9 @@ class EdgeMiddleware:
             ex.answered_by_edge = True
 
         cap = None if is_upload(method, path) else self.limits.max_json_body_bytes
-        if path not in self.public_paths and not _is_public_mlflow(path):
+        # MLflow's root paths (/model-versions/get-artifact) are API, though outside the API prefixes.
+        ui = is_ui_path(path) and split_path(path) is None
+        if path not in self.public_paths and not _is_public_mlflow(path) and not ui:
             client = scope.get("client")
             try:
                 actor = await anyio.to_thread.run_sync(
@@ -118,6 +122,7 @@ class EdgeMiddleware:
                         headers.get("authorization"),
                         request_id=rid,
                         client_address=client[0] if client else "",
+                        session=session_token(self.state, method, headers.get("cookie")),
                     )
                 )
             except ModelyardError as exc:
@@ -180,7 +185,7 @@ def _content_length(headers: Headers) -> int | None:
 
 def _is_public_mlflow(path: str) -> bool:
     split = split_path(path)
-    return split is not None and split[1] == "/server-info"
+    return split is not None and (split[1] == "/server-info" or split == ("", HEALTH_PATH))
 
 
 def _client(scope: Scope) -> str:

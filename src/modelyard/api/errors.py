@@ -10,8 +10,9 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -31,6 +32,7 @@ from modelyard.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
+from modelyard.web import error_page, is_ui_request
 
 log = logging.getLogger("modelyard.api")
 
@@ -118,16 +120,20 @@ def allowed_methods(request: Request) -> list[str]:
 
 def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ModelyardError)
-    async def _modelyard_error(request: Request, exc: ModelyardError) -> JSONResponse:
+    async def _modelyard_error(request: Request, exc: ModelyardError) -> Response:
         status, body, headers = render_error(exc, getattr(request.state, "request_id", ""))
+        if is_ui_request(request):
+            return await run_in_threadpool(error_page, request, status, exc.message)
         return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [
             {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
             for e in exc.errors()
         ]
+        if is_ui_request(request):
+            return await run_in_threadpool(error_page, request, VALIDATION_STATUS, _validation_message(errors))
         body = {
             "code": "INVALID_ARGUMENT",
             "message": _validation_message(errors),
@@ -136,7 +142,9 @@ def register_error_handlers(app: FastAPI) -> None:
         return error_response(VALIDATION_STATUS, body, request)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if is_ui_request(request) and exc.status_code in (404, 405):
+            return await run_in_threadpool(error_page, request, exc.status_code, "there is no such page")
         code = _HTTP_CODES.get(exc.status_code, "INVALID_ARGUMENT" if exc.status_code < 500 else "INTERNAL")
         message = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
         body = {"code": code, "message": message, "details": {"reason": code.lower()}}
@@ -148,9 +156,13 @@ def register_error_handlers(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         rid = getattr(request.state, "request_id", "")
         log.exception("unexpected error handling request %s", rid, exc_info=exc)
+        if is_ui_request(request):
+            return await run_in_threadpool(
+                error_page, request, 500, f"internal error; quote request id {rid} when reporting it"
+            )
         body = {
             "code": "INTERNAL",
             "message": f"internal error; quote request id {rid} when reporting it",

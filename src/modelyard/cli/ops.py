@@ -418,8 +418,9 @@ def fsck(data_dir: Path | None, sample: float | None, seed: int | None, as_json:
         for p in report.problems:
             click.secho(f"{p.kind}: {p.message}", fg="red")
         click.echo(
-            f"hashed {report.blobs_hashed} of {report.blobs_total} blobs, checked {report.file_refs} file "
-            f"references, {report.aliases} aliases and {report.events} audit events: "
+            f"hashed {report.blobs_hashed} of {plural(report.blobs_total, 'blob')}, checked "
+            f"{plural(report.file_refs, 'file reference')}, {plural(report.aliases, 'alias', 'aliases')} and "
+            f"{plural(report.events, 'audit event')}: "
             + ("no problems" if report.ok else plural(len(report.problems), "problem"))
         )
     if not report.ok:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from modelyard.errors import (
     DigestMismatchError,
     InvalidArgumentError,
     InvalidPathError,
+    TooManyRequestsError,
     UnavailableError,
     UploadUnknownError,
 )
@@ -48,6 +50,7 @@ PART_SUFFIX = ".modelyard-part"
 DEFAULT_URL = "http://127.0.0.1:8080"
 READ_CHUNK = 1024 * 1024
 UPLOAD_REQUEST_BYTES = 256 * 1024 * 1024  # one PATCH carries at most this much; resumable between them
+BUSY_WAIT_SECONDS = 300.0  # how long a push waits out "too many uploads in progress" (429) before giving up
 METADATA_KEYS = (
     "description",
     "tags",
@@ -66,6 +69,12 @@ def _q(part: str) -> str:
     return quote(part, safe="")
 
 
+def _decode_name(text: str) -> str:
+    """A collection name as written in a path: ``%25`` is ``%`` and ``%40`` is ``@`` (the SDK's copy
+    of ``modelyard.domain.names.decode_collection_name``; a unit test keeps the two equal)."""
+    return re.sub(r"%(25|40)", lambda m: "%" if m.group(1) == "25" else "@", text)
+
+
 def _split(path: str) -> tuple[str, str, str | None]:
     """``registry/collection[:ref|@alias]`` -> parts (validated by the server)."""
     expected = f"invalid path '{path}': expected 'registry/collection[:version|:alias]'"
@@ -81,7 +90,7 @@ def _split(path: str) -> tuple[str, str, str | None]:
         head, _, tail = rest.rpartition("/")
         hint = f"{registry}/{head}:{tail}" if ref is None and "/" not in head and tail else None
         raise InvalidPathError(expected + (f"; did you mean '{hint}'?" if hint else ""), path=path)
-    return registry, rest, ref
+    return registry, _decode_name(rest), ref
 
 
 def hash_file(path: Path, progress: Progress | None = None) -> tuple[str, int]:
@@ -755,7 +764,7 @@ class Client:
                 "POST", f"/api/v1/registries/{_q(registry)}/uploads", json={"digest": digest, "size": size}
             )
             upload = s.UploadOut.model_validate(r.json())
-        offset, attempts = upload.offset, 0
+        offset, attempts, waited = upload.offset, 0, 0.0
         while offset < size or size == 0:
             end = min(size, offset + UPLOAD_REQUEST_BYTES)
             try:
@@ -766,6 +775,14 @@ class Client:
                     content=_read_range(file, offset, end, progress),
                 )
                 offset = s.UploadOut.model_validate(r.json()).offset
+            except TooManyRequestsError as exc:
+                # The server caps uploads in flight per principal and per process: wait as told, then
+                # send this range again (nothing of it was read).
+                delay = min(float(exc.details.get("retry_after_seconds") or 1), 10.0)
+                waited += delay
+                if waited > BUSY_WAIT_SECONDS:
+                    raise
+                time.sleep(delay)
             except (ConflictError, httpx.TransportError, OSError):
                 attempts += 1
                 if attempts > 3:

@@ -32,3 +32,8 @@ class Actor:
 SYSTEM = Actor(name="system", kind="system", org_admin=True)
 # Single-user mode (auth off): the local operator may do everything.
 LOCAL = Actor(name="local", kind="user", org_admin=True)
+
+
+def local_actor(*, request_id: str = "", client_address: str = "") -> Actor:
+    """Who acts on a request with auth off (API and UI alike): the local admin, with the request's ids."""
+    return Actor(name=LOCAL.name, kind=LOCAL.kind, org_admin=True, request_id=request_id, client_address=client_address)

@@ -32,18 +32,12 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from modelyard.errors import InvalidArgumentError
+from modelyard.errors import UnsafeTargetError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Metadata services that do not sit in link-local space.
 _ALWAYS_BLOCKED = {ipaddress.ip_address("100.100.100.200"), ipaddress.ip_address("fd00:ec2::254")}
-
-
-class UnsafeTargetError(InvalidArgumentError):
-    """The webhook URL points somewhere the server must not send requests."""
-
-    reason = "unsafe_webhook_target"
 
 
 # IPv6 prefixes whose last 32 bits are an IPv4 address (NAT64 well-known and local-use prefixes,

@@ -25,14 +25,10 @@ from modelyard.domain.experiment_permissions import (
     can_on_experiment,
     check_permission,
 )
-from modelyard.errors import NotFoundError, PermissionDeniedError
+from modelyard.errors import ExperimentNotFoundError, NotFoundError, PermissionDeniedError
 from modelyard.storage.interfaces import TrackingStore
 
 ARTIFACT_SCHEME = "mlflow-artifacts:"
-
-
-class ExperimentNotFoundError(NotFoundError):
-    reason = "experiment_not_found"
 
 
 def missing_experiment(experiment_id: object) -> ExperimentNotFoundError:

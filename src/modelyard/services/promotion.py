@@ -5,6 +5,7 @@ approvals, and their completion. Each public method is one unit of work.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -381,6 +382,30 @@ class PromotionService:
                 self._load(store, reg, crow, r["id"])
                 for r in store.list_requests(crow["id"], status=status, limit=limit)
             ]
+
+    def waiting_for(self, actor: Actor, *, limit: int = 20) -> builtins.list[PromotionRequest]:
+        """Open requests that ``actor`` may approve now: in a registry it can read, its role meets
+        the policy's approver role, it neither asked nor authored the version, nor reviewed it yet."""
+        out: builtins.list[PromotionRequest] = []
+        with self._db.unit_of_work(write=False) as store:
+            visible = authz.visible_registry_ids(store, actor)
+            registries = {r.id: r for r in store.list_registries()}
+            for row in store.list_open_requests(visible, limit=limit * 5):
+                reg = registries[row["registry_id"]]
+                crow = store.collection_row_by_id(row["collection_id"])
+                key, _ = _target(row["target_kind"], row["target"])
+                req = self._requirements(store, reg, crow, key) or Requirements()
+                if _RANK.get(self._role(store, actor, reg) or "", -1) < _RANK[req.approver_role]:
+                    continue
+                vrow = store.find_version_row_by_id(row["version_id"])
+                if actor.name in (vrow["created_by"], row["requested_by"]):
+                    continue
+                if any(r["reviewer"] == actor.name for r in store.list_reviews(row["id"])):
+                    continue
+                out.append(self._load(store, reg, crow, row["id"]))
+                if len(out) >= limit:
+                    break
+        return out
 
     # -- internals -------------------------------------------------------------------------------------
 

@@ -22,7 +22,9 @@ from modelyard.domain.names import validate_file_path
 from modelyard.errors import (
     AlreadyExistsError,
     InvalidArgumentError,
+    LoggedModelNotFoundError,
     NotFoundError,
+    RunNotFoundError,
 )
 from modelyard.storage.interfaces import Clause, TrackingDatabase, TrackingStore
 
@@ -48,14 +50,6 @@ MAX_BATCH_METRICS = 1000
 MAX_BATCH_PARAMS = 100
 MAX_BATCH_TAGS = 100
 MAX_RESULTS = 50_000
-
-
-class RunNotFoundError(NotFoundError):
-    reason = "run_not_found"
-
-
-class LoggedModelNotFoundError(NotFoundError):
-    reason = "logged_model_not_found"
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,7 +97,9 @@ class MetadataStore(Protocol):
 
     def count_collections(self, registry_id: int) -> int: ...
 
-    def find_collection_row(self, registry_id: int, name_norm: str, *, for_update: bool = False) -> Any | None: ...
+    def find_collection_row(self, registry_id: int, name: str, *, for_update: bool = False) -> Any | None:
+        """The collection named exactly ``name`` (case-sensitive, as MLflow's registered models)."""
+        ...
 
     def collection_row_by_id(self, collection_id: int) -> Any: ...
 
@@ -214,6 +216,13 @@ class MetadataStore(Protocol):
     def referenced_digests(self) -> set[str]:
         """Every digest anything references (the GC mark set): live versions, open upload
         sessions, and files stored through the MLflow artifact proxy (whole or in parts)."""
+        ...
+
+    def versions_of_run(
+        self, run_id: str, *, registry_ids: Sequence[int] | None, limit: int
+    ) -> list[tuple[str, str, int]]:
+        """(registry, collection, number) of the versions registered from run ``run_id`` in
+        ``registry_ids`` (None: any registry), oldest first (``versions.run_id`` is indexed)."""
         ...
 
     def usable_digests(
@@ -413,6 +422,10 @@ class MetadataStore(Protocol):
 
     def find_request(self, request_id: int, *, for_update: bool = False) -> Any | None: ...
 
+    def list_open_requests(self, registry_ids: list[int] | None, *, limit: int) -> list[Any]:
+        """Open requests, newest first, in these registries (None: all), with ``registry_id``."""
+        ...
+
     def update_request(self, request_id: int, **values: Any) -> None: ...
 
     def list_requests(self, collection_id: int, *, status: str | None, limit: int) -> list[Any]: ...
@@ -503,8 +516,9 @@ class Database(Protocol):
 
 # --- MLflow adapter (tracking) --- ------------------------------------------------------------------
 
-# An MLflow search-filter clause: (kind, key, op, value). ``kind`` is ``attribute``, ``tag``
-# or ``param``; ``op`` is one of = != LIKE ILIKE IN NOT IN > >= < <=.
+# An MLflow search-filter clause: (kind, key, op, value). ``kind`` is ``attribute``, ``tag``,
+# ``param`` or ``not_tag`` (registry searches: the collection has no tag key=value);
+# ``op`` is one of = != LIKE ILIKE IN NOT IN > >= < <=.
 Clause = tuple[str, str, str, Any]
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from modelyard.errors import AlreadyExistsError
 
 from . import lifecycle_tables as lt
+from . import tables as t
 from .ids import fresh_id
 from .upsert import upsert
 
@@ -53,6 +54,18 @@ class PromotionStoreMixin:
         if for_update and self.dialect == "postgresql":
             q = q.with_for_update()
         return self.conn.execute(q).mappings().first()
+
+    def list_open_requests(self, registry_ids: list[int] | None, *, limit: int) -> list[RowMapping]:
+        """Open requests, newest first, in these registries (None: all), with ``registry_id``."""
+        r = lt.promotion_requests.c
+        q = (
+            select(lt.promotion_requests, t.collections.c.registry_id)
+            .join(t.collections, t.collections.c.id == r.collection_id)
+            .where(r.status == "open")
+        )
+        if registry_ids is not None:
+            q = q.where(t.collections.c.registry_id.in_(registry_ids))
+        return list(self.conn.execute(q.order_by(r.id.desc()).limit(limit)).mappings())
 
     def update_request(self, request_id: int, **values: Any) -> None:
         self.conn.execute(
