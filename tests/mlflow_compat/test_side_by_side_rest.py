@@ -93,6 +93,21 @@ class Side:
             self.values.update(c.capture(data))
         return r.status_code, self.normalize(data, index)
 
+    def _replacements(self) -> list[tuple[str, str]]:
+        """(value, placeholder) pairs, longest value first. A run's artifact location is one
+        placeholder however the server writes it: modelyard proxies artifacts
+        (``mlflow-artifacts:/…``), the oracle (``mlflow_server``) keeps them under a local root
+        (``/tmp/…``), and a caller may put ``mlflow-artifacts:`` before either."""
+        pairs = []
+        for placeholder, value in self.values.items():
+            if not value or placeholder == "exp":
+                continue
+            name = placeholder.removesuffix("_uri") + "_art" if placeholder.endswith("_uri") else placeholder
+            pairs.append((value, name))
+            if placeholder.endswith("_art"):
+                pairs.append(("mlflow-artifacts:" + value, name))
+        return sorted(pairs, key=lambda pair: -len(pair[0]))
+
     def normalize(self, obj: Any, index: int, key: str = "") -> Any:
         if isinstance(obj, dict):
             out = {k: self.normalize(v, index, k) for k, v in obj.items()}
@@ -112,16 +127,16 @@ class Side:
                 return "<token>"
             if key == "experiment_id":
                 return "{exp}"
-            for placeholder, value in sorted(self.values.items(), key=lambda kv: -len(kv[1])):
-                if value and placeholder != "exp":
-                    obj = obj.replace(value, "{" + placeholder + "}")
+            for value, placeholder in self._replacements():
+                obj = obj.replace(value, "{" + placeholder + "}")
             return obj.replace(self.base, "<host>")
         return obj
 
 
 def _run(data: dict[str, Any], prefix: str) -> dict[str, str]:
     info = data["run"]["info"]
-    return {f"{prefix}": info["run_id"], f"{prefix}_art": info["artifact_uri"].removeprefix("mlflow-artifacts:")}
+    uri = info["artifact_uri"]
+    return {prefix: info["run_id"], f"{prefix}_art": uri.removeprefix("mlflow-artifacts:"), f"{prefix}_uri": uri}
 
 
 def calls() -> list[Call]:
@@ -199,7 +214,8 @@ def calls() -> list[Call]:
             "create version artifacts",
             "POST",
             f"{mv}/create",
-            {"name": m, "source": "mlflow-artifacts:{run_art}/model", "run_id": "{run}", "description": "third"},
+            # the run's own artifact location: mlflow-artifacts:/… on modelyard, a local path on the oracle
+            {"name": m, "source": "{run_uri}/model", "run_id": "{run}", "description": "third"},
         ),
         Call("lineage runs without run_id", "POST", f"{mv}/create", {"name": m, "source": "runs:/{run}/model"}, True),
         Call(
@@ -322,6 +338,12 @@ def calls() -> list[Call]:
         Call("search models by tag", "GET", f"{rm}/search", {"filter": "name LIKE '{p}-%' AND tags.k = 'v'"}),
         Call("search models tag !=", "GET", f"{rm}/search", {"filter": "name LIKE '{p}-%' AND tags.k != 'x'"}),
         Call("search models max_results 0", "GET", f"{rm}/search", {"filter": "name LIKE '{p}-%'", "max_results": 0}),
+        Call(
+            "search models max_results 0 no match",
+            "GET",
+            f"{rm}/search",
+            {"filter": "name = '{p}-nothing'", "max_results": 0},
+        ),
         Call("search models bad filter", "GET", f"{rm}/search", {"filter": "nonsense ~ 1"}),
         Call("search versions default order", "GET", f"{mv}/search", {"filter": "name = '{p}-a'"}),
         Call(

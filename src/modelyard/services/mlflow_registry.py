@@ -341,6 +341,7 @@ class MlflowRegistryService:
             params or {k: str(v) for k, v in md.params.items()},
             metrics or dict(md.metrics),
             md.flavor,
+            run_id=md.run.id,  # MLflow's new version names the run of the version it copies
             pinned_source=f"models:/{src.collection}/{src.number}",
         )
 
