@@ -275,6 +275,13 @@ def calls() -> list[Call]:
             {"name": m, "source": "models:/m-0123abcd"},
             True,
         ),
+        Call(
+            "prompt version with a real source",
+            "POST",
+            f"{mv}/create",
+            {"name": m, "source": s3, "tags": [{"key": "mlflow.prompt.is_prompt", "value": "true"}]},
+            True,
+        ),
         Call("create version missing model", "POST", f"{mv}/create", {"name": "{p}-nope", "source": s3}),
         Call("get version 1", "GET", f"{mv}/get", {"name": m, "version": "1"}),
         Call("get version 2", "GET", f"{mv}/get", {"name": m, "version": "2"}),

@@ -13,6 +13,8 @@ servers. Imports nothing of ours but ``errors``.
 - ``runs:/<id>/…`` needs ``run_id`` equal to ``<id>``; ``models:/<model_id>`` needs ``model_id``
   equal to it; ``mlflow-artifacts:/…`` must lie under the artifact root of the named run or model.
 - ``runs:`` and ``models:`` URIs may not name a host (another tracking server or registry).
+- A prompt version (tag ``mlflow.prompt.is_prompt=true``) has no files: its source must be one of
+  the placeholders MLflow's own senders use (``check_prompt_source``), and nothing else is checked.
 """
 
 from __future__ import annotations
@@ -44,6 +46,19 @@ def invalid_source(source: str, id_name: str) -> InvalidArgumentError:
         "identify the resource that contains the source.",
         field="source",
     )
+
+
+# The placeholder sources of prompt versions (MLflow's ``_PROMPT_SOURCE_PLACEHOLDERS``).
+PROMPT_SOURCE_PLACEHOLDERS = frozenset({"dummy-source", "prompt-template"})
+
+
+def check_prompt_source(source: str) -> None:
+    """A prompt version's source: one of MLflow's placeholders, as MLflow's server requires."""
+    if source not in PROMPT_SOURCE_PLACEHOLDERS:
+        raise InvalidArgumentError(
+            f"Invalid prompt source: '{source}'. Prompt sources must use an MLflow placeholder.",
+            field="source",
+        )
 
 
 def _scheme(source: str) -> str:

@@ -212,7 +212,10 @@ class MlflowRegistryService:
         if not isinstance(source, str) or not source:
             raise InvalidArgumentError("source is required", field="source")
         self._registry.get_collection(registry, name, actor=actor)
-        self._check_lineage(actor, source, run_id=run_id, model_id=model_id)
+        if (tags or {}).get(PROMPT_TAG, "false").lower() == "true":
+            lineage.check_prompt_source(source)  # a prompt version: MLflow checks no lineage
+        else:
+            self._check_lineage(actor, source, run_id=run_id, model_id=model_id)
         resolved = self._resolve(actor, registry, source, model_id)
         source = resolved.pinned_source or source
         metadata = VersionMetadata(
