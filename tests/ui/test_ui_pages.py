@@ -435,3 +435,124 @@ def test_registry_admin_changes_members_and_visibility_and_others_are_refused(
     # The removed viewer no longer sees the now restricted registry at all.
     sign_in(client, world.tokens["viewer"])
     assert client.get("/registries/open").status_code == 404
+
+
+def _policies(svc: Any) -> dict[tuple[str, str | None], tuple[bool, dict[str, Any]]]:
+    from modelyard.domain.actor import SYSTEM
+
+    return {
+        (p.alias, p.collection): (p.protected, p.requirements) for p in svc.identity.list_alias_policies(SYSTEM, "open")
+    }
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_registry_admin_creates_edits_and_deletes_a_promotion_policy(
+    client: Any, world: UiWorld, ui_services: Any
+) -> None:
+    url = "/registries/open/settings"
+    sign_in(client, world.tokens["approver"])
+    token = csrf_of(client.get("/registries/open").text)
+    new = {
+        "change": "policy",
+        "form_id": "policy-new",
+        "alias": "staging",
+        "collection": "fraud-detector",
+        "protected": "on",
+        "approvals": "2",
+        "approver_role": "member",
+        "checks": "unit-tests, bias-scan",
+        "guards_stage": "on",
+        "csrf_token": token,
+    }
+    r = client.post(url, data=new)
+    assert r.status_code == 200 and 'id="policy-new"' in r.text
+    protected, req = _policies(ui_services)[("staging", "fraud-detector")]
+    assert protected and req["approvals"] == 2 and req["checks"] == ["unit-tests", "bias-scan"]
+    assert req["auto_promote"] is False and "guards_stage" not in req  # unticked box: off; ticked: the default
+    # Edit the registry-wide production policy through its row's form: fewer approvals, not guarding its stage.
+    row = re.search(r'<form [^>]*id="(policy-\d+)">(?:(?!</form>).)*value="production"', r.text, re.S)
+    assert row
+    edit = {
+        "change": "policy",
+        "form_id": row.group(1),
+        "alias": "production",
+        "collection": "",
+        "protected": "on",
+        "approvals": "0",
+        "approver_role": "admin",
+        "checks": "smoke",
+        "auto_promote": "on",
+        "csrf_token": token,
+    }
+    assert client.post(url, data=edit).status_code == 200
+    protected, req = _policies(ui_services)[("production", None)]
+    assert protected and req["approvals"] == 0 and req["checks"] == ["smoke"] and req["guards_stage"] is False
+    # Unprotect, then delete.
+    assert client.post(url, data={**edit, "protected": ""}).status_code == 200
+    assert _policies(ui_services)[("production", None)][0] is False
+    r = client.post(
+        url, data={"change": "policy-delete", "alias": "staging", "collection": "fraud-detector", "csrf_token": token}
+    )
+    assert r.status_code == 200 and ("staging", "fraud-detector") not in _policies(ui_services)
+    r = client.post(url, data={"change": "types", "artifact_types": "model, dataset", "csrf_token": token})
+    assert r.status_code == 200 and 'value="model, dataset"' in r.text
+    assert ui_services.registry.get_registry("open", actor=None).artifact_types == ("model", "dataset")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_policy_changes_are_refused_to_non_admins_and_without_csrf_and_change_nothing(
+    client: Any, world: UiWorld, ui_services: Any
+) -> None:
+    url = "/registries/open/settings"
+    before = _policies(ui_services)
+    form = {"change": "policy", "form_id": "policy-new", "alias": "staging", "protected": "on", "approvals": "1"}
+    sign_in(client, world.tokens["alice"])  # a member, not an admin
+    page = client.get("/registries/open").text
+    refused = client.post(url, data={**form, "csrf_token": csrf_of(page)})
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
+    delete = {"change": "policy-delete", "alias": "production", "csrf_token": csrf_of(page)}
+    assert client.post(url, data=delete).status_code == 403
+    types = {"change": "types", "artifact_types": "model, dataset", "csrf_token": csrf_of(page)}
+    assert client.post(url, data=types).status_code == 403
+    sign_in(client, world.tokens["approver"])
+    for data in (form, {**form, "csrf_token": "forged"}, {"change": "policy-delete", "alias": "production"}):
+        r = client.post(url, data=data)
+        assert r.status_code == 403 and "did not come from this site" in r.text
+    assert _policies(ui_services) == before
+    assert ui_services.registry.get_registry("open", actor=None).artifact_types == ("model",)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_rejected_settings_form_shows_the_submitted_values_and_the_error_next_to_the_field(
+    client: Any, world: UiWorld, ui_services: Any
+) -> None:
+    url = "/registries/open/settings"
+    before = _policies(ui_services)
+    sign_in(client, world.tokens["approver"])
+    token = csrf_of(client.get("/registries/open").text)
+    form = {
+        "change": "policy",
+        "form_id": "policy-new",
+        "alias": "canary",
+        "protected": "on",
+        "approvals": "99",
+        "checks": "lint",
+        "approver_role": "member",
+        "csrf_token": token,
+    }
+    r = client.post(url, data=form)
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+    new = r.text.split('id="policy-new"', 1)[1].split("</form>", 1)[0]
+    assert 'id="policy-new-approvals-error"' in new and "approvals must be an integer from 0 to 20" in new
+    assert 'value="canary"' in new and 'value="99"' in new and 'value="lint"' in new
+    assert 'aria-describedby="policy-new-approvals-error"' in new
+    r = client.post(url, data={**form, "approvals": "1", "checks": "no spaces allowed!"})
+    assert r.status_code == 400 and 'id="policy-new-checks-error"' in r.text
+    r = client.post(url, data={"change": "types", "artifact_types": "model, Not A Type", "csrf_token": token})
+    assert (
+        r.status_code == 400 and 'value="model, Not A Type"' in r.text and 'id="types-artifact_types-error"' in r.text
+    )
+    assert _policies(ui_services) == before
+    assert ui_services.registry.get_registry("open", actor=None).artifact_types == ("model",)
+    # The admin sees the settings with the message; the page is still the registry page.
+    assert "Members and roles" in r.text
