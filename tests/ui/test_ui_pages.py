@@ -556,3 +556,24 @@ def test_a_rejected_settings_form_shows_the_submitted_values_and_the_error_next_
     assert ui_services.registry.get_registry("open", actor=None).artifact_types == ("model",)
     # The admin sees the settings with the message; the page is still the registry page.
     assert "Members and roles" in r.text
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_rejected_promotion_request_shows_the_form_again_with_the_error_next_to_the_alias(
+    client: Any, world: UiWorld, ui_services: Any
+) -> None:
+    from modelyard.domain.actor import SYSTEM
+
+    url = "/registries/open/collections/fraud-detector/promotions"
+    sign_in(client, world.tokens["alice"])
+    page = client.get("/registries/open/collections/fraud-detector/versions/1")
+    form = {"version": "1", "alias": "Not An Alias!", "comment": "for the demo", "csrf_token": csrf_of(page.text)}
+    r = client.post(url, data=form)
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+    assert 'id="promote-alias-error"' in r.text and 'aria-describedby="promote-alias-error"' in r.text
+    assert 'value="Not An Alias!"' in r.text and 'value="for the demo"' in r.text
+    assert "<h2" in r.text and "Audit events" in r.text  # the version page itself, not a bare error page
+    assert len(ui_services.promotion.list(SYSTEM, "open", "fraud-detector", limit=50)) == 1  # only the world's
+    # A version that is not a number has no page to show again: the plain error page, still a 400.
+    bad = client.post(url, data={**form, "version": "one"})
+    assert bad.status_code == 400 and "must be a whole number" in bad.text

@@ -259,6 +259,11 @@ def rejected_shows(
         raise
 
 
+def error_of(error: FormError) -> InvalidArgumentError:
+    """A form error that has no page to show it on: the plain error page instead."""
+    return InvalidArgumentError(error.message, field=error.field)
+
+
 MAX_FORM_BYTES = 64 * 1024
 
 
@@ -554,12 +559,27 @@ def collection_page(
 
 @router.get("/registries/{registry}/collections/{collection}/versions/{number}")
 def version_page(registry: str, collection: str, number: int, u: Ui = Depends(ui)) -> Response:
+    return _version_view(u, registry, collection, number)
+
+
+def _version_view(
+    u: Ui, registry: str, collection: str, number: int, *, status: int = 200, error: FormError | None = None
+) -> Response:
     who = u.require_actor()
     v = u.svc.registry.get_version(registry, collection, number, actor=who)
     checks = u.svc.promotion.list_checks(who, registry, collection, number)
     events = u.svc.audit.list_events(who, target=v.path, descending=True, page_size=50).items
     promotions = [p for p in u.svc.promotion.list(who, registry, collection, limit=50) if p.version == number]
-    return render(u, "version.html", version=v, checks=checks, events=events, promotions=promotions)
+    return render(
+        u,
+        "version.html",
+        status=status,
+        version=v,
+        checks=checks,
+        events=events,
+        promotions=promotions,
+        form_error=error or FormError("", {}, None, ""),
+    )
 
 
 @router.get("/compare")
@@ -630,9 +650,18 @@ def request_promotion(
 ) -> Response:
     _check_csrf(u, f.get("csrf_token"))
     who = u.require_actor()
-    version = _int_field(f, "version")
-    alias, comment = f.get("alias", "").strip(), f.get("comment", "")
-    u.svc.promotion.request(who, registry, collection, version, target_kind="alias", target=alias, comment=comment)
+    shown = f.get("version", "")
+    number = int(shown) if shown.isascii() and shown.isdigit() else None
+
+    def again(u: Ui, status: int, error: FormError) -> Response:
+        if number is None:
+            raise error_of(error)
+        return _version_view(u, registry, collection, number, status=status, error=error)
+
+    with rejected_shows(u, "promote", f, again, {"target": "alias", "name": "alias"}):
+        version = _int_field(f, "version")
+        alias, comment = f.get("alias", "").strip(), f.get("comment", "")
+        u.svc.promotion.request(who, registry, collection, version, target_kind="alias", target=alias, comment=comment)
     return RedirectResponse(f"/registries/{quote(registry)}/collections/{quote(collection)}", status_code=303)
 
 
