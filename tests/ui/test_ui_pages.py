@@ -577,3 +577,43 @@ def test_a_rejected_promotion_request_shows_the_form_again_with_the_error_next_t
     # A version that is not a number has no page to show again: the plain error page, still a 400.
     bad = client.post(url, data={**form, "version": "one"})
     assert bad.status_code == 400 and "must be a whole number" in bad.text
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_members_set_and_remove_collection_tags_and_viewers_are_refused(
+    client: Any, world: UiWorld, ui_services: Any
+) -> None:
+    from modelyard.domain.actor import SYSTEM
+
+    url = "/registries/open/collections/fraud-detector/tags"
+
+    def tags() -> dict[str, str]:
+        return dict(ui_services.registry.get_collection("open", "fraud-detector", actor=SYSTEM).tags)
+
+    sign_in(client, world.tokens["viewer"])
+    token = csrf_of(client.get("/registries/open/collections/fraud-detector").text)
+    refused = client.post(url, data={"change": "set", "key": "owner", "value": "eve", "csrf_token": token})
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
+    assert client.post(url, data={"change": "unset", "key": "team", "csrf_token": token}).status_code == 403
+    sign_in(client, world.tokens["alice"])
+    for data in (
+        {"change": "set", "key": "owner", "value": "eve"},
+        {"change": "unset", "key": "team", "csrf_token": "x"},
+    ):
+        r = client.post(url, data=data)
+        assert r.status_code == 403 and "did not come from this site" in r.text
+    assert tags() == {"team": "risk"}  # nothing changed by the refusals
+
+    token = csrf_of(client.get("/registries/open/collections/fraud-detector").text)
+    r = client.post(url, data={"change": "set", "key": "owner", "value": "ml-team", "csrf_token": token})
+    assert r.status_code == 200 and '<span class="tag">owner=ml-team</span>' in r.text
+    r = client.post(url, data={"change": "unset", "key": "team", "csrf_token": token})
+    assert r.status_code == 200 and "team=risk" not in r.text
+    assert tags() == {"owner": "ml-team"}
+    bad = client.post(url, data={"change": "set", "key": "bad key!", "value": "v", "csrf_token": token})
+    assert bad.status_code == 400 and 'id="tag-key-error"' in bad.text and 'value="bad key!"' in bad.text
+    missing = client.post(url, data={"change": "unset", "key": "nope", "csrf_token": token})
+    assert missing.status_code == 404 and "has no tag" in missing.text
+    assert tags() == {"owner": "ml-team"}
+    events = ui_services.audit.list_events(SYSTEM, principal="alice", descending=True, page_size=10).items
+    assert {e.action for e in events} >= {"collection.tag_set", "collection.tag_unset"}

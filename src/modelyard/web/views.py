@@ -529,6 +529,19 @@ def collection_page(
     page_token: str | None = Query(None),
     u: Ui = Depends(ui),
 ) -> Response:
+    return _collection_view(u, registry, collection, order=order, page_token=page_token)
+
+
+def _collection_view(
+    u: Ui,
+    registry: str,
+    collection: str,
+    *,
+    order: str = "newest",
+    page_token: str | None = None,
+    status: int = 200,
+    error: FormError | None = None,
+) -> Response:
     who = u.require_actor()
     col = u.svc.registry.get_collection(registry, collection, actor=who)
     versions = u.svc.registry.list_versions(
@@ -554,7 +567,34 @@ def collection_page(
         webhooks=webhooks,
         promotions=promotions,
         order=order,
+        status=status,
+        form_error=error or FormError("", {}, None, ""),
     )
+
+
+@router.post("/registries/{registry}/collections/{collection}/tags")
+def collection_tags(
+    registry: str,
+    collection: str,
+    f: dict[str, str] = Depends(form),
+    u: Ui = Depends(ui),
+) -> Response:
+    """Set or remove a collection tag (members: the service decides who may)."""
+    _check_csrf(u, f.get("csrf_token"))
+    who = u.require_actor()
+    change, key = f.get("change", ""), f.get("key", "").strip()
+
+    def again(u: Ui, status: int, error: FormError) -> Response:
+        return _collection_view(u, registry, collection, status=status, error=error)
+
+    with rejected_shows(u, "tag-" + change, f, again, {"tag_key": "key", "tag_value": "value", "tags": "key"}):
+        if change == "set":
+            u.svc.registry.set_collection_tag(who, registry, collection, key, f.get("value", ""))
+        elif change == "unset":
+            u.svc.registry.unset_collection_tag(who, registry, collection, key)
+        else:
+            raise InvalidArgumentError("change must be 'set' or 'unset'", field="change")
+    return RedirectResponse(f"/registries/{quote(registry)}/collections/{quote(collection)}#h-tags", status_code=303)
 
 
 @router.get("/registries/{registry}/collections/{collection}/versions/{number}")
