@@ -617,3 +617,52 @@ def test_members_set_and_remove_collection_tags_and_viewers_are_refused(
     assert tags() == {"owner": "ml-team"}
     events = ui_services.audit.list_events(SYSTEM, principal="alice", descending=True, page_size=10).items
     assert {e.action for e in events} >= {"collection.tag_set", "collection.tag_unset"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_versions_table_sorts_by_created_time_stage_and_aliases_keyset_paged(
+    client: Any, world: UiWorld, ui_services: Any
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from modelyard.domain.actor import SYSTEM
+
+    files = ui_services.registry.get_version("open", "fraud-detector", 1).files
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    for n in range(3, 61):  # 60 versions; created times run backwards from number 3 on
+        ui_services.registry._clock = lambda n=n: base - timedelta(minutes=n)
+        ui_services.registry.create_version(SYSTEM, "open", "fraud-detector", files=files)
+    for n, stage in ((7, "Staging"), (9, "Staging"), (5, "Archived")):
+        ui_services.registry.set_stage(SYSTEM, "open", "fraud-detector", n, stage)
+    ui_services.registry.set_alias(SYSTEM, "open", "fraud-detector", "canary", 30)
+    sign_in(client, world.tokens["viewer"])
+    numbers = re.compile(r'<td><a href="[^"]+/versions/(\d+)">v\d+</a></td>')
+    url = "/registries/open/collections/fraud-detector"
+
+    def pages(params: dict[str, str]) -> list[list[int]]:
+        out = []
+        html = client.get(url, params=params).text.split('id="h-versions"')[1]
+        while True:
+            out.append([int(n) for n in numbers.findall(html)])
+            link = re.search(r'rel="next" href="\?([^"]+)"', html)
+            if not link:
+                return out
+            html = client.get(url + "?" + link.group(1).replace("&amp;", "&")).text.split('id="h-versions"')[1]
+
+    created = pages({"sort": "created", "order": "newest"})
+    assert [len(p) for p in created] == [50, 10]  # bounded pages, never all 60 at once
+    # Versions 1 and 2 are the world's (created now, the latest); then 3, 4, ... (created earlier and earlier).
+    assert sum(created, []) == [2, 1, *range(3, 61)]
+    assert sum(pages({"sort": "created", "order": "oldest"}), []) == [*range(60, 2, -1), 1, 2]
+    stage = sum(pages({"sort": "stage", "order": "newest"}), [])
+    assert stage[:3] == [9, 7, 60] and stage[-1] == 5 and len(stage) == len(set(stage)) == 60
+    assert sum(pages({"sort": "stage", "order": "oldest"}), [])[:3] == [5, 1, 2]
+    aliased = sum(pages({"sort": "aliases", "order": "newest"}), [])
+    assert aliased[:2] == [30, 2] and len(set(aliased)) == 60  # canary and champion holders first
+    html = client.get(url, params={"sort": "stage"}).text
+    assert 'aria-sort="descending"><a href="?sort=stage&amp;order=oldest">Stage ↓' in html
+    # A token of one sort is refused in another; an unknown sort is a 400 page.
+    token = re.search(r"page_token=([^\"&]+)", html.split('rel="next"')[1]).group(1)  # type: ignore[union-attr]
+    r = client.get(url + f"?sort=created&order=newest&page_token={token}")
+    assert r.status_code == 400 and "not a token this server issued" in r.text
+    assert client.get(url, params={"sort": "size"}).status_code == 400

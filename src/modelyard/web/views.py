@@ -526,10 +526,11 @@ def collection_page(
     registry: str,
     collection: str,
     order: str = Query("newest", pattern="^(newest|oldest)$"),
+    sort: str = Query("number", pattern="^(number|created|stage|aliases)$"),
     page_token: str | None = Query(None),
     u: Ui = Depends(ui),
 ) -> Response:
-    return _collection_view(u, registry, collection, order=order, page_token=page_token)
+    return _collection_view(u, registry, collection, order=order, sort=sort, page_token=page_token)
 
 
 def _collection_view(
@@ -538,6 +539,7 @@ def _collection_view(
     collection: str,
     *,
     order: str = "newest",
+    sort: str = "number",
     page_token: str | None = None,
     status: int = 200,
     error: FormError | None = None,
@@ -550,6 +552,7 @@ def _collection_view(
         page_size=VERSIONS_PAGE,
         page_token=page_token,
         descending=order == "newest",
+        sort=sort,
         actor=who,
     )
     history = {a: u.svc.registry.alias_history(registry, collection, a, limit=5, actor=who) for a in col.aliases}
@@ -567,6 +570,7 @@ def _collection_view(
         webhooks=webhooks,
         promotions=promotions,
         order=order,
+        sort=sort,
         status=status,
         form_error=error or FormError("", {}, None, ""),
     )
