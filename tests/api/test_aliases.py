@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from modelyard.domain.names import MAX_ALIAS_NAME
@@ -39,13 +41,14 @@ def test_setting_an_alias_to_where_it_already_points_records_nothing(http, api) 
     assert api.snapshot() == before
 
 
-def test_aliases_are_case_insensitive(http, api) -> None:
+def test_aliases_are_case_sensitive(http, api) -> None:
     api.version("models", "c")
     api.version("models", "c")
     http.put(f"{COLL}/c/aliases/Champion", json={"version": 1})
-    assert http.get(f"{COLL}/c/versions/champion").json()["number"] == 1
+    assert http.get(f"{COLL}/c/versions/champion").status_code == 404
     http.put(f"{COLL}/c/aliases/CHAMPION", json={"version": 2})
-    assert [a["version"] for a in http.get(f"{COLL}/c/aliases").json()["items"]] == [2]
+    assert http.get(f"{COLL}/c/versions/Champion").json()["number"] == 1
+    assert sorted(a["version"] for a in http.get(f"{COLL}/c/aliases").json()["items"]) == [1, 2]
 
 
 def test_set_invalid_or_reserved_alias(http, api, subtests) -> None:
@@ -57,8 +60,6 @@ def test_set_invalid_or_reserved_alias(http, api, subtests) -> None:
         "v3",
         "V3",
         "v0",
-        "9lives",
-        "-x",
         "has.dot",
         "a" * (MAX_ALIAS_NAME + 1),
         "sp ace",
@@ -138,14 +139,14 @@ def test_alias_history_includes_removal_by_version_delete(http, api) -> None:
     assert [(i["version"], i["previous_version"]) for i in items] == [(None, 1), (1, None)]
 
 
-def test_alias_history_ignores_the_case_of_the_alias(http, api) -> None:
+def test_alias_history_is_per_exact_alias(http, api) -> None:
     api.version("models", "c")
     api.version("models", "c")
     http.put(f"{COLL}/c/aliases/Champion", json={"version": 1})
     http.put(f"{COLL}/c/aliases/champion", json={"version": 2})
-    for spelling in ("champion", "Champion", "CHAMPION"):
+    for spelling, moves in (("Champion", [(1, None)]), ("champion", [(2, None)]), ("CHAMPION", [])):
         items = http.get(f"{COLL}/c/aliases/{spelling}/history").json()["items"]
-        assert [(i["version"], i["previous_version"]) for i in items] == [(2, 1), (1, None)], spelling
+        assert [(i["version"], i["previous_version"]) for i in items] == moves, spelling
 
 
 def test_alias_history_survives_a_collection_rename(http, api) -> None:
@@ -191,11 +192,32 @@ def test_resolve(http, api, subtests) -> None:
         ("models/c:v1", 1),
         ("models/c:champion", 1),
         ("models/c@champion", 1),
-        ("models/C:CHAMPION", 1),
+        ("models/c:LATEST", 2),
+        ("models/c:Latest", 2),
     ]:
         with subtests.test(msg=path):
             r = http.get("/api/v1/resolve", params={"path": path})
             assert r.status_code == 200 and r.json()["number"] == number and r.json()["files"]
+    # names and aliases are case-sensitive, as in MLflow
+    assert http.get("/api/v1/resolve", params={"path": "models/C:champion"}).status_code == 404
+    assert http.get("/api/v1/resolve", params={"path": "models/c:CHAMPION"}).status_code == 404
+
+
+@pytest.mark.covers("GET /api/v1/resolve")
+def test_resolve_names_mlflow_allows(http, api, subtests) -> None:
+    """Any name MLflow accepts can be addressed by a native path: '%' is written %25, '@' %40."""
+    for name, path in [
+        ("a@b", "models/a%40b"),
+        ("50% off", "models/50%25 off"),
+        ("my model", "models/my model"),
+        ("modèle-模型", "models/modèle-模型"),
+        ("catalog.schema.m", "models/catalog.schema.m"),
+    ]:
+        with subtests.test(msg=name):
+            api.version("models", quote(name, safe=""), aliases=["grün"])
+            body = http.get("/api/v1/resolve", params={"path": f"{path}@grün"}).json()
+            assert (body["collection"], body["number"], body["path"]) == (name, 1, f"{path}:1")
+            assert http.get("/api/v1/resolve", params={"path": f"{path}:latest"}).json()["number"] == 1
 
 
 BAD_PATHS = [

@@ -101,7 +101,7 @@ def test_security_schemes_are_the_ones_the_server_accepts(doc, http) -> None:
             names.COLLECTION_NAME_PATTERN,
             names.MAX_COLLECTION_NAME,
             names.validate_collection_name,
-            ["Fraud.v2", ".x", "a b", "x\n"],
+            ["Fraud.v2", ".x", "a b", "x\n", "..x", ".", " ", "a/b", "a:b", "modèle-模型", "a@b%25", "_x", "x "],
         ),
         (
             "path",
@@ -109,7 +109,7 @@ def test_security_schemes_are_the_ones_the_server_accepts(doc, http) -> None:
             names.ALIAS_NAME_PATTERN,
             names.MAX_ALIAS_NAME,
             names.validate_alias_name,
-            ["champion", "1a"],
+            ["champion", "1a", "_x", "grün", "a.b", "a b", "-"],
         ),
     ],
 )

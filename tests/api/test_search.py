@@ -63,7 +63,7 @@ FILTER_CASES = [
     ({"registry": "prompts"}, ["prompts/fraud-prompt"]),
     ({"registry": ["prompts", "datasets"], "q": "fraud"}, ["datasets/fraud-events", "prompts/fraud-prompt"]),
     ({"alias": "champion"}, ["models/fraud-detector"]),
-    ({"alias": "CHAMPION"}, ["models/fraud-detector"]),
+    ({"alias": "CHAMPION"}, []),  # aliases are case-sensitive, as in MLflow
     ({"alias": "nobody"}, []),
     (
         {"order_by": "-name", "type": "model"},

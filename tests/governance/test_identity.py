@@ -63,8 +63,12 @@ def test_only_who_may_move_a_protected_alias_renames_its_collection(world: World
     plain = world.uid("plain")
     world.services.registry.create_version(SYSTEM, "open", plain, files=FILES, aliases=["champion"])
     assert _rename(world, via, "member", plain, plain + "-b").status_code == 200
-    # a case-only rename resolves the same for every consumer: members may
-    assert _rename(world, via, "member", name, name.upper()).status_code == 200
+    # names are exact (as MLflow's): a case-only rename frees the name consumers resolve, so it is a
+    # rename like any other, and members may not make it either
+    before = world.snapshot()
+    assert _denied(_rename(world, via, "member", name, name.upper()), via)
+    assert world.snapshot() == before
+    assert _rename(world, via, "radmin", name, name.upper()).status_code == 200
     assert _rename(world, via, "radmin", name.upper(), name + "-old").status_code == 200
 
 

@@ -204,7 +204,7 @@ def test_scope_and_filters(live: Live, receiver: Receiver, tmp_path: Path) -> No
     live.client.set_alias("models/scoped", "Production", n)  # yes (case-insensitive)
     live.client.set_version_tag(f"models/scoped:{n}", "approved", "no")  # tag filter: no
     live.client.set_version_tag(f"models/scoped:{n}", "approved", "yes")  # yes
-    live.client.unset_alias("models/scoped", "production")  # yes: removed
+    live.client.unset_alias("models/scoped", "Production")  # yes: removed
     wait_until(lambda: len(receiver.ok()) == 3)
     time.sleep(0.3)
     got = [

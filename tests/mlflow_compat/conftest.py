@@ -97,7 +97,12 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     data_dir = tmp_path_factory.mktemp(f"modelyard-{backend}")
     # file: sources are refused unless under an allowed root; the tests' own tmp folders are.
     roots = json.dumps([str(tmp_path_factory.getbasetemp())])
-    env = {"MODELYARD_DATA_DIR": str(data_dir), "MODELYARD_MLFLOW_FILE_SOURCE_ROOTS": roots}
+    env = {
+        "MODELYARD_DATA_DIR": str(data_dir),
+        "MODELYARD_MLFLOW_FILE_SOURCE_ROOTS": roots,
+        # the webhook tests' receiver listens on 127.0.0.1
+        "MODELYARD_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
+    }
     db_name = f"modelyard_mlflow_{secrets.token_hex(6)}"
     if backend == "postgresql":
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
@@ -138,9 +143,10 @@ def uri(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real ``mlflow server`` (SQLite backend) on a free port: the oracle for behaviour that
-    the MLflow client alone does not pin down. Slow to start (it migrates its database), so
-    one per session and only for the tests that ask for it."""
+    """A real ``mlflow server`` (SQLite backend, local artifact root) on a free port: the oracle that
+    side-by-side tests compare modelyard with, and for behaviour the MLflow client alone does not
+    pin down. Slow to start (it migrates its database), so one per session (tests use unique
+    names) and only for the tests that ask for it."""
     data_dir = tmp_path_factory.mktemp("mlflow-oracle")
     port = _free_port()
     log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed with the process
@@ -152,7 +158,10 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "server",
             "--backend-store-uri",
             f"sqlite:///{data_dir / 'mlflow.db'}",
-            "--artifacts-destination",
+            # a local artifact root, not --artifacts-destination: with proxied artifacts this mlflow
+            # server cannot serve its own /model-versions/get-artifact (it resolves mlflow-artifacts:
+            # URIs against its sqlite tracking URI and answers 500)
+            "--default-artifact-root",
             str(data_dir / "artifacts"),
             "--host",
             "127.0.0.1",

@@ -97,6 +97,22 @@ def test_no_or_bad_credentials_are_unauthenticated(governed: dict[str, str], mon
         assert info.value.error_code == "UNAUTHENTICATED"
 
 
+def test_root_health_is_public_and_get_artifact_needs_credentials(governed: dict[str, str]) -> None:
+    """MLflow's root endpoints behind the edge's authentication: the liveness probe ``/health``
+    answers without credentials (as ``/api/v1/health``), the UI's ``get-artifact`` does not and
+    answers in MLflow's error shape."""
+    url = governed["url"]
+    r = httpx.get(f"{url}/health")
+    assert (r.status_code, r.text) == (200, "OK")
+    params = {"name": "auth-root", "version": "1", "path": "MLmodel"}
+    r = httpx.get(f"{url}/model-versions/get-artifact", params=params)
+    assert (r.status_code, r.json()["error_code"]) == (401, "UNAUTHENTICATED")
+    r = httpx.get(
+        f"{url}/model-versions/get-artifact", params=params, headers={"Authorization": f"Bearer {governed['vic']}"}
+    )
+    assert (r.status_code, r.json()["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+
+
 def test_viewer_reads_but_cannot_write(governed: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     _client(monkeypatch, governed["url"], MLFLOW_TRACKING_TOKEN=governed["mia"]).create_registered_model("auth-ro")
     viewer = _client(monkeypatch, governed["url"], MLFLOW_TRACKING_TOKEN=governed["vic"])

@@ -194,7 +194,8 @@ def test_search_model_versions(server: Server, uri: str) -> None:
         return [(v.name, v.version) for v in client.search_model_versions(f, **kw)]
 
     assert search(f"name = '{a}'") == [(a, "2"), (a, "1")]
-    assert search(f"name IN ('{a}', '{b}') AND run_id = 'run-1'") == [(a, "1"), (b, "1")]
+    # MLflow's default order: last update first (b's version was made last)
+    assert search(f"name IN ('{a}', '{b}') AND run_id = 'run-1'") == [(b, "1"), (a, "1")]
     assert search(f"name = '{a}' AND version_number >= 2") == [(a, "2")]
     assert search(f"name = '{a}' AND tags.env = 'prod'") == [(a, "1")]
     assert search(f"name = '{a}' AND source_path = 's3://b/2'") == [(a, "2")]

@@ -41,9 +41,9 @@ from modelyard.web import is_ui_path
 
 from . import errors as native_errors
 from .deps import authenticate, session_token
+from .mlflow import HEALTH_PATH, split_path
 from .mlflow import errors as mlflow_errors
 from .mlflow import is_upload as is_mlflow_upload
-from .mlflow import split_path
 
 log = logging.getLogger("modelyard.api.edge")
 
@@ -111,7 +111,9 @@ class EdgeMiddleware:
             ex.answered_by_edge = True
 
         cap = None if is_upload(method, path) else self.limits.max_json_body_bytes
-        if path not in self.public_paths and not _is_public_mlflow(path) and not is_ui_path(path):
+        # MLflow's root paths (/model-versions/get-artifact) are API, though outside the API prefixes.
+        ui = is_ui_path(path) and split_path(path) is None
+        if path not in self.public_paths and not _is_public_mlflow(path) and not ui:
             client = scope.get("client")
             try:
                 actor = await anyio.to_thread.run_sync(
@@ -183,7 +185,7 @@ def _content_length(headers: Headers) -> int | None:
 
 def _is_public_mlflow(path: str) -> bool:
     split = split_path(path)
-    return split is not None and split[1] == "/server-info"
+    return split is not None and (split[1] == "/server-info" or split == ("", HEALTH_PATH))
 
 
 def _client(scope: Scope) -> str:

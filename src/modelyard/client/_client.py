@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -68,6 +69,12 @@ def _q(part: str) -> str:
     return quote(part, safe="")
 
 
+def _decode_name(text: str) -> str:
+    """A collection name as written in a path: ``%25`` is ``%`` and ``%40`` is ``@`` (the SDK's copy
+    of ``modelyard.domain.names.decode_collection_name``; a unit test keeps the two equal)."""
+    return re.sub(r"%(25|40)", lambda m: "%" if m.group(1) == "25" else "@", text)
+
+
 def _split(path: str) -> tuple[str, str, str | None]:
     """``registry/collection[:ref|@alias]`` -> parts (validated by the server)."""
     expected = f"invalid path '{path}': expected 'registry/collection[:version|:alias]'"
@@ -83,7 +90,7 @@ def _split(path: str) -> tuple[str, str, str | None]:
         head, _, tail = rest.rpartition("/")
         hint = f"{registry}/{head}:{tail}" if ref is None and "/" not in head and tail else None
         raise InvalidPathError(expected + (f"; did you mean '{hint}'?" if hint else ""), path=path)
-    return registry, rest, ref
+    return registry, _decode_name(rest), ref
 
 
 def hash_file(path: Path, progress: Progress | None = None) -> tuple[str, int]:

@@ -21,6 +21,7 @@ class Webhook:
     filter: dict[str, str] = field(default_factory=dict)
     has_secret: bool = False
     active: bool = True
+    description: str = ""
     disabled_reason: str = ""
     consecutive_failures: int = 0
     created_by: str = ""

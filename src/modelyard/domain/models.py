@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from .names import encode_collection_name
+
 T = TypeVar("T")
 
 VISIBILITY_ORGANIZATION = "organization"
@@ -42,7 +44,7 @@ class Collection:
 
     @property
     def path(self) -> str:
-        return f"{self.registry}/{self.name}"
+        return f"{self.registry}/{encode_collection_name(self.name)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +96,7 @@ class Version:
 
     @property
     def path(self) -> str:
-        return f"{self.registry}/{self.collection}:{self.number}"
+        return f"{self.registry}/{encode_collection_name(self.collection)}:{self.number}"
 
 
 @dataclass(frozen=True, slots=True)

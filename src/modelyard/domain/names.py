@@ -13,10 +13,10 @@ from modelyard.errors import InvalidNameError, InvalidPathError, LimitExceededEr
 
 # Documented limits (docs/concepts.md#limits). Changing one is a user-visible change.
 MAX_REGISTRY_NAME = 64
-MAX_COLLECTION_NAME = 128
-MAX_ALIAS_NAME = 64
+MAX_COLLECTION_NAME = 256  # MLflow's registered_models.name column
+MAX_ALIAS_NAME = 255  # MLflow's MAX_REGISTERED_MODEL_ALIAS_LENGTH
 MAX_TAG_KEY = 250
-MAX_TAG_VALUE = 5000
+MAX_TAG_VALUE = 100_000  # MLflow's MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH
 MAX_TAGS = 100
 MAX_DESCRIPTION = 65536
 MAX_FILE_PATH = 1024
@@ -27,8 +27,11 @@ MAX_ARTIFACT_TYPE = 64
 # The name patterns, written so they read the same in Python and JSON Schema (the OpenAPI
 # document states them); compiled below with ``\Z``, which unlike ``$`` admits no trailing newline.
 REGISTRY_NAME_PATTERN = "^[a-z0-9][a-z0-9_-]*$"
-COLLECTION_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
-ALIAS_NAME_PATTERN = "^[A-Za-z][A-Za-z0-9_-]*$"
+# MLflow's registered-model names: not blank, no '/' or ':', not '.', not starting with '..';
+# spaces, unicode, '@' and '%' are allowed; control characters are not (modelyard's one addition).
+COLLECTION_NAME_PATTERN = r"^(?!\.\.)(?!\.$)(?!\s*$)[^/:\x00-\x1f\x7f]+$"
+# MLflow's alias names (^[\w\-]*$, non-empty): unicode word characters and '-'.
+ALIAS_NAME_PATTERN = r"^[\w-]+$"
 ARTIFACT_TYPE_PATTERN = "^[a-z][a-z0-9_-]*$"
 TAG_KEY_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.:/ -]*$"
 
@@ -40,6 +43,9 @@ def _compile(pattern: str) -> re.Pattern[str]:
 _REGISTRY_RE = _compile(REGISTRY_NAME_PATTERN)
 _COLLECTION_RE = _compile(COLLECTION_NAME_PATTERN)
 _ALIAS_RE = _compile(ALIAS_NAME_PATTERN)
+# In native paths (``registry/collection:ref``, ``registry/collection@alias``) a collection name
+# is written with '%' as %25 and '@' as %40, so the '@' separator stays unambiguous.
+_PATH_ESCAPE_RE = re.compile(r"%(25|40)")
 _RESERVED_ALIAS_RE = re.compile(r"^[vV][0-9]+\Z")
 _ARTIFACT_TYPE_RE = _compile(ARTIFACT_TYPE_PATTERN)
 _TAG_KEY_RE = _compile(TAG_KEY_PATTERN)
@@ -58,30 +64,57 @@ def validate_registry_name(name: str) -> str:
 
 
 def validate_collection_name(name: str) -> str:
-    """Collection names: letters, digits, ``.``, ``-``, ``_``; at most 128 characters."""
-    if not isinstance(name, str) or not name or len(name) > MAX_COLLECTION_NAME or not _COLLECTION_RE.match(name):
+    """Collection names, as MLflow's registered-model names: 1-256 characters, not blank, without
+    ``/`` or ``:``, not ``.`` and not starting with ``..``. Spaces, unicode, ``@`` and ``%`` are
+    allowed; control characters are not (modelyard's one addition: they cannot be shown or logged).
+    """
+    if not isinstance(name, str) or len(name) > MAX_COLLECTION_NAME or not _COLLECTION_RE.match(name):
         raise InvalidNameError(
-            f"invalid collection name '{str(name)[:80]}': use 1-{MAX_COLLECTION_NAME} letters, digits, '.', "
-            "'-' or '_', starting with a letter or digit",
+            f"invalid collection name '{str(name)[:80]}': use 1-{MAX_COLLECTION_NAME} characters, not blank, "
+            "without '/', ':' or control characters, not '.' and not starting with '..'",
             field="collection",
         )
     return name
 
 
 def normalize_collection_name(name: str) -> str:
-    """The uniqueness key of a collection name: case-folded. Idempotent."""
+    """The search and sort key of a collection name: case-folded. Idempotent.
+
+    Not the identity: collections are matched by their exact name, as MLflow matches registered
+    models (``x`` and ``X`` are two collections).
+    """
     return unicodedata.normalize("NFKC", name).casefold()
 
 
-def validate_alias_name(name: str) -> str:
-    """Alias names: letters, digits, ``_`` and ``-``, starting with a letter.
+def encode_collection_name(name: str) -> str:
+    """A collection name as written in a native path: ``%`` -> ``%25``, ``@`` -> ``%40``.
 
-    ``latest`` and ``v<N>`` are reserved: ``latest`` is implicit and ``v3`` reads as a version.
+    Names without ``%`` and ``@`` (every name modelyard accepted before) are written unchanged.
+    ``decode_collection_name(encode_collection_name(n)) == n`` for every name.
+    """
+    return name.replace("%", "%25").replace("@", "%40")
+
+
+def decode_collection_name(text: str) -> str:
+    """The inverse of :func:`encode_collection_name`; other ``%`` sequences are kept as written."""
+    return _PATH_ESCAPE_RE.sub(lambda m: "%" if m.group(1) == "25" else "@", text)
+
+
+def alias_key(name: str) -> str:
+    """The identity of an alias within its collection: the exact name (``prod`` and ``Prod`` are
+    two aliases, as in MLflow). Protection policies still match case-insensitively."""
+    return name
+
+
+def validate_alias_name(name: str) -> str:
+    """Alias names, as MLflow's: 1-255 unicode word characters (letters, digits, ``_``) or ``-``.
+
+    ``latest`` (any case) and ``v<N>`` are reserved: ``latest`` is implicit and ``v3`` reads as a
+    version.
     """
     if not isinstance(name, str) or not name or len(name) > MAX_ALIAS_NAME or not _ALIAS_RE.match(name):
         raise InvalidNameError(
-            f"invalid alias name '{str(name)[:80]}': use 1-{MAX_ALIAS_NAME} letters, digits, '_' or '-', "
-            "starting with a letter",
+            f"invalid alias name '{str(name)[:80]}': use 1-{MAX_ALIAS_NAME} letters, digits, '_' or '-'",
             field="alias",
         )
     if name.lower() in RESERVED_ALIASES or _RESERVED_ALIAS_RE.match(name):
@@ -100,7 +133,7 @@ def validate_artifact_type(name: str) -> str:
 
 
 def validate_tags(tags: dict[str, str]) -> dict[str, str]:
-    """Tag keys: 1-250 characters of letters, digits and ``_ . : / -`` or space; values up to 5000."""
+    """Tag keys: 1-250 characters of letters, digits and ``_ . : / -`` or space; values up to 100,000."""
     if len(tags) > MAX_TAGS:
         raise LimitExceededError(f"at most {MAX_TAGS} tags are allowed, got {len(tags)}", field="tags")
     for key, value in tags.items():

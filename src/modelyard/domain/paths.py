@@ -1,6 +1,10 @@
 """Parse and format artifact paths: ``registry/collection``, ``registry/collection:3``,
 ``registry/collection:champion``, ``registry/collection:latest`` (also ``@alias``).
 
+A collection name is written with ``%`` as ``%25`` and ``@`` as ``%40`` (names cannot hold
+``/`` or ``:``), so ``models/a%40b@prod`` is alias ``prod`` of collection ``a@b``; every other
+character, spaces and unicode included, is written as is.
+
 Pure Python. MLflow URIs are parsed in the MLflow adapter, which maps them onto these.
 """
 
@@ -12,7 +16,12 @@ from dataclasses import dataclass
 from modelyard.errors import InvalidNameError
 
 from .inputs import MAX_VERSION_NUMBER, check_int64, validate_text
-from .names import validate_collection_name, validate_registry_name
+from .names import (
+    decode_collection_name,
+    encode_collection_name,
+    validate_collection_name,
+    validate_registry_name,
+)
 
 LATEST = "latest"
 _NUMBER = re.compile(r"^[vV]?([0-9]+)\Z")
@@ -47,7 +56,8 @@ class VersionRef:
 
     @property
     def is_latest(self) -> bool:
-        return self.alias == LATEST
+        """``latest`` in any case (``Latest``, ``LATEST``), as MLflow resolves it."""
+        return self.alias is not None and self.alias.lower() == LATEST
 
     def __str__(self) -> str:
         return str(self.number) if self.number is not None else str(self.alias)
@@ -74,9 +84,10 @@ class ArtifactPath:
                 rest, _, ref_text = rest.partition(sep)
                 break
         validate_registry_name(registry)
+        rest = decode_collection_name(rest)
         validate_collection_name(rest)
         return cls(registry, rest, VersionRef.parse(ref_text) if ref_text is not None else None)
 
     def __str__(self) -> str:
-        base = f"{self.registry}/{self.collection}"
+        base = f"{self.registry}/{encode_collection_name(self.collection)}"
         return f"{base}:{self.ref}" if self.ref is not None else base

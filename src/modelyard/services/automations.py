@@ -8,6 +8,7 @@ Sending happens in ``events.delivery.DeliveryWorker``, never here: these methods
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from modelyard.domain.models import Page, Registry
 from modelyard.domain.permissions import Action
 from modelyard.domain.search import check_page_size, decode_page_token, encode_page_token
 from modelyard.errors import (
+    AlreadyExistsError,
     ConflictError,
     InvalidArgumentError,
     InvalidNameError,
@@ -34,14 +36,17 @@ from modelyard.storage.interfaces import Database, MetadataStore
 
 from .registry import RegistryService, utcnow
 
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
+# MLflow's webhook names (letters of either case) fit too, so both APIs name the same webhooks.
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
+MAX_WEBHOOK_DESCRIPTION = 1000
 MAX_SECRET = 256
 
 
 def validate_webhook_name(name: str) -> str:
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise InvalidNameError(
-            f"invalid webhook name '{str(name)[:80]}': use 1-128 lowercase letters, digits, '.', '_' or '-'",
+            f"invalid webhook name '{str(name)[:80]}': use 1-128 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit",
             field="name",
         )
     return name
@@ -119,9 +124,11 @@ class AutomationService:
         filter: Mapping[str, Any] | None = None,
         secret: str | None = None,
         active: bool = True,
+        description: str = "",
     ) -> Webhook:
         """Create a webhook. It fires on events after its creation (the event log's current end)."""
         validate_webhook_name(name)
+        description = _description(description)
         patterns = matching.validate_patterns(events)
         flt = matching.validate_filter(filter)
         secret = _secret(secret)
@@ -144,6 +151,7 @@ class AutomationService:
                 filter=flt,
                 secret_ciphertext=ciphertext,
                 active=active,
+                description=description,
                 disabled_reason="",
                 consecutive_failures=0,
                 cursor=s.event_head_id(),
@@ -158,6 +166,19 @@ class AutomationService:
         with self._db.unit_of_work(write=False) as store:
             reg = self._admin_registry(store, registry, actor)
             return [_webhook(r) for r in store.list_webhooks(reg.id)]  # type: ignore[attr-defined]
+
+    def get_webhook_by_id(self, actor: Actor | None, registry: str, webhook_id: int) -> Webhook:
+        """The webhook with this id in ``registry`` (the MLflow API addresses webhooks by id)."""
+        with self._db.unit_of_work(write=False) as store:
+            reg = self._admin_registry(store, registry, actor)
+            row = store.find_webhook_by_id(webhook_id)  # type: ignore[attr-defined]
+            if row is None or row["registry_id"] != reg.id:
+                raise WebhookNotFoundError(
+                    f"registry '{reg.name}' has no webhook with id {webhook_id}",
+                    registry=reg.name,
+                    webhook=str(webhook_id),
+                )
+            return _webhook(row)
 
     def get_webhook(self, actor: Actor | None, registry: str, name: str) -> Webhook:
         with self._db.unit_of_work(write=False) as store:
@@ -176,9 +197,15 @@ class AutomationService:
         secret: str | None = None,
         remove_secret: bool = False,
         active: bool | None = None,
+        description: str | None = None,
+        new_name: str | None = None,
     ) -> Webhook:
         """Change a webhook. ``active=True`` re-enables a disabled one: it resumes where it stopped."""
         fields: dict[str, Any] = {}
+        if description is not None:
+            fields["description"] = _description(description)
+        if new_name is not None and new_name != name:
+            fields["name"] = validate_webhook_name(new_name)
         if events is not None:
             fields["events"] = matching.validate_patterns(events)
         if filter is not None:
@@ -204,6 +231,10 @@ class AutomationService:
                     fields["disabled_reason"] = f"disabled by {actor.name}"
             if fields:
                 s: Any = store
+                if "name" in fields and store.find_webhook(reg.id, fields["name"]) is not None:  # type: ignore[attr-defined]
+                    raise AlreadyExistsError(
+                        f"a webhook named '{fields['name']}' already exists", webhook=fields["name"]
+                    )
                 s.update_webhook(row["id"], now=now, **fields)
                 new = s.find_webhook_by_id(row["id"])
                 before, after = _public(row), _public(new)
@@ -302,6 +333,21 @@ class AutomationService:
         self._notify()
         return new
 
+    def ping_and_wait(
+        self, actor: Actor, registry: str, name: str, *, timeout: float = 10.0, poll: float = 0.1
+    ) -> Delivery:
+        """Queue a ping and wait (at most ``timeout`` seconds) for the delivery worker to send it.
+
+        MLflow's ``test_webhook`` answers with the receiver's response, so this one call waits on a
+        receiver; the delivery itself still goes through the worker (SSRF guard, signing, log).
+        """
+        delivery = self.ping(actor, registry, name)
+        deadline = time.monotonic() + timeout
+        while delivery.status == "pending" and time.monotonic() < deadline:
+            time.sleep(poll)
+            delivery = self.get_delivery(actor, registry, name, delivery.delivery_id)
+        return delivery
+
     def _enqueue(self, store: Any, webhook: dict[str, Any], event_id: int, key: str) -> Delivery:
         if not webhook["active"]:
             raise ConflictError(
@@ -330,6 +376,16 @@ class AutomationService:
         return _delivery(self._delivery_row(store, webhook, did), webhook)
 
 
+def _description(text: str | None) -> str:
+    if text is None:
+        return ""
+    if not isinstance(text, str) or len(text) > MAX_WEBHOOK_DESCRIPTION:
+        raise InvalidArgumentError(
+            f"a webhook description has at most {MAX_WEBHOOK_DESCRIPTION} characters", field="description"
+        )
+    return text
+
+
 def _public(row: dict[str, Any]) -> dict[str, Any]:
     """A webhook row as recorded in events: never the secret."""
     return {
@@ -340,6 +396,7 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
         "filter": dict(row["filter"] or {}),
         "has_secret": bool(row["secret_ciphertext"]),
         "active": bool(row["active"]),
+        **({"description": row["description"]} if row.get("description") else {}),
     }
 
 
@@ -354,6 +411,7 @@ def _webhook(row: dict[str, Any]) -> Webhook:
         filter=dict(row["filter"] or {}),
         has_secret=bool(row["secret_ciphertext"]),
         active=bool(row["active"]),
+        description=row.get("description") or "",
         disabled_reason=row["disabled_reason"],
         consecutive_failures=row["consecutive_failures"],
         created_by=row["created_by"],

@@ -43,7 +43,7 @@ from modelyard.errors import (
 from modelyard.storage.interfaces import Database, MetadataStore
 
 from . import authz
-from .registry import RegistryService, normalize_collection_name, utcnow
+from .registry import RegistryService, utcnow
 
 TOKEN_PREFIX = "my_"
 _PRINCIPAL_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,127}\Z")
@@ -572,7 +572,7 @@ class IdentityService:
         if collection is None:
             return None
         validate_collection_name(collection)
-        row = store.find_collection_row(registry_id, normalize_collection_name(collection))
+        row = store.find_collection_row(registry_id, collection)
         if row is None:
             raise CollectionNotFoundError(registry=registry, collection=collection)
         return int(row["id"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from .experiment_access import ExperimentAccess
 from .registry import RegistryService, utcnow
 
 VERSIONS_PREFIX = "_modelyard"
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 MAX_PARTS = 10_000
 
 
@@ -121,8 +123,26 @@ def clean_path(path: str, *, allow_root: bool = False) -> str:
 
 
 def version_prefix(registry: str, collection: str, number: int) -> str:
-    """The artifact path under which a registered version's files are served."""
-    return f"{VERSIONS_PREFIX}/{registry}/{collection}/{number}"
+    """The artifact path under which a registered version's files are served.
+
+    A collection name of letters, digits, ``.``, ``_`` and ``-`` (starting with a letter or digit)
+    is written as is; any other name as ``~`` + the hex of its UTF-8 bytes, because the MLflow
+    client sends this path unquoted in a URL path and quoted in a query string, so ``%``, ``#``,
+    ``?`` or spaces could not survive both.
+    """
+    segment = collection if _PLAIN_NAME.match(collection) else "~" + collection.encode().hex()
+    return f"{VERSIONS_PREFIX}/{registry}/{segment}/{number}"
+
+
+def _collection_from_path(segment: str) -> str:
+    if not segment.startswith("~"):
+        return segment
+    try:
+        return bytes.fromhex(segment[1:]).decode()
+    except ValueError as exc:
+        raise ArtifactNotFoundError(
+            f"no registered model is stored under '{segment[:80]}'", path=segment[:200]
+        ) from exc
 
 
 class MlflowArtifactService:
@@ -256,9 +276,9 @@ class MlflowArtifactService:
         parts = path.split("/", 4)
         if len(parts) < 4 or not parts[3].isdigit():
             raise ArtifactNotFoundError(f"artifact '{path}' does not exist", path=path[:200])
-        _, registry, collection, number = parts[:4]
+        _, registry, segment, number = parts[:4]
         version = self._registry.get_version(
-            registry, collection, VersionRef(number=int(number)), actor=actor, action=action
+            registry, _collection_from_path(segment), VersionRef(number=int(number)), actor=actor, action=action
         )
         return list(version.files), (parts[4] if len(parts) > 4 else "")
 

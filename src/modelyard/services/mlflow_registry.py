@@ -21,14 +21,28 @@ from modelyard.domain.digest import CHUNK_SIZE, Digest
 from modelyard.domain.models import STAGES, Collection, FileEntry, RunRef, Version, VersionMetadata
 from modelyard.domain.paths import VersionRef
 from modelyard.domain.permissions import Action
-from modelyard.errors import InvalidArgumentError, NotFoundError
+from modelyard.errors import InvalidArgumentError
 from modelyard.storage.interfaces import BlobStore, Clause, TrackingDatabase
 
-from .mlflow_artifacts import MlflowArtifactService, version_prefix
+from .mlflow_artifacts import ArtifactNotFoundError, MlflowArtifactService, version_prefix
 from .registry import RegistryService, utcnow
 from .tracking import LoggedModelNotFoundError, RunNotFoundError, TrackingService, latest_metrics
 
 MAX_SOURCE_FILES = 100_000
+PROMPT_TAG = "mlflow.prompt.is_prompt"
+
+
+def prompt_scope(clauses: Sequence[Clause]) -> list[Clause]:
+    """MLflow's rule for searches: prompts (collections tagged ``mlflow.prompt.is_prompt=true``)
+    are left out, unless the filter asks for them (``= 'true'`` or ``!= 'false'`` on that tag)."""
+    for kind, key, op, value in clauses:
+        if kind == "tag" and key == PROMPT_TAG:
+            text = str(value).lower()
+            if (op == "=" and text == "true") or (op == "!=" and text == "false"):
+                return list(clauses)
+            break
+    kept = [c for c in clauses if not (c[0] == "tag" and c[1] == PROMPT_TAG)]
+    return [*kept, ("not_tag", PROMPT_TAG, "=", "true")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +60,8 @@ class ResolvedSource:
     metrics: dict[str, float]
     flavor: str = ""
     run_id: str = ""
+    # models:/name@alias, /latest and /<stage> are stored as models:/name/<n>, as MLflow does
+    pinned_source: str = ""
 
 
 def canonical_stage(stage: str) -> str:
@@ -98,7 +114,9 @@ class MlflowRegistryService:
     ) -> tuple[list[RegisteredModel], int | None]:
         reg = self._registry.get_registry(registry, actor=actor)
         with self._db.unit_of_work(write=False) as store:
-            found = store.search_collections(reg.id, clauses=clauses, order_by=order_by, offset=offset, limit=limit)
+            found = store.search_collections(
+                reg.id, clauses=prompt_scope(clauses), order_by=order_by, offset=offset, limit=limit
+            )
             page = found[:limit]
             latest = store.latest_versions_by_stage([c.id for c in page])
         return [RegisteredModel(c, latest[c.id]) for c in page], (offset + limit if len(found) > limit else None)
@@ -121,7 +139,9 @@ class MlflowRegistryService:
     ) -> tuple[list[Version], int | None]:
         reg = self._registry.get_registry(registry, actor=actor)
         with self._db.unit_of_work(write=False) as store:
-            found = store.search_versions(reg.id, clauses=clauses, order_by=order_by, offset=offset, limit=limit)
+            found = store.search_versions(
+                reg.id, clauses=prompt_scope(clauses), order_by=order_by, offset=offset, limit=limit
+            )
         return found[:limit], (offset + limit if len(found) > limit else None)
 
     def model_ids(self, versions: Sequence[Version]) -> dict[int, str]:
@@ -134,6 +154,20 @@ class MlflowRegistryService:
         if version.file_count:
             return f"mlflow-artifacts:/{version_prefix(version.registry, version.collection, version.number)}"
         return version.metadata.source
+
+    def version_artifact_path(self, actor: Actor, registry: str, name: str, number: int, path: str) -> str:
+        """The artifact-proxy path of one file of a version (``/model-versions/get-artifact``).
+
+        The proxy's download applies the download rule; a version holding no files (a reference
+        to a source modelyard cannot read) has no artifacts to serve.
+        """
+        version = self._registry.get_version(registry, name, VersionRef(number=number), actor=actor)
+        if not version.file_count:
+            raise ArtifactNotFoundError(
+                f"version {number} of '{name}' holds no files; its source is {version.metadata.source[:200]}",
+                path=path[:200],
+            )
+        return f"{version_prefix(version.registry, version.collection, version.number)}/{path.lstrip('/')}"
 
     # -- writes with MLflow's semantics --------------------------------------------------------------
 
@@ -150,8 +184,7 @@ class MlflowRegistryService:
 
     def unset_alias(self, actor: Actor, registry: str, name: str, alias: str) -> None:
         """Remove an alias; removing an alias that is not set is a no-op, as in MLflow."""
-        aliases = {a.lower() for a in self._registry.get_collection(registry, name, actor=actor).aliases}
-        if alias.lower() in aliases:
+        if alias in self._registry.get_collection(registry, name, actor=actor).aliases:
             self._registry.unset_alias(actor, registry, name, alias)
 
     # -- registration ------------------------------------------------------------------------------
@@ -179,6 +212,7 @@ class MlflowRegistryService:
             raise InvalidArgumentError("source is required", field="source")
         self._registry.get_collection(registry, name, actor=actor)
         resolved = self._resolve(actor, registry, source, model_id)
+        source = resolved.pinned_source or source
         metadata = VersionMetadata(
             description=description or "",
             tags=dict(tags or {}),
@@ -272,16 +306,16 @@ class MlflowRegistryService:
                 ref = VersionRef(number=latest[-1].number)
         else:
             raise InvalidArgumentError(f"invalid models:/ source '{source[:200]}'", field="source")
-        try:
-            # Copying a version's files hands over its bytes: the download rule, not the read rule.
-            src = self._registry.get_version(registry, name, ref, actor=actor, action=Action.DOWNLOAD)
-        except NotFoundError as exc:
-            raise InvalidArgumentError(
-                f"source '{source[:200]}' does not name an existing version: {exc}", field="source"
-            ) from exc
+        # Copying a version's files hands over its bytes: the download rule, not the read rule. A
+        # missing model, version or alias is RESOURCE_DOES_NOT_EXIST, as MLflow answers.
+        src = self._registry.get_version(registry, name, ref, actor=actor, action=Action.DOWNLOAD)
         md = src.metadata
         return ResolvedSource(
-            list(src.files), params or {k: str(v) for k, v in md.params.items()}, metrics or dict(md.metrics), md.flavor
+            list(src.files),
+            params or {k: str(v) for k, v in md.params.items()},
+            metrics or dict(md.metrics),
+            md.flavor,
+            pinned_source=f"models:/{src.collection}/{src.number}",
         )
 
     def _from_proxy(

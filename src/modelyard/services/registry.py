@@ -34,6 +34,7 @@ from modelyard.domain.models import (
 from modelyard.domain.names import (
     MAX_METADATA_JSON,
     MAX_TAGS,
+    alias_key,
     normalize_collection_name,
     validate_alias_name,
     validate_artifact_type,
@@ -141,7 +142,7 @@ class RegistryService:
     @staticmethod
     def _collection_row(store: MetadataStore, reg: Registry, name: str, *, for_update: bool = False) -> Any:
         validate_collection_name(name)
-        row = store.find_collection_row(reg.id, normalize_collection_name(name), for_update=for_update)
+        row = store.find_collection_row(reg.id, name, for_update=for_update)
         if row is None:
             raise CollectionNotFoundError(registry=reg.name, collection=name)
         return row
@@ -155,7 +156,7 @@ class RegistryService:
             number = crow["latest_version"]
         else:
             assert ref.alias is not None
-            found = store.find_alias(crow["id"], ref.alias.lower())
+            found = store.find_alias(crow["id"], alias_key(ref.alias))
             if found is None:
                 raise AliasNotFoundError(path=f"{reg.name}/{crow['name']}", alias=ref.alias)
             return store.find_version_row_by_id(found[1])
@@ -368,13 +369,13 @@ class RegistryService:
             row = self._collection_row(store, reg, name, for_update=True)
             if not fields:
                 return store.get_collection_by_id(row["id"])
-            if new_name is not None and fields["name_norm"] != row["name_norm"]:
+            if new_name is not None and new_name != row["name"]:
                 # A rename takes the collection's aliases and stages away from the name consumers
-                # resolve (and frees the name): with a protected alias on it, or a version in a
-                # protected stage, only who may move that alias may.
+                # resolve (and frees the name; names are exact, so 'X' -> 'x' is a rename too): with a
+                # protected alias on it, or a version in a protected stage, only who may move that alias may.
                 protected = store.protected_aliases_on(reg.id, row["id"])
                 authz.require(store, actor, reg, Action.RENAME_COLLECTION, holds_protected_alias=bool(protected))
-                if store.find_collection_row(reg.id, fields["name_norm"]) is not None:
+                if store.find_collection_row(reg.id, new_name) is not None:
                     raise AlreadyExistsError(
                         f"collection '{registry}/{new_name}' already exists", registry=registry, collection=new_name
                     )
@@ -538,14 +539,14 @@ class RegistryService:
                 raise InvalidArgumentError(f"file '{f.path}' has an invalid size", file=f.path)
         _check_metadata(metadata)
         alias_names = [validate_alias_name(a) for a in aliases]
-        if len({a.lower() for a in alias_names}) != len(alias_names):
+        if len({alias_key(a) for a in alias_names}) != len(alias_names):
             raise InvalidArgumentError("the same alias is given twice", field="aliases")
         self.check_access(actor, registry, Action.WRITE)  # say "no such registry" before "missing blobs"
         self._check_blobs(actor, files)
         now = self._clock()
         with self._db.unit_of_work(write=True) as store:
             reg = self._registry(store, registry, actor, Action.WRITE)
-            row = store.find_collection_row(reg.id, normalize_collection_name(collection), for_update=True)
+            row = store.find_collection_row(reg.id, collection, for_update=True)
             if row is None:
                 if not create_collection:
                     raise CollectionNotFoundError(registry=registry, collection=collection)
@@ -553,7 +554,7 @@ class RegistryService:
                     self._insert_collection(store, actor, reg, collection, artifact_type, "", {}, now)
                 except AlreadyExistsError:
                     pass  # a concurrent first push created it; use theirs
-                row = store.find_collection_row(reg.id, normalize_collection_name(collection), for_update=True)
+                row = store.find_collection_row(reg.id, collection, for_update=True)
                 assert row is not None
             elif artifact_type is not None and artifact_type != row["artifact_type"]:
                 raise InvalidArgumentError(
@@ -971,7 +972,7 @@ class RegistryService:
     ) -> bool:
         """Point ``alias`` at version ``vid``; returns False when it already pointed there."""
         registry = reg.name
-        current = store.find_alias(crow["id"], alias.lower())
+        current = store.find_alias(crow["id"], alias_key(alias))
         if current is not None and current[1] == vid:
             return False
         self._check_alias_policy(store, actor, reg, crow, alias, via=via)
@@ -1003,7 +1004,7 @@ class RegistryService:
         with self._db.unit_of_work(write=True) as store:
             reg = self._registry(store, registry, actor, Action.WRITE)
             crow = self._collection_row(store, reg, collection, for_update=True)
-            current = store.find_alias(crow["id"], alias.lower())
+            current = store.find_alias(crow["id"], alias_key(alias))
             if current is None:
                 raise AliasNotFoundError(path=f"{registry}/{crow['name']}", alias=alias)
             target = to
@@ -1039,11 +1040,11 @@ class RegistryService:
         with self._db.unit_of_work(write=True) as store:
             reg = self._registry(store, registry, actor, Action.WRITE)
             crow = self._collection_row(store, reg, collection, for_update=True)
-            current = store.find_alias(crow["id"], alias.lower())
+            current = store.find_alias(crow["id"], alias_key(alias))
             if current is None:
                 raise AliasNotFoundError(path=f"{registry}/{crow['name']}", alias=alias)
             self._check_alias_policy(store, actor, reg, crow, alias, via="remove")
-            store.delete_alias(crow["id"], alias.lower())
+            store.delete_alias(crow["id"], alias_key(alias))
             store.update_collection(crow["id"], now=now)
             self._event(
                 store,

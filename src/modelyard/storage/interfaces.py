@@ -97,7 +97,9 @@ class MetadataStore(Protocol):
 
     def count_collections(self, registry_id: int) -> int: ...
 
-    def find_collection_row(self, registry_id: int, name_norm: str, *, for_update: bool = False) -> Any | None: ...
+    def find_collection_row(self, registry_id: int, name: str, *, for_update: bool = False) -> Any | None:
+        """The collection named exactly ``name`` (case-sensitive, as MLflow's registered models)."""
+        ...
 
     def collection_row_by_id(self, collection_id: int) -> Any: ...
 
@@ -521,8 +523,9 @@ class Database(Protocol):
 
 # --- MLflow adapter (tracking) --- ------------------------------------------------------------------
 
-# An MLflow search-filter clause: (kind, key, op, value). ``kind`` is ``attribute``, ``tag``
-# or ``param``; ``op`` is one of = != LIKE ILIKE IN NOT IN > >= < <=.
+# An MLflow search-filter clause: (kind, key, op, value). ``kind`` is ``attribute``, ``tag``,
+# ``param`` or ``not_tag`` (registry searches: the collection has no tag key=value);
+# ``op`` is one of = != LIKE ILIKE IN NOT IN > >= < <=.
 Clause = tuple[str, str, str, Any]
 
 

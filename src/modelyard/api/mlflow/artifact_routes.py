@@ -21,10 +21,11 @@ from modelyard.errors import InvalidArgumentError
 from ..streaming import receive_upload
 from . import translate as tr
 from .errors import MlflowRoute, error_response
-from .routes import MlflowServices, mlflow_services
+from .routes import MlflowServices, mlflow_services, registry_of
 from .translate import Params, read_params
 
 router = APIRouter(route_class=MlflowRoute)
+root_router = APIRouter(route_class=MlflowRoute)  # mounted at /model-versions, as MLflow's server
 UNSUPPORTED_PRESIGNED = "Presigned downloads are not supported by this server; download through the proxy."
 
 
@@ -67,6 +68,20 @@ def download_artifact(
         "X-Modelyard-Digest": dl.digest,
     }
     return StreamingResponse(dl.chunks, media_type=media, headers=headers)
+
+
+@root_router.get("/get-artifact")
+def get_model_version_artifact(
+    request: Request,
+    p: Params = Depends(read_params),
+    svc: MlflowServices = Depends(mlflow_services),
+    who: Actor = Depends(actor),
+) -> Response:
+    """One file of a registered version (``name``, ``version``, ``path``), as MLflow's UI fetches it."""
+    path = svc.registry.version_artifact_path(
+        who, registry_of(request), p.str("name", required=True), p.version(), p.str("path", required=True)
+    )
+    return download_artifact(path, svc, who)
 
 
 @router.delete("/artifacts/{path:path}")

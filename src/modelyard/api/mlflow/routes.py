@@ -133,14 +133,19 @@ def search_registered_models(
     who: Actor = Depends(actor),
 ) -> dict[str, Any]:
     limit = p.int("max_results", default=100)
-    if not 1 <= limit <= MAX_MODEL_RESULTS:
-        raise_invalid("max_results", f"must be between 1 and {MAX_MODEL_RESULTS}")
+    if limit > MAX_MODEL_RESULTS:
+        raise_invalid("max_results", f"must be at most {MAX_MODEL_RESULTS}")
+    if limit < 1:
+        return {"registered_models": []}  # MLflow answers 0 and -1 with an empty page
     models, next_offset = svc.registry.search_registered_models(
         who,
         registry_of(request),
         clauses=parse_filter(p.opt("filter")),
         order_by=parse_order_by(
-            p.list("order_by"), allowed=MODEL_ORDER_KEYS, aliases={"timestamp": "creation_timestamp"}
+            # MLflow sorts registered models by last update for both timestamp keys.
+            p.list("order_by"),
+            allowed=MODEL_ORDER_KEYS,
+            aliases={"timestamp": "last_updated_timestamp"},
         ),
         offset=decode_offset(p.opt("page_token")),
         limit=limit,

@@ -100,12 +100,17 @@ class Params:
         return as_int(value, field=name)
 
     def version(self, name: str = "version") -> int:
+        """An integer, as MLflow parses it; numbers no version has (``0``, ``-1``) are not found."""
         text = self.str(name, required=True)
-        if not text.isascii() or not text.isdigit() or int(text) < 1:
+        digits = text.removeprefix("-")
+        if not digits.isascii() or not digits.isdigit():
             raise InvalidArgumentError(
                 f"Parameter '{name}' must be an integer version number, got '{text[:40]}'", field=name
             )
-        return check_int64(int(text), field=name, high=MAX_VERSION_NUMBER)
+        number = int(text)
+        if number < 1:
+            return 0  # no version has it, whatever the database: 404, as MLflow
+        return check_int64(number, field=name, high=MAX_VERSION_NUMBER)  # past a 32-bit column: 400
 
     def tags(self, name: str = "tags") -> dict[str, str]:
         out: dict[str, str] = {}

@@ -400,7 +400,7 @@ class GovernanceStoreMixin:
         ]
         out = []
         for key in keys:
-            policy = self.effective_alias_policy(registry_id, collection_id, key.lower(), "")
+            policy = self.effective_alias_policy(registry_id, collection_id, key.lower(), "")  # policies ignore case
             alias = alias_for_stage(key[len(STAGE_POLICY_PREFIX) :]) if key.startswith(STAGE_POLICY_PREFIX) else None
             if alias is not None:  # a stage is guarded by its alias's policy too (domain.promotion.stage_guard)
                 policy = stage_guard(policy, self.effective_alias_policy(registry_id, collection_id, alias, ""))

@@ -5,9 +5,10 @@ a promotion request by id, and keep that id after the row is deleted (the log is
 PostgreSQL sequences never go back. SQLite without ``AUTOINCREMENT`` gives a new row the
 highest id + 1, so deleting the newest collection and creating another hands the new one the
 old id, with the old one's alias history and events. Rebuilding the tables with
-``AUTOINCREMENT`` is not safe here: migrations run with ``foreign_keys=ON`` inside a
+``AUTOINCREMENT`` was not safe here: migrations ran with ``foreign_keys=ON`` inside a
 transaction, where the ``DROP TABLE`` of a batch rebuild cascades to every child row (measured:
-a rebuilt ``collections`` loses all its versions). So on SQLite the store takes these ids from
+a rebuilt ``collections`` loses all its versions; ``schema.upgrade`` now turns them off on
+SQLite while migrations run). So on SQLite the store takes these ids from
 ``id_counters``, a high-water mark that only rises; writers are serialized by ``BEGIN
 IMMEDIATE``, so two transactions never read the same mark. See docs/decisions/0010.
 """

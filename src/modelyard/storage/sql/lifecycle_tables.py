@@ -64,6 +64,7 @@ webhooks = Table(
     Column("filter", JSON, nullable=False),  # {"alias": "prod*", "tag": "key=value"}
     Column("secret_ciphertext", Text, nullable=True),
     Column("active", Boolean, nullable=False, default=True),
+    Column("description", Text, nullable=False, default="", server_default=""),
     Column("disabled_reason", Text, nullable=False, default=""),
     Column("consecutive_failures", Integer, nullable=False, default=0),
     Column("cursor", Id, nullable=False, default=0),  # last event id considered

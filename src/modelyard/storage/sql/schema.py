@@ -49,10 +49,33 @@ def is_empty(engine: Engine) -> bool:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Run the migrations up to ``revision`` in one transaction.
+
+    On SQLite, with foreign keys off while they run: a migration that changes a column or a
+    constraint rebuilds the table (Alembic's batch mode: copy, ``DROP TABLE``, rename), and with
+    ``foreign_keys=ON`` that ``DROP TABLE`` cascades to every child row (a rebuilt ``collections``
+    lost all its versions and aliases). The pragma only changes outside a transaction, so it is
+    set before ``BEGIN``; the references are checked before the commit, and the connection gets
+    its previous setting back.
+    """
     cfg = _config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection if conn.dialect.name == "sqlite" else None
+        enforced = None
+        if raw is not None:
+            enforced = raw.execute("PRAGMA foreign_keys").fetchone()[0]
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+                if raw is not None:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration left rows whose references are gone: {broken[:5]}")
+        finally:
+            if raw is not None and enforced:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def check_at_head(engine: Engine) -> None:

@@ -29,6 +29,7 @@ from modelyard.domain.models import (
     Version,
     VersionMetadata,
 )
+from modelyard.domain.names import alias_key
 from modelyard.domain.search import CollectionQuery
 from modelyard.errors import AlreadyExistsError
 
@@ -97,10 +98,9 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
 
     # -- collections ------------------------------------------------------------------------
 
-    def find_collection_row(self, registry_id: int, name_norm: str, *, for_update: bool = False) -> RowMapping | None:
-        q = select(t.collections).where(
-            t.collections.c.registry_id == registry_id, t.collections.c.name_norm == name_norm
-        )
+    def find_collection_row(self, registry_id: int, name: str, *, for_update: bool = False) -> RowMapping | None:
+        """The collection named exactly ``name`` (case-sensitive, as MLflow's registered models)."""
+        q = select(t.collections).where(t.collections.c.registry_id == registry_id, t.collections.c.name == name)
         if for_update and self.dialect == "postgresql":
             q = q.with_for_update()
         return self.conn.execute(q).mappings().first()
@@ -234,7 +234,7 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         if query.alias:
             q = q.where(
                 select(t.aliases.c.id)
-                .where(t.aliases.c.collection_id == c.id, t.aliases.c.name_norm == query.alias.lower())
+                .where(t.aliases.c.collection_id == c.id, t.aliases.c.name_norm == alias_key(query.alias))
                 .exists()
             )
         col = {"name": c.name_norm, "created_at": c.created_at, "updated_at": c.updated_at}[query.order_by]
@@ -502,7 +502,7 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         upsert(
             self.conn,
             t.aliases,
-            {"collection_id": collection_id, "name_norm": name.lower()},
+            {"collection_id": collection_id, "name_norm": alias_key(name)},
             {"name": name, "version_id": version_id, "created_by": actor},
             now=now,
             old="id",
@@ -854,14 +854,20 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
     ) -> list[AliasChange]:
         """Moves of one alias, newest first; with ``at``, only those at or before that time.
 
-        Matched on the collection id and the alias name, case-insensitively (aliases are), not on
+        Matched on the collection id and the exact alias name (aliases are case-sensitive), not on
         the whole target: the history survives a rename of the collection.
         """
         e = t.events
-        alias_suffix = "@" + target.rsplit("@", 1)[-1].lower()
+        alias_suffix = "@" + target.rsplit("@", 1)[-1]
+        # SQLite's LIKE ignores ASCII case, so compare the tail exactly there.
+        same_alias = (
+            e.c.target.endswith(alias_suffix, autoescape=True)
+            if self.dialect == "postgresql"
+            else func.substr(e.c.target, -len(alias_suffix)) == alias_suffix
+        )
         q = select(e).where(
             e.c.collection_id == collection_id,
-            func.lower(e.c.target).endswith(alias_suffix, autoescape=True),
+            same_alias,
             e.c.action.in_(["alias.set", "alias.unset"]),
         )
         if at is not None:

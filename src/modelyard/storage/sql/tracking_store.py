@@ -27,7 +27,7 @@ from .engine import Database
 from .store import SqlMetadataStore, _collection_select
 from .upsert import upsert
 
-# MLflow filter clause: (kind, key, op, value). kind is "attribute" or "tag".
+# MLflow filter clause: (kind, key, op, value). kind is "attribute", "tag", "param" or "not_tag".
 Clause = tuple[str, str, str, Any]
 
 
@@ -105,15 +105,20 @@ class SqlTrackingStore:
         raise InvalidArgumentError(f"unsupported comparator '{op}'", field="filter")
 
     def _tag_clause(self, table: Any, owner_col: Any, owner_id: Any, key: str, op: str, value: Any) -> Any:
-        """A tag comparison; for ``!=`` a missing tag counts as "not equal" (MLflow anti-joins)."""
-        if op == "!=":
-            return not_(
-                select(table.c.id).where(owner_col == owner_id, table.c.key == key, table.c.value == value).exists()
-            )
+        """A tag comparison. Only items that have the tag match, ``!=`` included (as MLflow); kind
+        ``not_tag`` clauses (``without_tag``) are the anti-join."""
         return (
             select(table.c.id)
             .where(owner_col == owner_id, table.c.key == key, self._compare(table.c.value, op, value))
             .exists()
+        )
+
+    @staticmethod
+    def _without_tag(collection_id: Any, key: str, value: str) -> Any:
+        """The collection (of a version) has no tag ``key`` with ``value``."""
+        ct = t.collection_tags
+        return not_(
+            select(ct.c.id).where(ct.c.collection_id == collection_id, ct.c.key == key, ct.c.value == value).exists()
         )
 
     # -- experiments --------------------------------------------------------------------------
@@ -610,6 +615,8 @@ class SqlTrackingStore:
             if kind == "tag":
                 ct = t.collection_tags
                 q = q.where(self._tag_clause(ct, ct.c.collection_id, c.id, key, op, value))
+            elif kind == "not_tag":
+                q = q.where(self._without_tag(c.id, key, value))
             elif key == "name":
                 q = q.where(self._compare(c.name, op, value))
             else:
@@ -650,6 +657,8 @@ class SqlTrackingStore:
         for kind, key, op, value in clauses:
             if kind == "tag":
                 q = q.where(self._tag_clause(t.version_tags, t.version_tags.c.version_id, v.c.id, key, op, value))
+            elif kind == "not_tag":
+                q = q.where(self._without_tag(c.c.id, key, value))
             elif key == "model_id":
                 vl = tt.mlflow_version_links
                 q = q.where(
@@ -660,8 +669,8 @@ class SqlTrackingStore:
             else:
                 raise InvalidArgumentError(f"invalid attribute key '{key}' for model versions", field="filter")
         orders = [cols[k].desc() if desc else cols[k].asc() for k, desc in order_by]
-        if not order_by:
-            orders = [c.c.name.asc(), v.c.number.desc()]
+        if not order_by:  # MLflow's default: last update first
+            orders = [v.c.updated_at.desc(), c.c.name.asc(), v.c.number.desc()]
         q = q.order_by(*orders, v.c.id.asc()).offset(offset).limit(limit + 1)
         rows = list(self.conn.execute(q).mappings())
         return self._versions(rows)
