@@ -71,6 +71,12 @@ def main() -> None:
             print(f"  {url + '?page_token=…':60s} (second page)", end="")
             token = svc.registry.list_versions("models", name, page_size=50).next_page_token  # type: ignore[attr-defined]
             print(f" {timed(client, url + '?page_token=' + str(token), args.runs)}")
+            for sort in ("created", "stage", "aliases"):  # sorted by another key: still one keyset page
+                sorted_url = f"{url}?sort={sort}"
+                print(f"  {sorted_url:60s} {timed(client, sorted_url, args.runs)}")
+                page = svc.registry.list_versions("models", name, page_size=50, sort=sort)  # type: ignore[attr-defined]
+                second = f"{sorted_url}&page_token={page.next_page_token}"
+                print(f"  {sorted_url + '&page_token=…':60s} (second page) {timed(client, second, args.runs)}")
         svc.close()  # type: ignore[attr-defined]
 
         many = Path(tmp) / "many"

@@ -146,12 +146,14 @@ def test_sigkill_during_large_upload(make_server, tmp_path: Path) -> None:  # ty
     assert _assert_complete(client, "models/stable", tmp_path) == [1]
     assert _events(client, "version.created") == ["models/stable:1"]
 
-    # The retry resumes the interrupted upload session where the killed server left it (only the
-    # rest is sent) and succeeds; its bytes are checked by the cleanup below.
+    # The retry succeeds (its bytes are checked by the cleanup below). While the interrupted session
+    # is alive it is resumed where the killed server left it (only the rest is sent); once its short
+    # TTL has run out (a slow, loaded machine) the push starts over and the session is left to purge.
     resent = [0]
     v = client.push(big, "models/big", on_upload=lambda n: resent.__setitem__(0, resent[0] + n))
     assert v.number == 1 and v.files is not None and v.files[0].digest == big_digest
-    assert 0 < resent[0] <= BIG - next(iter(partial.values()))
+    resumed = resent[0] <= BIG - next(iter(partial.values()))
+    assert resent[0] == BIG or resumed
 
     # An orphan blob, as if a crash hit between blob commit and version commit.
     orphan = tmp_path / "orphan.bin"
@@ -161,7 +163,7 @@ def test_sigkill_during_large_upload(make_server, tmp_path: Path) -> None:  # ty
 
     _wait_expired(started)
     purged, swept = _cleanup_and_check(srv, client, tmp_path, ["models/stable", "models/big"])
-    assert purged == [] and swept == [orphan_digest]  # the partial session was resumed, not left behind
+    assert purged == ([] if resumed else list(partial)) and swept == [orphan_digest]
     client.close()
 
 

@@ -202,7 +202,7 @@ def test_a_viewer_cannot_see_a_restricted_registry_nor_reach_it_by_url(browser: 
     assert missing is not None and missing.status == 404
 
 
-def test_a_csrf_less_post_is_refused(browser: Any, live: LiveServer) -> None:
+def test_a_csrf_less_post_is_refused_and_the_admin_edits_a_policy_on_the_page(browser: Any, live: LiveServer) -> None:
     page = browser.new_page()
     sign_in(page, live, "approver", start="/registries/open/collections/fraud-detector/versions/2")
     # A form posted without the session's CSRF value, as another site's page would send it.
@@ -219,6 +219,35 @@ def test_a_csrf_less_post_is_refused(browser: Any, live: LiveServer) -> None:
     svc = build_registry(live.settings)
     try:
         assert svc.promotion.get(SYSTEM, live.world.request_id).status == "open"
+    finally:
+        svc.close()
+
+    # The same registry admin edits the production policy through the settings page: a bad value
+    # comes back next to its field with what was typed, then a good one is saved.
+    page.goto(live.url + "/registries/open")
+    page.locator("summary", has_text="Edit production").click()
+    form = page.locator("form.policy-form", has=page.locator("input[name=alias][value=production]"))
+    form.get_by_label("Approvals").fill("99")
+    form.get_by_label("Required checks (comma-separated)").fill("unit-tests")
+    with page.expect_response(lambda r: r.url.endswith("/registries/open/settings")) as rejected:
+        form.get_by_role("button", name="Save policy").click()
+    assert rejected.value.status == 400
+    page.wait_for_load_state()
+    form = page.locator("form.policy-form", has=page.locator("input[name=alias][value=production]"))
+    assert form.is_visible()  # its details stay open on the error
+    assert "approvals must be an integer from 0 to 20" in form.locator(".field-error").inner_text()
+    assert form.get_by_label("Approvals").input_value() == "99"
+    assert form.get_by_label("Required checks (comma-separated)").input_value() == "unit-tests"
+    form.get_by_label("Approvals").fill("2")
+    form.get_by_role("button", name="Save policy").click()
+    page.wait_for_url("**/registries/open#h-settings")
+    assert '"approvals": 2' in page.locator("tr", has_text="production").first.inner_text()
+    shot(page, "registry-settings")
+    svc = build_registry(live.settings)
+    try:
+        policy = next(p for p in svc.identity.list_alias_policies(SYSTEM, "open") if p.alias == "production")
+        assert policy.protected and policy.requirements["approvals"] == 2
+        assert policy.requirements["checks"] == ["unit-tests"] and policy.requirements["approver_role"] == "admin"
     finally:
         svc.close()
 

@@ -435,3 +435,234 @@ def test_registry_admin_changes_members_and_visibility_and_others_are_refused(
     # The removed viewer no longer sees the now restricted registry at all.
     sign_in(client, world.tokens["viewer"])
     assert client.get("/registries/open").status_code == 404
+
+
+def _policies(svc: Any) -> dict[tuple[str, str | None], tuple[bool, dict[str, Any]]]:
+    from modelyard.domain.actor import SYSTEM
+
+    return {
+        (p.alias, p.collection): (p.protected, p.requirements) for p in svc.identity.list_alias_policies(SYSTEM, "open")
+    }
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_registry_admin_creates_edits_and_deletes_a_promotion_policy(
+    client: Any, world: UiWorld, ui_services: Any
+) -> None:
+    url = "/registries/open/settings"
+    sign_in(client, world.tokens["approver"])
+    token = csrf_of(client.get("/registries/open").text)
+    new = {
+        "change": "policy",
+        "form_id": "policy-new",
+        "alias": "staging",
+        "collection": "fraud-detector",
+        "protected": "on",
+        "approvals": "2",
+        "approver_role": "member",
+        "checks": "unit-tests, bias-scan",
+        "guards_stage": "on",
+        "csrf_token": token,
+    }
+    r = client.post(url, data=new)
+    assert r.status_code == 200 and 'id="policy-new"' in r.text
+    protected, req = _policies(ui_services)[("staging", "fraud-detector")]
+    assert protected and req["approvals"] == 2 and req["checks"] == ["unit-tests", "bias-scan"]
+    assert req["auto_promote"] is False and "guards_stage" not in req  # unticked box: off; ticked: the default
+    # Edit the registry-wide production policy through its row's form: fewer approvals, not guarding its stage.
+    row = re.search(r'<form [^>]*id="(policy-\d+)">(?:(?!</form>).)*value="production"', r.text, re.S)
+    assert row
+    edit = {
+        "change": "policy",
+        "form_id": row.group(1),
+        "alias": "production",
+        "collection": "",
+        "protected": "on",
+        "approvals": "0",
+        "approver_role": "admin",
+        "checks": "smoke",
+        "auto_promote": "on",
+        "csrf_token": token,
+    }
+    assert client.post(url, data=edit).status_code == 200
+    protected, req = _policies(ui_services)[("production", None)]
+    assert protected and req["approvals"] == 0 and req["checks"] == ["smoke"] and req["guards_stage"] is False
+    # Unprotect, then delete.
+    assert client.post(url, data={**edit, "protected": ""}).status_code == 200
+    assert _policies(ui_services)[("production", None)][0] is False
+    r = client.post(
+        url, data={"change": "policy-delete", "alias": "staging", "collection": "fraud-detector", "csrf_token": token}
+    )
+    assert r.status_code == 200 and ("staging", "fraud-detector") not in _policies(ui_services)
+    r = client.post(url, data={"change": "types", "artifact_types": "model, dataset", "csrf_token": token})
+    assert r.status_code == 200 and 'value="model, dataset"' in r.text
+    assert ui_services.registry.get_registry("open", actor=None).artifact_types == ("model", "dataset")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_policy_changes_are_refused_to_non_admins_and_without_csrf_and_change_nothing(
+    client: Any, world: UiWorld, ui_services: Any
+) -> None:
+    url = "/registries/open/settings"
+    before = _policies(ui_services)
+    form = {"change": "policy", "form_id": "policy-new", "alias": "staging", "protected": "on", "approvals": "1"}
+    sign_in(client, world.tokens["alice"])  # a member, not an admin
+    page = client.get("/registries/open").text
+    refused = client.post(url, data={**form, "csrf_token": csrf_of(page)})
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
+    delete = {"change": "policy-delete", "alias": "production", "csrf_token": csrf_of(page)}
+    assert client.post(url, data=delete).status_code == 403
+    types = {"change": "types", "artifact_types": "model, dataset", "csrf_token": csrf_of(page)}
+    assert client.post(url, data=types).status_code == 403
+    sign_in(client, world.tokens["approver"])
+    for data in (form, {**form, "csrf_token": "forged"}, {"change": "policy-delete", "alias": "production"}):
+        r = client.post(url, data=data)
+        assert r.status_code == 403 and "did not come from this site" in r.text
+    assert _policies(ui_services) == before
+    assert ui_services.registry.get_registry("open", actor=None).artifact_types == ("model",)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_rejected_settings_form_shows_the_submitted_values_and_the_error_next_to_the_field(
+    client: Any, world: UiWorld, ui_services: Any
+) -> None:
+    url = "/registries/open/settings"
+    before = _policies(ui_services)
+    sign_in(client, world.tokens["approver"])
+    token = csrf_of(client.get("/registries/open").text)
+    form = {
+        "change": "policy",
+        "form_id": "policy-new",
+        "alias": "canary",
+        "protected": "on",
+        "approvals": "99",
+        "checks": "lint",
+        "approver_role": "member",
+        "csrf_token": token,
+    }
+    r = client.post(url, data=form)
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+    new = r.text.split('id="policy-new"', 1)[1].split("</form>", 1)[0]
+    assert 'id="policy-new-approvals-error"' in new and "approvals must be an integer from 0 to 20" in new
+    assert 'value="canary"' in new and 'value="99"' in new and 'value="lint"' in new
+    assert 'aria-describedby="policy-new-approvals-error"' in new
+    r = client.post(url, data={**form, "approvals": "1", "checks": "no spaces allowed!"})
+    assert r.status_code == 400 and 'id="policy-new-checks-error"' in r.text
+    r = client.post(url, data={"change": "types", "artifact_types": "model, Not A Type", "csrf_token": token})
+    assert (
+        r.status_code == 400 and 'value="model, Not A Type"' in r.text and 'id="types-artifact_types-error"' in r.text
+    )
+    assert _policies(ui_services) == before
+    assert ui_services.registry.get_registry("open", actor=None).artifact_types == ("model",)
+    # The admin sees the settings with the message; the page is still the registry page.
+    assert "Members and roles" in r.text
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_rejected_promotion_request_shows_the_form_again_with_the_error_next_to_the_alias(
+    client: Any, world: UiWorld, ui_services: Any
+) -> None:
+    from modelyard.domain.actor import SYSTEM
+
+    url = "/registries/open/collections/fraud-detector/promotions"
+    sign_in(client, world.tokens["alice"])
+    page = client.get("/registries/open/collections/fraud-detector/versions/1")
+    form = {"version": "1", "alias": "Not An Alias!", "comment": "for the demo", "csrf_token": csrf_of(page.text)}
+    r = client.post(url, data=form)
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+    assert 'id="promote-alias-error"' in r.text and 'aria-describedby="promote-alias-error"' in r.text
+    assert 'value="Not An Alias!"' in r.text and 'value="for the demo"' in r.text
+    assert "<h2" in r.text and "Audit events" in r.text  # the version page itself, not a bare error page
+    assert len(ui_services.promotion.list(SYSTEM, "open", "fraud-detector", limit=50)) == 1  # only the world's
+    # A version that is not a number has no page to show again: the plain error page, still a 400.
+    bad = client.post(url, data={**form, "version": "one"})
+    assert bad.status_code == 400 and "must be a whole number" in bad.text
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_members_set_and_remove_collection_tags_and_viewers_are_refused(
+    client: Any, world: UiWorld, ui_services: Any
+) -> None:
+    from modelyard.domain.actor import SYSTEM
+
+    url = "/registries/open/collections/fraud-detector/tags"
+
+    def tags() -> dict[str, str]:
+        return dict(ui_services.registry.get_collection("open", "fraud-detector", actor=SYSTEM).tags)
+
+    sign_in(client, world.tokens["viewer"])
+    token = csrf_of(client.get("/registries/open/collections/fraud-detector").text)
+    refused = client.post(url, data={"change": "set", "key": "owner", "value": "eve", "csrf_token": token})
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
+    assert client.post(url, data={"change": "unset", "key": "team", "csrf_token": token}).status_code == 403
+    sign_in(client, world.tokens["alice"])
+    for data in (
+        {"change": "set", "key": "owner", "value": "eve"},
+        {"change": "unset", "key": "team", "csrf_token": "x"},
+    ):
+        r = client.post(url, data=data)
+        assert r.status_code == 403 and "did not come from this site" in r.text
+    assert tags() == {"team": "risk"}  # nothing changed by the refusals
+
+    token = csrf_of(client.get("/registries/open/collections/fraud-detector").text)
+    r = client.post(url, data={"change": "set", "key": "owner", "value": "ml-team", "csrf_token": token})
+    assert r.status_code == 200 and '<span class="tag">owner=ml-team</span>' in r.text
+    r = client.post(url, data={"change": "unset", "key": "team", "csrf_token": token})
+    assert r.status_code == 200 and "team=risk" not in r.text
+    assert tags() == {"owner": "ml-team"}
+    bad = client.post(url, data={"change": "set", "key": "bad key!", "value": "v", "csrf_token": token})
+    assert bad.status_code == 400 and 'id="tag-key-error"' in bad.text and 'value="bad key!"' in bad.text
+    missing = client.post(url, data={"change": "unset", "key": "nope", "csrf_token": token})
+    assert missing.status_code == 404 and "has no tag" in missing.text
+    assert tags() == {"owner": "ml-team"}
+    events = ui_services.audit.list_events(SYSTEM, principal="alice", descending=True, page_size=10).items
+    assert {e.action for e in events} >= {"collection.tag_set", "collection.tag_unset"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_versions_table_sorts_by_created_time_stage_and_aliases_keyset_paged(
+    client: Any, world: UiWorld, ui_services: Any
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from modelyard.domain.actor import SYSTEM
+
+    files = ui_services.registry.get_version("open", "fraud-detector", 1).files
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    for n in range(3, 61):  # 60 versions; created times run backwards from number 3 on
+        ui_services.registry._clock = lambda n=n: base - timedelta(minutes=n)
+        ui_services.registry.create_version(SYSTEM, "open", "fraud-detector", files=files)
+    for n, stage in ((7, "Staging"), (9, "Staging"), (5, "Archived")):
+        ui_services.registry.set_stage(SYSTEM, "open", "fraud-detector", n, stage)
+    ui_services.registry.set_alias(SYSTEM, "open", "fraud-detector", "canary", 30)
+    sign_in(client, world.tokens["viewer"])
+    numbers = re.compile(r'<td><a href="[^"]+/versions/(\d+)">v\d+</a></td>')
+    url = "/registries/open/collections/fraud-detector"
+
+    def pages(params: dict[str, str]) -> list[list[int]]:
+        out = []
+        html = client.get(url, params=params).text.split('id="h-versions"')[1]
+        while True:
+            out.append([int(n) for n in numbers.findall(html)])
+            link = re.search(r'rel="next" href="\?([^"]+)"', html)
+            if not link:
+                return out
+            html = client.get(url + "?" + link.group(1).replace("&amp;", "&")).text.split('id="h-versions"')[1]
+
+    created = pages({"sort": "created", "order": "newest"})
+    assert [len(p) for p in created] == [50, 10]  # bounded pages, never all 60 at once
+    # Versions 1 and 2 are the world's (created now, the latest); then 3, 4, ... (created earlier and earlier).
+    assert sum(created, []) == [2, 1, *range(3, 61)]
+    assert sum(pages({"sort": "created", "order": "oldest"}), []) == [*range(60, 2, -1), 1, 2]
+    stage = sum(pages({"sort": "stage", "order": "newest"}), [])
+    assert stage[:3] == [9, 7, 60] and stage[-1] == 5 and len(stage) == len(set(stage)) == 60
+    assert sum(pages({"sort": "stage", "order": "oldest"}), [])[:3] == [5, 1, 2]
+    aliased = sum(pages({"sort": "aliases", "order": "newest"}), [])
+    assert aliased[:2] == [30, 2] and len(set(aliased)) == 60  # canary and champion holders first
+    html = client.get(url, params={"sort": "stage"}).text
+    assert 'aria-sort="descending"><a href="?sort=stage&amp;order=oldest">Stage ↓' in html
+    # A token of one sort is refused in another; an unknown sort is a 400 page.
+    token = re.search(r"page_token=([^\"&]+)", html.split('rel="next"')[1]).group(1)  # type: ignore[union-attr]
+    r = client.get(url + f"?sort=created&order=newest&page_token={token}")
+    assert r.status_code == 400 and "not a token this server issued" in r.text
+    assert client.get(url, params={"sort": "size"}).status_code == 400

@@ -13,6 +13,8 @@ T = TypeVar("T")
 VISIBILITY_ORGANIZATION = "organization"
 VISIBILITY_RESTRICTED = "restricted"
 STAGES = ("None", "Staging", "Production", "Archived")
+# Stages from least to most live: sorting versions by stage, newest-first shows Production first.
+STAGE_RANK = ("Archived", "None", "Staging", "Production")
 
 
 @dataclass(frozen=True, slots=True)

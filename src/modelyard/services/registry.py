@@ -24,6 +24,7 @@ from modelyard.domain.actor import Actor
 from modelyard.domain.digest import Digest
 from modelyard.domain.identity import AliasPolicy
 from modelyard.domain.models import (
+    STAGE_RANK,
     STAGES,
     VISIBILITY_ORGANIZATION,
     VISIBILITY_RESTRICTED,
@@ -646,26 +647,49 @@ class RegistryService:
         page_token: str | None = None,
         stage: str | None = None,
         descending: bool = True,
+        sort: str = "number",
         actor: Actor | None = None,
     ) -> Page[Version]:
-        """Versions by number, newest first (``descending=False``: oldest first), keyset-paged."""
+        """Versions keyset-paged, newest first (``descending=False``: oldest first), by ``sort``:
+        ``number``, ``created`` (time), ``stage`` (Production, Staging, None, Archived; ties by
+        number) or ``aliases`` (versions holding an alias first). A token only continues its own order."""
         check_page_size(page_size)
+        if sort not in VERSION_SORTS:
+            raise InvalidArgumentError(f"sort must be one of {', '.join(VERSION_SORTS)}", field="sort")
         after: int | None = None
+        after_key: Any = None
         if page_token:
             payload = decode_page_token(page_token)
-            if not is_row_id(payload.get("n")) or bool(payload.get("asc")) == descending:
+            if (
+                not is_row_id(payload.get("n"))
+                or bool(payload.get("asc")) == descending
+                or payload.get("s", "number") != sort
+            ):
                 raise InvalidPageTokenError("page_token is not a token this server issued", page_token=page_token[:80])
             after = payload["n"]
+            after_key = _sort_key_in(sort, payload.get("k"), page_token)
         with self._db.unit_of_work(write=False) as store:
             reg = self._registry(store, registry, actor, Action.READ)
             crow = self._collection_row(store, reg, collection)
             rows = store.list_version_rows(
-                crow["id"], after_number=after, limit=page_size, stage=stage, descending=descending
+                crow["id"],
+                after_number=after,
+                limit=page_size,
+                stage=stage,
+                descending=descending,
+                sort=sort,
+                after_key=after_key,
+                stage_rank=STAGE_RANK,
             )
             token = None
             if len(rows) > page_size:
                 rows = rows[:page_size]
-                token = encode_page_token({"n": rows[-1]["number"], **({} if descending else {"asc": True})})
+                last = rows[-1]
+                state: dict[str, Any] = {"n": last["number"], **({} if descending else {"asc": True})}
+                if sort != "number":
+                    key = last["sort_key"]
+                    state.update(s=sort, k=key.isoformat() if isinstance(key, datetime) else key)
+                token = encode_page_token(state)
             items = store.versions_by_rows(rows, registry=registry, collection=crow["name"], with_files=False)
         return Page(items, token)
 
@@ -1099,3 +1123,24 @@ def _check_metadata(md: VersionMetadata) -> None:
             f"params, metrics, datasets and signature together are {size} bytes; at most {MAX_METADATA_JSON}",
             field="metadata",
         )
+
+
+VERSION_SORTS = ("number", "created", "stage", "aliases")
+
+
+def _sort_key_in(sort: str, key: Any, token: str) -> Any:
+    """The sort key a page token carries, checked against its sort (None for ``number``)."""
+    bad = InvalidPageTokenError("page_token is not a token this server issued", page_token=token[:80])
+    if sort == "number":
+        return None
+    if sort == "created":
+        if not isinstance(key, str):
+            raise bad
+        try:
+            at = datetime.fromisoformat(key)
+        except ValueError as exc:
+            raise bad from exc
+        return at if at.tzinfo else at.replace(tzinfo=UTC)
+    if isinstance(key, bool) or not isinstance(key, int) or not -1 <= key < len(STAGE_RANK):
+        raise bad
+    return key

@@ -173,7 +173,14 @@ class MetadataStore(Protocol):
         limit: int,
         descending: bool = True,
         stage: str | None = None,
-    ) -> list[Any]: ...
+        sort: str = "number",
+        after_key: Any = None,
+        stage_rank: Sequence[str] = (),
+    ) -> list[Any]:
+        """One keyset page of a collection's versions, ordered by ``sort`` then number: ``number``,
+        ``created`` (created_at), ``stage`` (by position in ``stage_rank``) or ``aliases`` (versions
+        with an alias before those without). The page after ``(after_key, after_number)``."""
+        ...
 
     def versions_by_rows(
         self, rows: Sequence[Any], *, registry: str, collection: str, with_files: bool = True

@@ -11,7 +11,10 @@ Errors from the hierarchy become HTML pages through ``error_page`` (called by
 
 from __future__ import annotations
 
+import json
 import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from http.cookies import CookieError, SimpleCookie
@@ -32,6 +35,7 @@ from modelyard.domain.search import parse_tag_filter
 from modelyard.errors import (
     CsrfError,
     InvalidArgumentError,
+    ModelyardError,
     NotFoundError,
     PermissionDeniedError,
     UnauthenticatedError,
@@ -173,6 +177,12 @@ def error_page(request: Request, status: int, message: str) -> Response:
         if u.fresh:
             _set_cookie(request, response, u.session)
         return response
+    rejected: Rejected | None = getattr(request.state, "ui_rejected", None)
+    if rejected is not None and status in (400, 403, 409):
+        try:
+            return rejected.page(u, status, FormError(rejected.form, rejected.values, rejected.field, message))
+        except ModelyardError:
+            pass  # the page itself cannot be shown any more: the plain error page below
     titles = {400: "Check your input", 403: "Not allowed", 404: "Not found", 409: "Conflict"}
     return render(
         u,
@@ -201,6 +211,57 @@ def _safe_next(target: str | None) -> str:
 def _check_csrf(u: Ui, submitted: str | None) -> None:
     if not session.csrf_ok(u.session if not u.fresh else None, submitted):
         raise CsrfError("this form has expired or did not come from this site; reload the page and submit it again")
+
+
+@dataclass(frozen=True)
+class FormError:
+    """A rejected form as the page shows it again: which form, the submitted values, the field the
+    error names (None: the form as a whole) and the message saying what to fix."""
+
+    form: str
+    values: dict[str, str]
+    field: str | None
+    message: str
+
+    def value(self, form: str, name: str, default: Any = "") -> Any:
+        return self.values.get(name, "") if form == self.form else default
+
+    def on(self, form: str, field: str | None) -> str | None:
+        """The message, if it belongs next to ``field`` of ``form`` (``None``: anywhere in it)."""
+        return self.message if form == self.form and (field is None or self.field == field) else None
+
+
+@dataclass(frozen=True)
+class Rejected:
+    form: str
+    values: dict[str, str]
+    field: str | None
+    page: Callable[[Ui, int, FormError], Response]
+
+
+@contextmanager
+def rejected_shows(
+    u: Ui,
+    form: str,
+    values: dict[str, str],
+    page: Callable[[Ui, int, FormError], Response],
+    fields: dict[str, str] | None = None,
+) -> Iterator[None]:
+    """An error raised inside re-displays ``page`` with the submitted values and the message next to
+    its field; the status still comes from the error table (``error_page`` is handed it)."""
+    try:
+        yield
+    except ModelyardError as exc:
+        shown = {k: v for k, v in values.items() if k != "csrf_token"}
+        field = exc.details.get("field")
+        field = (fields or {}).get(field, field) if isinstance(field, str) else None
+        u.request.state.ui_rejected = Rejected(form, shown, field, page)
+        raise
+
+
+def error_of(error: FormError) -> InvalidArgumentError:
+    """A form error that has no page to show it on: the plain error page instead."""
+    return InvalidArgumentError(error.message, field=error.field)
 
 
 MAX_FORM_BYTES = 64 * 1024
@@ -308,6 +369,18 @@ def registry_page(
     page_token: str | None = Query(None),
     u: Ui = Depends(ui),
 ) -> Response:
+    return _registry_view(u, registry, q=q, page_token=page_token)
+
+
+def _registry_view(
+    u: Ui,
+    registry: str,
+    *,
+    q: str = "",
+    page_token: str | None = None,
+    status: int = 200,
+    error: FormError | None = None,
+) -> Response:
     who = u.require_actor()
     reg = u.svc.registry.get_registry(registry, actor=who)
     name, tags, alias = parse_search(q)
@@ -325,31 +398,126 @@ def registry_page(
         policies = u.svc.identity.list_alias_policies(who, registry)
     except PermissionDeniedError:
         grants, policies = None, None
-    return render(u, "registry.html", registry=reg, page=page, q=q, grants=grants, policies=policies, roles=ROLES)
+    return render(
+        u,
+        "registry.html",
+        status=status,
+        registry=reg,
+        page=page,
+        q=q,
+        grants=grants,
+        policies=policies,
+        roles=ROLES,
+        approver_roles=ROLES[1:],
+        policy_rows=[(f"policy-{i}", policy_values(p)) for i, p in enumerate(policies or [], start=1)],
+        new_policy=NEW_POLICY,
+        form_error=error or FormError("", {}, None, ""),
+    )
+
+
+NEW_POLICY = {
+    "protected": "on",
+    "approvals": "0",
+    "approver_role": "member",
+    "auto_promote": "on",
+    "guards_stage": "on",
+}
+
+
+def policy_values(p: Any) -> dict[str, str]:
+    """An alias policy as the policy form's field values (its rules ride along unchanged)."""
+    req = p.requirements or {}
+    on = lambda flag: "on" if flag else ""  # noqa: E731
+    return {
+        "alias": p.alias,
+        "collection": p.collection or "",
+        "protected": on(p.protected),
+        "approvals": str(req.get("approvals", 0)),
+        "approver_role": str(req.get("approver_role", "member")),
+        "checks": ", ".join(req.get("checks", [])),
+        "auto_promote": on(req.get("auto_promote", True)),
+        "guards_stage": on(req.get("guards_stage", True)),
+        "rules": json.dumps(req.get("rules", [])) if req.get("rules") else "",
+    }
+
+
+def _checked(f: dict[str, str], name: str) -> bool:
+    return f.get(name, "") in ("on", "true", "1", "yes")
+
+
+def policy_requirements(f: dict[str, str]) -> dict[str, Any]:
+    """The policy form's requirements as the API's ``requirements`` object (the domain validates it)."""
+    approvals = f.get("approvals", "").strip() or "0"
+    if not approvals.isascii() or not approvals.isdigit():
+        raise InvalidArgumentError("approvals must be a whole number from 0 to 20", field="approvals")
+    rules: Any = []
+    if f.get("rules", "").strip():
+        try:
+            rules = json.loads(f["rules"])
+        except ValueError as exc:
+            raise InvalidArgumentError("rules must be a JSON list of {field, op, value}", field="rules") from exc
+    return {
+        "rules": rules,
+        "approvals": int(approvals),
+        "approver_role": f.get("approver_role", "member"),
+        "checks": [c.strip() for c in f.get("checks", "").split(",") if c.strip()],
+        "auto_promote": _checked(f, "auto_promote"),
+        "guards_stage": _checked(f, "guards_stage"),
+    }
 
 
 @router.post("/registries/{registry}/settings")
 def registry_settings(registry: str, f: dict[str, str] = Depends(form), u: Ui = Depends(ui)) -> Response:
-    """Registry admins' changes: visibility, a member's role, removing a member (the services decide who may)."""
+    """Registry admins' changes: visibility, accepted types, a member's role, removing a member, and
+    protected aliases with their promotion policies (the services decide who may). A rejected
+    change shows the settings again with the submitted values and the message next to the field."""
     _check_csrf(u, f.get("csrf_token"))
     who = u.require_actor()
     change = f.get("change", "")
-    if change == "visibility":
-        u.svc.registry.update_registry(who, registry, visibility=f.get("visibility", ""))
-    elif change == "grant":
-        u.svc.identity.grant(
-            who,
-            registry,
-            subject_kind=f.get("subject_kind", "user"),
-            subject=f.get("subject", "").strip(),
-            role=f.get("role", ""),
-        )
-    elif change == "revoke":
-        u.svc.identity.revoke_grant(
-            who, registry, subject_kind=f.get("subject_kind", "user"), subject=f.get("subject", "").strip()
-        )
-    else:
-        raise InvalidArgumentError("change must be 'visibility', 'grant' or 'revoke'", field="change")
+    collection = f.get("collection", "").strip() or None
+
+    def again(u: Ui, status: int, error: FormError) -> Response:
+        return _registry_view(u, registry, status=status, error=error)
+
+    # The services name a few fields as the API does; the form's names for them:
+    names = {"check": "checks", "target": "alias", "name": "alias", "artifact_type": "artifact_types"}
+    with rejected_shows(u, f.get("form_id") or change, f, again, names):
+        if change == "visibility":
+            u.svc.registry.update_registry(who, registry, visibility=f.get("visibility", ""))
+        elif change == "types":
+            types = [t.strip() for t in f.get("artifact_types", "").split(",") if t.strip()]
+            u.svc.registry.update_registry(who, registry, artifact_types=types)
+        elif change == "grant":
+            u.svc.identity.grant(
+                who,
+                registry,
+                subject_kind=f.get("subject_kind", "user"),
+                subject=f.get("subject", "").strip(),
+                role=f.get("role", ""),
+            )
+        elif change == "revoke":
+            u.svc.identity.revoke_grant(
+                who, registry, subject_kind=f.get("subject_kind", "user"), subject=f.get("subject", "").strip()
+            )
+        elif change == "policy":
+            alias = f.get("alias", "").strip()
+            if _checked(f, "protected"):
+                u.svc.promotion.set_policy(
+                    who,
+                    registry,
+                    target_kind="alias",
+                    target=alias,
+                    requirements=policy_requirements(f),
+                    collection=collection,
+                )
+            else:  # kept as an explicit "not protected" (a collection's exception to a registry-wide rule)
+                u.svc.identity.set_alias_policy(who, registry, alias, collection=collection, protected=False)
+        elif change == "policy-delete":
+            u.svc.identity.delete_alias_policy(who, registry, f.get("alias", "").strip(), collection=collection)
+        else:
+            raise InvalidArgumentError(
+                "change must be 'visibility', 'types', 'grant', 'revoke', 'policy' or 'policy-delete'", field="change"
+            )
     return RedirectResponse(f"/registries/{quote(registry)}#h-settings", status_code=303)
 
 
@@ -358,8 +526,23 @@ def collection_page(
     registry: str,
     collection: str,
     order: str = Query("newest", pattern="^(newest|oldest)$"),
+    sort: str = Query("number", pattern="^(number|created|stage|aliases)$"),
     page_token: str | None = Query(None),
     u: Ui = Depends(ui),
+) -> Response:
+    return _collection_view(u, registry, collection, order=order, sort=sort, page_token=page_token)
+
+
+def _collection_view(
+    u: Ui,
+    registry: str,
+    collection: str,
+    *,
+    order: str = "newest",
+    sort: str = "number",
+    page_token: str | None = None,
+    status: int = 200,
+    error: FormError | None = None,
 ) -> Response:
     who = u.require_actor()
     col = u.svc.registry.get_collection(registry, collection, actor=who)
@@ -369,6 +552,7 @@ def collection_page(
         page_size=VERSIONS_PAGE,
         page_token=page_token,
         descending=order == "newest",
+        sort=sort,
         actor=who,
     )
     history = {a: u.svc.registry.alias_history(registry, collection, a, limit=5, actor=who) for a in col.aliases}
@@ -386,17 +570,60 @@ def collection_page(
         webhooks=webhooks,
         promotions=promotions,
         order=order,
+        sort=sort,
+        status=status,
+        form_error=error or FormError("", {}, None, ""),
     )
+
+
+@router.post("/registries/{registry}/collections/{collection}/tags")
+def collection_tags(
+    registry: str,
+    collection: str,
+    f: dict[str, str] = Depends(form),
+    u: Ui = Depends(ui),
+) -> Response:
+    """Set or remove a collection tag (members: the service decides who may)."""
+    _check_csrf(u, f.get("csrf_token"))
+    who = u.require_actor()
+    change, key = f.get("change", ""), f.get("key", "").strip()
+
+    def again(u: Ui, status: int, error: FormError) -> Response:
+        return _collection_view(u, registry, collection, status=status, error=error)
+
+    with rejected_shows(u, "tag-" + change, f, again, {"tag_key": "key", "tag_value": "value", "tags": "key"}):
+        if change == "set":
+            u.svc.registry.set_collection_tag(who, registry, collection, key, f.get("value", ""))
+        elif change == "unset":
+            u.svc.registry.unset_collection_tag(who, registry, collection, key)
+        else:
+            raise InvalidArgumentError("change must be 'set' or 'unset'", field="change")
+    return RedirectResponse(f"/registries/{quote(registry)}/collections/{quote(collection)}#h-tags", status_code=303)
 
 
 @router.get("/registries/{registry}/collections/{collection}/versions/{number}")
 def version_page(registry: str, collection: str, number: int, u: Ui = Depends(ui)) -> Response:
+    return _version_view(u, registry, collection, number)
+
+
+def _version_view(
+    u: Ui, registry: str, collection: str, number: int, *, status: int = 200, error: FormError | None = None
+) -> Response:
     who = u.require_actor()
     v = u.svc.registry.get_version(registry, collection, number, actor=who)
     checks = u.svc.promotion.list_checks(who, registry, collection, number)
     events = u.svc.audit.list_events(who, target=v.path, descending=True, page_size=50).items
     promotions = [p for p in u.svc.promotion.list(who, registry, collection, limit=50) if p.version == number]
-    return render(u, "version.html", version=v, checks=checks, events=events, promotions=promotions)
+    return render(
+        u,
+        "version.html",
+        status=status,
+        version=v,
+        checks=checks,
+        events=events,
+        promotions=promotions,
+        form_error=error or FormError("", {}, None, ""),
+    )
 
 
 @router.get("/compare")
@@ -467,9 +694,18 @@ def request_promotion(
 ) -> Response:
     _check_csrf(u, f.get("csrf_token"))
     who = u.require_actor()
-    version = _int_field(f, "version")
-    alias, comment = f.get("alias", "").strip(), f.get("comment", "")
-    u.svc.promotion.request(who, registry, collection, version, target_kind="alias", target=alias, comment=comment)
+    shown = f.get("version", "")
+    number = int(shown) if shown.isascii() and shown.isdigit() else None
+
+    def again(u: Ui, status: int, error: FormError) -> Response:
+        if number is None:
+            raise error_of(error)
+        return _version_view(u, registry, collection, number, status=status, error=error)
+
+    with rejected_shows(u, "promote", f, again, {"target": "alias", "name": "alias"}):
+        version = _int_field(f, "version")
+        alias, comment = f.get("alias", "").strip(), f.get("comment", "")
+        u.svc.promotion.request(who, registry, collection, version, target_kind="alias", target=alias, comment=comment)
     return RedirectResponse(f"/registries/{quote(registry)}/collections/{quote(collection)}", status_code=303)
 
 

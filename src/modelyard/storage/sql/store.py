@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
@@ -371,14 +371,37 @@ class SqlMetadataStore(GovernanceStoreMixin, PromotionStoreMixin, AutomationStor
         limit: int,
         descending: bool = True,
         stage: str | None = None,
+        sort: str = "number",
+        after_key: Any = None,
+        stage_rank: Sequence[str] = (),
     ) -> list[RowMapping]:
+        """One keyset page of a collection's versions, ordered by ``sort`` then number: ``number``,
+        ``created`` (created_at), ``stage`` (by position in ``stage_rank``) or ``aliases`` (versions
+        with an alias before those without). The page after ``(after_key, after_number)``."""
         v = t.versions
         q = select(v).where(v.c.collection_id == collection_id)
         if stage is not None:
             q = q.where(v.c.stage == stage)
+        key: Any = None
+        if sort == "created":
+            key = v.c.created_at
+        elif sort == "stage":
+            key = case({name: rank for rank, name in enumerate(stage_rank)}, value=v.c.stage, else_=-1)
+        elif sort == "aliases":
+            aliased = select(t.aliases.c.version_id).where(t.aliases.c.version_id == v.c.id).exists()
+            key = case((aliased, 1), else_=0)
+        if key is not None:
+            q = q.add_columns(key.label("sort_key"))
         if after_number is not None:
-            q = q.where(v.c.number < after_number if descending else v.c.number > after_number)
-        q = q.order_by(v.c.number.desc() if descending else v.c.number.asc()).limit(limit + 1)
+            after = v.c.number < after_number if descending else v.c.number > after_number
+            if key is not None:
+                beyond = key < after_key if descending else key > after_key
+                after = or_(beyond, and_(key == after_key, after))
+            q = q.where(after)
+        order = [v.c.number.desc() if descending else v.c.number.asc()]
+        if key is not None:
+            order.insert(0, key.desc() if descending else key.asc())
+        q = q.order_by(*order).limit(limit + 1)
         return list(self.conn.execute(q).mappings())
 
     def versions_by_rows(
