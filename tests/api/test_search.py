@@ -95,7 +95,8 @@ def test_pagination_has_no_duplicates_or_gaps(http, api, order_by) -> None:
     for i in range(7):
         api.collection("models", f"c{i:02d}")
     api.collection("datasets", "d00")
-    http.put("/api/v1/registries/models/collections/c03/tags/touched", json={"value": "yes"})  # reorders updated_at
+    r = http.patch("/api/v1/registries/models/collections/c03", json={"description": "touched"})  # reorders updated_at
+    assert r.status_code == 200, r.text
     everything = _names(http, order_by=order_by, page_size=1000)
     assert len(everything) == 8
     paged: list[str] = []

@@ -172,6 +172,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
+        cwd=data_dir,  # its proxied uploads (./mlartifacts) land in the tmp folder, not the checkout
     )
     url = f"http://127.0.0.1:{port}"
     try:

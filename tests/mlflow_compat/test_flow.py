@@ -132,3 +132,25 @@ def test_register_from_runs_uri_and_local_file(server: Server, uri: str, tmp_pat
     # An external source modelyard cannot read is recorded as a reference only.
     v3 = client.create_model_version(name, "s3://bucket/elsewhere/model")
     assert client.get_model_version_download_uri(name, v3.version) == "s3://bucket/elsewhere/model"
+
+
+def test_tree_model_needs_skops_trusted_types(server: Server, uri: str) -> None:
+    """docs/mlflow.md's skops note: mlflow's own rule for tree models, not the server's."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    rng = np.random.RandomState(0)
+    x = rng.rand(40, 3)
+    tree = DecisionTreeClassifier(max_depth=3).fit(x, (x[:, 0] > 0.5).astype(int))
+    name = server.name("tree")
+    with mlflow.start_run(), pytest.raises(MlflowException, match="skops_trusted_types"):
+        mlflow.sklearn.log_model(tree, name="model", registered_model_name=name, pip_requirements=REQS)
+    with mlflow.start_run():
+        mlflow.sklearn.log_model(
+            tree,
+            name="model",
+            registered_model_name=name,
+            pip_requirements=REQS,
+            skops_trusted_types=["sklearn.tree._tree.Tree"],
+        )
+    loaded = mlflow.pyfunc.load_model(f"models:/{name}/latest")
+    assert (loaded.predict(x) == tree.predict(x)).all()

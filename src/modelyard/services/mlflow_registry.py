@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from modelyard.domain import lineage
 from modelyard.domain.actor import Actor
 from modelyard.domain.digest import CHUNK_SIZE, Digest
 from modelyard.domain.models import STAGES, Collection, FileEntry, RunRef, Version, VersionMetadata
@@ -122,7 +123,7 @@ class MlflowRegistryService:
         return [RegisteredModel(c, latest[c.id]) for c in page], (offset + limit if len(found) > limit else None)
 
     def latest_versions(self, actor: Actor, registry: str, name: str, stages: Sequence[str] = ()) -> list[Version]:
-        """The latest version per requested stage (every stage when none are given), by number."""
+        """The latest version per requested stage (every stage when none are given), in MLflow's order."""
         wanted = {canonical_stage(s) for s in stages}
         model = self.get_registered_model(actor, registry, name)
         return [v for v in model.latest_versions if not wanted or v.stage in wanted]
@@ -211,6 +212,10 @@ class MlflowRegistryService:
         if not isinstance(source, str) or not source:
             raise InvalidArgumentError("source is required", field="source")
         self._registry.get_collection(registry, name, actor=actor)
+        if (tags or {}).get(PROMPT_TAG, "false").lower() == "true":
+            lineage.check_prompt_source(source)  # a prompt version: MLflow checks no lineage
+        else:
+            self._check_lineage(actor, source, run_id=run_id, model_id=model_id)
         resolved = self._resolve(actor, registry, source, model_id)
         source = resolved.pinned_source or source
         metadata = VersionMetadata(
@@ -229,6 +234,32 @@ class MlflowRegistryService:
             with self._db.unit_of_work(write=True) as store:
                 store.link_version(version.id, model_id)
         return version
+
+    def _check_lineage(self, actor: Actor, source: str, *, run_id: str, model_id: str) -> None:
+        """MLflow 3's lineage rule (``domain.lineage``): the source must belong to the named run or model.
+
+        Local sources (``file:``, absolute paths) are governed by ``file_source_roots`` instead.
+        """
+        scheme = urlparse(source).scheme.lower()
+        if scheme == "file" or (not scheme and source.startswith("/")):
+            return
+        check = lineage.classify(source, run_id=run_id, model_id=model_id)
+        if check.kind != "artifacts":
+            return
+        if model_id:
+            try:
+                root = self._tracking.get_logged_model(actor, model_id).artifact_location
+            except LoggedModelNotFoundError as exc:
+                raise lineage.invalid_source(source, "model_id") from exc
+            if not lineage.is_within(source, root):
+                raise lineage.invalid_source(source, "model_id")
+            return
+        try:
+            root = self._tracking.get_run(actor, run_id).artifact_uri
+        except RunNotFoundError as exc:
+            raise lineage.invalid_source(source, "run_id") from exc
+        if not lineage.is_within(source, root):
+            raise lineage.invalid_source(source, "run_id")
 
     def _resolve(self, actor: Actor, registry: str, source: str, model_id: str) -> ResolvedSource:
         params: dict[str, str] = {}
@@ -258,9 +289,7 @@ class MlflowRegistryService:
             try:
                 run = self._tracking.get_run(actor, run_id)
             except RunNotFoundError as exc:
-                raise InvalidArgumentError(
-                    f"source '{source}' names run '{run_id}', which does not exist", field="source"
-                ) from exc
+                raise lineage.invalid_source(source, "run_id") from exc
             return self._from_proxy(actor, source, _join(run.artifact_uri, sub), params, metrics)
         if scheme == "mlflow-artifacts":
             return self._from_proxy(actor, source, source, params, metrics)
@@ -315,6 +344,7 @@ class MlflowRegistryService:
             params or {k: str(v) for k, v in md.params.items()},
             metrics or dict(md.metrics),
             md.flavor,
+            run_id=md.run.id,  # MLflow's new version names the run of the version it copies
             pinned_source=f"models:/{src.collection}/{src.number}",
         )
 

@@ -3,6 +3,11 @@
 Each public method is one unit of work: it opens a transaction, validates, reads, writes,
 appends exactly one event per change, and commits once. Imports ``storage.interfaces``
 only, never a concrete adapter.
+
+``updated_at`` moves as MLflow's ``last_updated_timestamp`` does (issue 10), so both APIs
+show one clock: a collection's on its own edits (description, rename), new or deleted
+versions and stage changes of its versions; a version's on its own edits and stage changes.
+Tags and aliases move neither (the event log records them, with their time).
 """
 
 from __future__ import annotations
@@ -427,7 +432,6 @@ class RegistryService:
                 return  # unchanged: nothing to record
             if old is None:
                 _check_tag_count(store.count_tags("collection", row["id"]))
-            store.update_collection(row["id"], now=now)
             self._event(
                 store,
                 actor,
@@ -448,7 +452,6 @@ class RegistryService:
             old = store.unset_collection_tag(row["id"], key)
             if old is None:
                 raise NotFoundError(f"collection '{registry}/{row['name']}' has no tag '{key}'", tag=key)
-            store.update_collection(row["id"], now=now)
             self._event(
                 store,
                 actor,
@@ -775,7 +778,6 @@ class RegistryService:
                 return  # unchanged: nothing to record
             if old is None:
                 _check_tag_count(store.count_tags("version", vrow["id"]))
-            store.update_version(vrow["id"], now=now)
             self._event(
                 store,
                 actor,
@@ -797,7 +799,6 @@ class RegistryService:
             old = store.unset_version_tag(vrow["id"], key)
             if old is None:
                 raise NotFoundError(f"version '{registry}/{crow['name']}:{number}' has no tag '{key}'", tag=key)
-            store.update_version(vrow["id"], now=now)
             self._event(
                 store,
                 actor,
@@ -869,6 +870,7 @@ class RegistryService:
                     )
         if vrow["stage"] != stage:
             store.update_version(vrow["id"], now=now, stage=stage)
+            store.update_collection(crow["id"], now=now)
             self._event(
                 store,
                 actor,
@@ -977,7 +979,6 @@ class RegistryService:
             return False
         self._check_alias_policy(store, actor, reg, crow, alias, via=via)
         store.set_alias(crow["id"], alias, vid, actor=actor.name, now=now)
-        store.update_collection(crow["id"], now=now)
         self._event(
             store,
             actor,
@@ -1045,7 +1046,6 @@ class RegistryService:
                 raise AliasNotFoundError(path=f"{registry}/{crow['name']}", alias=alias)
             self._check_alias_policy(store, actor, reg, crow, alias, via="remove")
             store.delete_alias(crow["id"], alias_key(alias))
-            store.update_collection(crow["id"], now=now)
             self._event(
                 store,
                 actor,

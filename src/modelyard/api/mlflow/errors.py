@@ -73,6 +73,25 @@ _HTTP_CODES = {
 }
 
 
+# MLflow's server adds ``sqlstate`` and ``error_class`` to an error body, derived from its
+# error_code (``mlflow/error_classification.py``, the client-side tables that MlflowException
+# uses); codes missing here carry neither, as in MLflow.
+_ERROR_CLASSES: dict[str, tuple[str, str]] = {
+    "BAD_REQUEST": ("KAM00", "INVALID_PARAMETER_VALUE"),
+    "CUSTOMER_UNAUTHORIZED": ("KAM00", "PERMISSION_DENIED"),
+    "ENDPOINT_NOT_FOUND": ("KAM00", "RESOURCE_NOT_FOUND"),
+    "FEATURE_DISABLED": ("KAM00", "FEATURE_DISABLED"),
+    "INTERNAL_ERROR": ("XXM00", "CLIENT_INTERNAL_ERROR"),
+    "INVALID_PARAMETER_VALUE": ("KAM00", "INVALID_PARAMETER_VALUE"),
+    "INVALID_STATE": ("XXM00", "CLIENT_INTERNAL_ERROR"),
+    "NOT_FOUND": ("KAM00", "RESOURCE_NOT_FOUND"),
+    "PERMISSION_DENIED": ("KAM00", "PERMISSION_DENIED"),
+    "RESOURCE_ALREADY_EXISTS": ("KAM00", "RESOURCE_ALREADY_EXISTS"),
+    "RESOURCE_DOES_NOT_EXIST": ("KAM00", "RESOURCE_NOT_FOUND"),
+    "TEMPORARILY_UNAVAILABLE": ("XXM00", "CLIENT_INTERNAL_ERROR"),
+}
+
+
 def mlflow_error(exc: ModelyardError) -> tuple[str, int]:
     for cls, code, status in MLFLOW_ERRORS:
         if isinstance(exc, cls):
@@ -86,13 +105,21 @@ def render_error(exc: ModelyardError, request_id: str) -> tuple[int, dict[str, A
     headers = error_headers(exc, status)
     if request_id:
         headers["X-Request-ID"] = request_id
-    return status, {"error_code": code, "message": exc.message}, headers
+    return status, error_body(code, exc.message), headers
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    """MLflow's error JSON: code and message, with MLflow's ``sqlstate``/``error_class`` for the code."""
+    body: dict[str, Any] = {"error_code": code, "message": message}
+    if code in _ERROR_CLASSES:
+        body["sqlstate"], body["error_class"] = _ERROR_CLASSES[code]
+    return body
 
 
 def error_response(request: Request, code: str, message: str, status: int) -> JSONResponse:
     rid = getattr(request.state, "request_id", "")
     headers = {"X-Request-ID": rid} if rid else None
-    return JSONResponse({"error_code": code, "message": message}, status_code=status, headers=headers)
+    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 
 
 def _internal(request: Request, exc: BaseException) -> JSONResponse:

@@ -135,8 +135,7 @@ def search_registered_models(
     limit = p.int("max_results", default=100)
     if limit > MAX_MODEL_RESULTS:
         raise_invalid("max_results", f"must be at most {MAX_MODEL_RESULTS}")
-    if limit < 1:
-        return {"registered_models": []}  # MLflow answers 0 and -1 with an empty page
+    offset = decode_offset(p.opt("page_token"))
     models, next_offset = svc.registry.search_registered_models(
         who,
         registry_of(request),
@@ -147,11 +146,16 @@ def search_registered_models(
             allowed=MODEL_ORDER_KEYS,
             aliases={"timestamp": "last_updated_timestamp"},
         ),
-        offset=decode_offset(p.opt("page_token")),
-        limit=limit,
+        offset=offset,
+        limit=max(limit, 1),
     )
+    if limit < 1:
+        # MLflow answers 0 and -1 with an empty page; for 0 it reads one row and, when one
+        # matches, hands out a token for the same offset (docs/mlflow.md)
+        return {"next_page_token": encode_offset(offset)} if limit == 0 and models else {}
     ids = svc.registry.model_ids([v for m in models for v in m.latest_versions])
-    out: dict[str, Any] = {"registered_models": [tr.registered_model(m, ids) for m in models]}
+    # MLflow leaves an empty repeated field out of the JSON: an empty page is {}.
+    out: dict[str, Any] = {"registered_models": [tr.registered_model(m, ids) for m in models]} if models else {}
     token = encode_offset(next_offset)
     if token:
         out["next_page_token"] = token
@@ -169,6 +173,8 @@ def get_latest_versions(
         who, registry_of(request), p.str("name", required=True), [str(s) for s in p.list("stages")]
     )
     ids = svc.registry.model_ids(versions)
+    if not versions:
+        return {}
     return {"model_versions": [tr.model_version(v, ids.get(v.id)) for v in versions]}
 
 
@@ -340,7 +346,7 @@ def search_model_versions(
         limit=limit,
     )
     ids = svc.registry.model_ids(versions)
-    out: dict[str, Any] = {"model_versions": [tr.model_version(v, ids.get(v.id)) for v in versions]}
+    out: dict[str, Any] = {"model_versions": [tr.model_version(v, ids.get(v.id)) for v in versions]} if versions else {}
     token = encode_offset(next_offset)
     if token:
         out["next_page_token"] = token

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import Request
 from starlette.datastructures import QueryParams
 
+from modelyard.domain.actor import LOCAL
 from modelyard.domain.inputs import MAX_VERSION_NUMBER, check_data, check_int64, parse_json
 from modelyard.domain.models import Version
 from modelyard.errors import InvalidArgumentError, NonFiniteNumberError
@@ -179,26 +180,36 @@ def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"key": k, "value": v} for k, v in tags.items()]
 
 
-def model_version(v: Version, model_id: str | None = None) -> dict[str, Any]:
+def _user_id(created_by: str) -> str:
+    """MLflow's ``user_id``: empty (left out) unless an authenticated principal made the change."""
+    return "" if created_by == LOCAL.name else created_by
+
+
+def model_version(v: Version, model_id: str | None = None, *, aliases: bool = True) -> dict[str, Any]:
+    """A ModelVersion as MLflow's server writes it: proto2 JSON, so ``description``, ``run_id`` and
+    ``run_link`` are always present (``''`` when empty) and empty lists are left out.
+    ``aliases=False`` for ``latest_versions``, where MLflow leaves them out."""
     md = v.metadata
     out: dict[str, Any] = {
         "name": v.collection,
         "version": str(v.number),
         "creation_timestamp": ms(v.created_at),
         "last_updated_timestamp": ms(v.updated_at),
-        "user_id": v.created_by,
-        "current_stage": v.stage,
-        "source": md.source,
-        "status": "READY",
-        "tags": _tags(md.tags),
-        "aliases": list(v.aliases),
     }
-    if md.description:
-        out["description"] = md.description
-    if md.run.id:
-        out["run_id"] = md.run.id
-    if md.run.url:
-        out["run_link"] = md.run.url
+    if user := _user_id(v.created_by):
+        out["user_id"] = user
+    out.update(
+        current_stage=v.stage,
+        description=md.description or "",
+        source=md.source,
+        run_id=md.run.id or "",
+        status="READY",
+        run_link=md.run.url or "",
+    )
+    if md.tags:
+        out["tags"] = _tags(md.tags)
+    if aliases and v.aliases:
+        out["aliases"] = list(v.aliases)
     if model_id:
         out["model_id"] = model_id
     if md.params:
@@ -207,18 +218,25 @@ def model_version(v: Version, model_id: str | None = None) -> dict[str, Any]:
 
 
 def registered_model(rm: RegisteredModel, model_ids: dict[int, str] | None = None) -> dict[str, Any]:
+    """A RegisteredModel as MLflow's server writes it: empty lists and fields are left out."""
     c = rm.collection
     out: dict[str, Any] = {
         "name": c.name,
         "creation_timestamp": ms(c.created_at),
         "last_updated_timestamp": ms(c.updated_at),
-        "user_id": c.created_by,
-        "latest_versions": [model_version(v, (model_ids or {}).get(v.id)) for v in rm.latest_versions],
-        "tags": _tags(c.tags),
-        "aliases": [{"alias": a, "version": str(n)} for a, n in c.aliases.items()],
     }
+    if user := _user_id(c.created_by):
+        out["user_id"] = user
     if c.description:
         out["description"] = c.description
+    if rm.latest_versions:
+        out["latest_versions"] = [
+            model_version(v, (model_ids or {}).get(v.id), aliases=False) for v in rm.latest_versions
+        ]
+    if c.tags:
+        out["tags"] = _tags(c.tags)
+    if c.aliases:
+        out["aliases"] = [{"alias": a, "version": str(n)} for a, n in c.aliases.items()]
     return out
 
 

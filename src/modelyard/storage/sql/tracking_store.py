@@ -698,13 +698,21 @@ class SqlTrackingStore:
         return [by_id[r["id"]] for r in rows]
 
     def latest_versions_by_stage(self, collection_ids: Sequence[int]) -> dict[int, list[Version]]:
-        """For each collection, its highest-numbered version in every stage that has one."""
+        """For each collection, its highest-numbered version in every stage that has one.
+
+        In MLflow's order: stages ordered by the lowest-numbered version now in them.
+        """
         if not collection_ids:
             return {}
         v = t.versions
         c = t.collections
         best = (
-            select(v.c.collection_id, v.c.stage, func.max(v.c.number).label("number"))
+            select(
+                v.c.collection_id,
+                v.c.stage,
+                func.max(v.c.number).label("number"),
+                func.min(v.c.number).label("first"),
+            )
             .where(v.c.collection_id.in_(list(collection_ids)))
             .group_by(v.c.collection_id, v.c.stage)
             .subquery()
@@ -713,7 +721,7 @@ class SqlTrackingStore:
             select(v, c.c.name.label("collection_name"))
             .join(c, c.c.id == v.c.collection_id)
             .join(best, and_(best.c.collection_id == v.c.collection_id, best.c.number == v.c.number))
-            .order_by(v.c.collection_id, v.c.number)
+            .order_by(v.c.collection_id, best.c.first)
         )
         rows = list(self.conn.execute(q).mappings())
         out: dict[int, list[Version]] = {i: [] for i in collection_ids}
