@@ -362,3 +362,16 @@ def test_serve_refuses_auth_off_on_a_public_address(tmp_path: Any, monkeypatch: 
     assert r.exit_code == 0 and "my_" in r.output
     r = runner.invoke(main, ["serve", "--data-dir", data, "--host", "0.0.0.0"])  # auth on now
     assert r.exit_code == 0 and "WARNING" not in r.output and "auth on" in r.output and len(calls) == 3
+
+
+@pytest.mark.parametrize("days", [1e308, 3651, 0, -1])
+def test_a_token_lifetime_outside_ten_years_is_a_400_not_a_500(world: World, days: float) -> None:
+    """Found by schemathesis: a huge ``expires_in_days`` overflowed ``timedelta`` (500)."""
+    r = world.request(
+        "POST", "/api/v1/tokens", "root", json={"name": "too-long", "principal": "viewer", "expires_in_days": days}
+    )
+    assert r.status_code == 400 and r.json()["code"] == "INVALID_ARGUMENT", r.text
+    ok = world.request(
+        "POST", "/api/v1/tokens", "root", json={"name": "ten-years", "principal": "viewer", "expires_in_days": 3650}
+    )
+    assert ok.status_code == 201, ok.text

@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+# The longest an API token may live (the API states it as ``expires_in_days``' maximum).
+MAX_TOKEN_LIFETIME_DAYS = 3650
+
 PRINCIPAL_KINDS = ("user", "service_account")
 
 

@@ -15,6 +15,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from modelyard.domain import names as n
+from modelyard.domain.identity import MAX_TOKEN_LIFETIME_DAYS
 
 from ._base import Int64 as Int64  # route parameters: a signed 64-bit integer, or 400
 from ._base import _In, _Out
@@ -335,7 +336,12 @@ class TeamList(_Out):
 class TokenCreate(_In):
     name: str
     principal: str | None = Field(None, description="Whose token (org admins only); default yourself.")
-    expires_in_days: float | None = Field(None, gt=0, description="Lifetime in days; default never expires.")
+    expires_in_days: float | None = Field(
+        None,
+        gt=0,
+        le=MAX_TOKEN_LIFETIME_DAYS,
+        description="Lifetime in days (at most 10 years); default never expires.",
+    )
 
 
 class TokenOut(_Out):

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from modelyard.domain import events as ev
 from modelyard.domain.actor import Actor
 from modelyard.domain.identity import (
+    MAX_TOKEN_LIFETIME_DAYS,
     PRINCIPAL_KINDS,
     AliasPolicy,
     Grant,
@@ -47,7 +48,7 @@ from .registry import RegistryService, utcnow
 
 TOKEN_PREFIX = "my_"
 _PRINCIPAL_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,127}\Z")
-MAX_TOKEN_LIFETIME = timedelta(days=3650)
+MAX_TOKEN_LIFETIME = timedelta(days=MAX_TOKEN_LIFETIME_DAYS)
 
 
 def hash_token(secret: str) -> str:
