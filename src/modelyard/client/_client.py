@@ -33,8 +33,8 @@ from modelyard.errors import (
 from modelyard.schemas import automations as sa
 
 from ._transport import (
-    BorrowedTransport,
     URL_ENV,
+    BorrowedTransport,
     error_from_body,
     make_http_client,
     raise_for_error,
