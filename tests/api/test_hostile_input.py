@@ -218,6 +218,24 @@ NATIVE: list[Case] = [
         "invalid_text",
         body={"name": "ci", "status": "success", "summary": LONE},
     ),
+    # a trailing newline: a '$'-anchored pattern would let it through (issue 9); the rest of each
+    # body is valid (a public IP literal, so no DNS lookup is needed)
+    Case("principal-name-newline", "POST", "/api/v1/principals", "invalid_name", body={"name": "eve\n"}),
+    Case("team-name-newline", "POST", "/api/v1/teams", "invalid_name", body={"name": "ml\n"}),
+    Case(
+        "webhook-name-newline",
+        "POST",
+        "/api/v1/registries/models/webhooks",
+        "invalid_name",
+        body={"name": "hook\n", "url": "https://93.184.216.34/h", "events": ["*"]},
+    ),
+    Case(
+        "check-name-newline",
+        "POST",
+        f"{C}/versions/1/checks",
+        "invalid_argument",
+        body={"name": "ci\n", "status": "success"},
+    ),
     Case("search-query-nul", "GET", "/api/v1/search", "invalid_text", params={"q": NUL}),
     Case("resolve-alias-nul", "GET", "/api/v1/resolve", "invalid_text", params={"path": "models/c:" + NUL}),
     Case("events-target-nul", "GET", "/api/v1/events", "invalid_text", params={"target": NUL}),
@@ -460,6 +478,17 @@ MLFLOW: list[Case] = [
         body={"run_id": "{run}", "model_json": deep(100_000)},
     ),
     Case("double-encoded-100000-deep", "POST", f"{ML}/registered-models/create", "", raw=json.dumps(deep(100_000))),
+    Case(
+        "webhook-name-newline",
+        "POST",
+        f"{ML}/webhooks",
+        "",
+        body={
+            "name": "hook\n",
+            "url": "https://93.184.216.34/h",
+            "events": [{"entity": "model_version", "action": "created"}],
+        },
+    ),
 ]
 
 

@@ -13,6 +13,7 @@ from types import ModuleType
 import httpx
 import pytest
 
+from modelyard import Client
 from modelyard.serving import ModelHandle
 
 from .conftest import Live, push_version, wait_until
@@ -111,3 +112,41 @@ def test_a_broken_version_keeps_the_old_one_serving(live: Live, tmp_path: Path) 
 def test_handle_needs_an_alias_target(live: Live, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="alias"):
         ModelHandle(live.client, "models/anything", cache_dir=tmp_path)
+
+
+class _CountingTransport(httpx.HTTPTransport):
+    """A real transport (a caller's TLS or proxy settings would live here) that counts what it carries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths: list[str] = []
+        self.closed = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        return super().handle_request(request)
+
+    def close(self) -> None:
+        self.closed += 1
+        super().close()
+
+
+def test_handle_watches_through_the_callers_transport_and_closing_it_leaves_that_open(
+    live: Live, tmp_path: Path
+) -> None:
+    """The watch stream goes through the transport given to ``Client``; closing the handle neither
+    closes that transport nor breaks the caller's client (issue 9)."""
+    app = _example()
+    good = push_version(live.client, tmp_path, "models/own", {"weights": [2], "bias": 0}, aliases=["production"])
+    transport = _CountingTransport()
+    with Client(live.url, token="", timeout=30, transport=transport) as client:
+        handle = ModelHandle(client, "models/own@production", cache_dir=tmp_path / "c", loader=app.load_model)
+        handle.start()
+        try:
+            assert handle.version == good
+            assert "/api/v1/watch" in transport.paths
+        finally:
+            handle.close()
+        assert transport.closed == 0
+        assert client.get_version(f"models/own:{good}").number == good
+    assert transport.closed == 1

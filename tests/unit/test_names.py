@@ -15,7 +15,7 @@ from modelyard.domain.names import (
     validate_tag,
     validate_tags,
 )
-from modelyard.errors import InvalidNameError, LimitExceededError
+from modelyard.errors import InvalidArgumentError, InvalidNameError, LimitExceededError
 
 
 @given(st.text())
@@ -99,3 +99,31 @@ def test_a_trailing_newline_is_not_part_of_a_valid_name(validate, name: str) -> 
 def test_a_trailing_newline_is_not_part_of_a_valid_tag_key() -> None:
     with pytest.raises(InvalidNameError):
         validate_tag("team\n", "v")
+
+
+# -- principal, webhook and check names (issue 9): their rules live here with the others ------------
+
+
+@pytest.mark.parametrize(
+    ("validate", "good", "error"),
+    [
+        (names.validate_principal_name, "alice@example.com", InvalidNameError),
+        (names.validate_webhook_name, "hook", InvalidNameError),
+        (names.validate_check_name, "ci/unit-tests", InvalidArgumentError),
+    ],
+    ids=["principal", "webhook", "check"],
+)
+def test_principal_webhook_and_check_names_refuse_a_trailing_newline(validate, good: str, error: type) -> None:  # type: ignore[no-untyped-def]
+    assert validate(good) == good
+    for bad in (good + "\n", good + "\r", "\n" + good, good + "\x00", "", "x" * 129):
+        with pytest.raises(error):
+            validate(bad)
+
+
+def test_the_old_import_paths_are_the_same_functions() -> None:
+    from modelyard.domain import promotion
+    from modelyard.services import automations, identity
+
+    assert identity.validate_principal_name is names.validate_principal_name
+    assert automations.validate_webhook_name is names.validate_webhook_name
+    assert promotion.validate_check_name is names.validate_check_name

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import httpx
 import pytest
 
@@ -11,13 +14,62 @@ from modelyard.api.errors import status_for
 
 
 def _all_error_classes() -> list[type[e.ModelyardError]]:
-    out: list[type[e.ModelyardError]] = []
-    todo = [e.ModelyardError]
-    while todo:
-        cls = todo.pop()
-        out.append(cls)
-        todo.extend(cls.__subclasses__())
-    return sorted((c for c in out if c is not e.ModelyardError), key=lambda c: c.__name__)
+    """The cases: every error class ``modelyard.errors`` exports, so the list does not depend on
+    which server modules happened to be imported at collection time (an SDK-only install has only
+    ``modelyard.errors`` to rebuild from)."""
+    classes = [getattr(e, name) for name in e.__all__]
+    return sorted(
+        (c for c in classes if isinstance(c, type) and issubclass(c, e.ModelyardError) and c is not e.ModelyardError),
+        key=lambda c: c.__name__,
+    )
+
+
+def _run(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_every_error_class_anywhere_is_defined_and_exported_by_modelyard_errors() -> None:
+    """Import every module of the package (a fresh process), then walk ``ModelyardError``'s
+    subclasses: each must live in ``modelyard.errors`` and be in its ``__all__``. A class defined
+    in a server module could not be rebuilt by an SDK-only install."""
+    code = """
+import importlib, pkgutil, modelyard
+from modelyard import errors as e
+for m in pkgutil.walk_packages(modelyard.__path__, "modelyard."):
+    if ".migrations" not in m.name:
+        importlib.import_module(m.name)
+todo, seen = [e.ModelyardError], []
+while todo:
+    cls = todo.pop()
+    seen.append(cls)
+    todo.extend(cls.__subclasses__())
+print("\\n".join(sorted(f"{c.__module__}.{c.__qualname__}" for c in seen
+                         if c.__module__ != "modelyard.errors" or c.__name__ not in e.__all__ + ["ModelyardError"])))
+"""
+    out = _run(code)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "", f"define these in modelyard/errors.py and list them in __all__: {out.stdout}"
+
+
+def test_an_sdk_only_install_rebuilds_every_exported_error_class() -> None:
+    """With the server packages unimportable, each exported class comes back from its wire
+    ``(code, reason)``, and the cases above are exactly those classes."""
+    blocked = ("sqlalchemy", "alembic", "fastapi", "starlette", "uvicorn", "pydantic_settings", "cryptography")
+    code = f"""
+import sys
+for name in {blocked!r}:
+    sys.modules[name] = None
+from modelyard import Client, errors as e
+classes = [getattr(e, n) for n in e.__all__]
+classes = [c for c in classes if isinstance(c, type) and issubclass(c, e.ModelyardError) and c is not e.ModelyardError]
+wrong = [c.__name__ for c in classes if e.error_class_for(c.code, c.reason) is not c]
+print(len(classes), ",".join(wrong))
+"""
+    out = _run(code)
+    assert out.returncode == 0, out.stderr[-2000:]
+    count, wrong = out.stdout.strip().split(" ", 1) if " " in out.stdout.strip() else (out.stdout.strip(), "")
+    assert wrong == "", f"an SDK-only install cannot rebuild: {wrong}"
+    assert int(count) == len(_all_error_classes()) > 30
 
 
 def _client(handler) -> Client:  # type: ignore[no-untyped-def]

@@ -34,6 +34,7 @@ from modelyard.schemas import automations as sa
 
 from ._transport import (
     URL_ENV,
+    BorrowedTransport,
     error_from_body,
     make_http_client,
     raise_for_error,
@@ -160,11 +161,16 @@ class Client:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._timeout = timeout
+        self._transport = transport
         self._http = make_http_client(self.base_url, token=resolve_token(token), timeout=timeout, transport=transport)
 
     def _clone(self) -> Client:
-        """A second client to the same server with the same credentials (its own connections)."""
-        other = Client(self.base_url, token="", timeout=self._http.timeout.read or 60.0)
+        """A second client to the same server with the same credentials and the same transport (the
+        caller's TLS, proxy or test transport is kept). Closing it never closes the caller's transport."""
+        inner = self._transport.inner if isinstance(self._transport, BorrowedTransport) else self._transport
+        borrowed = BorrowedTransport(inner) if inner is not None else None
+        other = Client(self.base_url, token="", timeout=self._timeout, transport=borrowed)
         if "Authorization" in self._http.headers:
             other._http.headers["Authorization"] = self._http.headers["Authorization"]
         return other

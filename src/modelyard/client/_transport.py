@@ -4,6 +4,8 @@ same error classes the server raises (``except CollectionNotFoundError`` works o
 from __future__ import annotations
 
 import os
+import threading
+import weakref
 from typing import Any
 
 import httpx
@@ -70,6 +72,29 @@ def make_http_client(
     if token:
         headers["Authorization"] = f"Bearer {token}"
     return httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport)
+
+
+class BorrowedTransport(httpx.BaseTransport):
+    """The caller's transport, lent to a second client (``Client._clone``) so it keeps the caller's
+    TLS, proxy or test settings. Closing the borrower closes only the responses it opened (which
+    ends a blocking stream read), never the caller's transport or its other connections."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self._open: weakref.WeakSet[httpx.Response] = weakref.WeakSet()
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        with self._lock:
+            self._open.add(response)
+        return response
+
+    def close(self) -> None:
+        with self._lock:
+            responses = list(self._open)
+        for response in responses:
+            response.close()
 
 
 def translate_transport_errors(exc: httpx.TransportError, base_url: str) -> UnavailableError:

@@ -1,7 +1,8 @@
 """Validation and normalization of every user-chosen name, and the documented size limits.
 
 One place for each rule: registry names, collection names, alias names, tag keys and
-values, descriptions, artifact types and file paths inside a version. Pure Python.
+values, descriptions, artifact types, file paths inside a version, principal (user, service
+account, team) names, webhook names and promotion check names. Pure Python.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from modelyard.errors import InvalidNameError, InvalidPathError, LimitExceededError
+from modelyard.errors import InvalidArgumentError, InvalidNameError, InvalidPathError, LimitExceededError
 
 # Documented limits (docs/concepts.md#limits). Changing one is a user-visible change.
 MAX_REGISTRY_NAME = 64
@@ -34,6 +35,10 @@ COLLECTION_NAME_PATTERN = r"^(?!\.\.)(?!\.$)(?!\s*$)[^/:\x00-\x1f\x7f]+$"
 ALIAS_NAME_PATTERN = r"^[\w-]+$"
 ARTIFACT_TYPE_PATTERN = "^[a-z][a-z0-9_-]*$"
 TAG_KEY_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.:/ -]*$"
+PRINCIPAL_NAME_PATTERN = "^[a-z0-9][a-z0-9._@-]{0,127}$"
+# MLflow's webhook names (letters of either case) fit too, so both APIs name the same webhooks.
+WEBHOOK_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+CHECK_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$"
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
@@ -49,6 +54,9 @@ _PATH_ESCAPE_RE = re.compile(r"%(25|40)")
 _RESERVED_ALIAS_RE = re.compile(r"^[vV][0-9]+\Z")
 _ARTIFACT_TYPE_RE = _compile(ARTIFACT_TYPE_PATTERN)
 _TAG_KEY_RE = _compile(TAG_KEY_PATTERN)
+_PRINCIPAL_RE = _compile(PRINCIPAL_NAME_PATTERN)
+_WEBHOOK_RE = _compile(WEBHOOK_NAME_PATTERN)
+_CHECK_NAME_RE = _compile(CHECK_NAME_PATTERN)
 RESERVED_ALIASES = frozenset({"latest"})
 
 
@@ -119,6 +127,37 @@ def validate_alias_name(name: str) -> str:
         )
     if name.lower() in RESERVED_ALIASES or _RESERVED_ALIAS_RE.match(name):
         raise InvalidNameError(f"alias name '{name}' is reserved: 'latest' and 'v<N>' cannot be set", field="alias")
+    return name
+
+
+def validate_principal_name(name: str, what: str = "principal") -> str:
+    """User, service account and team names (``what`` names the field): 1-128 lowercase letters,
+    digits, ``.``, ``_``, ``@`` or ``-``, starting with a letter or digit."""
+    if not isinstance(name, str) or not _PRINCIPAL_RE.match(name):
+        raise InvalidNameError(
+            f"invalid {what} name '{str(name)[:80]}': use 1-128 lowercase letters, digits, '.', '_', '@' or '-'",
+            field=what,
+        )
+    return name
+
+
+def validate_webhook_name(name: str) -> str:
+    """Webhook names: 1-128 letters, digits, ``.``, ``_`` or ``-``, starting with a letter or digit."""
+    if not isinstance(name, str) or not _WEBHOOK_RE.match(name):
+        raise InvalidNameError(
+            f"invalid webhook name '{str(name)[:80]}': use 1-128 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit",
+            field="name",
+        )
+    return name
+
+
+def validate_check_name(name: str) -> str:
+    """Promotion check names: 1-128 letters, digits, ``_ . : / -``, starting with a letter or digit."""
+    if not isinstance(name, str) or not _CHECK_NAME_RE.match(name):
+        raise InvalidArgumentError(
+            f"invalid check name '{str(name)[:80]}': 1-128 letters, digits, '_', '.', ':', '/', '-'", field="check"
+        )
     return name
 
 

@@ -33,12 +33,12 @@ from modelyard.errors import InvalidArgumentError
 
 from .identity import AliasPolicy
 from .models import Version
+from .names import validate_check_name
 from .permissions import ROLES, check_role
 
 CHECK_STATUSES = ("pending", "success", "failure", "error")
 RULE_OPS = (">=", ">", "<=", "<", "==", "!=", "exists")
 _FIELD_RE = re.compile(r"^(?:(metrics|params|tags)\.[A-Za-z0-9_.:/ -]{1,250}|signature|framework|flavor|run\.id)\Z")
-_CHECK_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}\Z")
 STAGE_POLICY_PREFIX = "stage:"
 # The stage <-> alias mapping: one home. A guard on the alias also guards its stage.
 STAGE_ALIASES = {"Production": "production", "Staging": "staging"}
@@ -57,14 +57,6 @@ def stage_guard(stage_policy: AliasPolicy | None, alias_policy: AliasPolicy | No
     if alias_policy is None or not alias_policy.protected:
         return None
     return alias_policy if Requirements.parse(alias_policy.requirements).guards_stage else None
-
-
-def validate_check_name(name: str) -> str:
-    if not isinstance(name, str) or not _CHECK_NAME_RE.match(name):
-        raise InvalidArgumentError(
-            f"invalid check name '{str(name)[:80]}': 1-128 letters, digits, '_', '.', ':', '/', '-'", field="check"
-        )
-    return name
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ Sending happens in ``events.delivery.DeliveryWorker``, never here: these methods
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -17,13 +16,13 @@ from modelyard.domain import events as ev
 from modelyard.domain.actor import Actor
 from modelyard.domain.automations import DELIVERY_STATUSES, Delivery, Webhook
 from modelyard.domain.models import Page, Registry
+from modelyard.domain.names import validate_webhook_name
 from modelyard.domain.permissions import Action
 from modelyard.domain.search import check_page_size, decode_page_token, encode_page_token
 from modelyard.errors import (
     AlreadyExistsError,
     ConflictError,
     InvalidArgumentError,
-    InvalidNameError,
     InvalidPageTokenError,
     NotFoundError,
     WebhookNotFoundError,
@@ -36,20 +35,8 @@ from modelyard.storage.interfaces import Database, MetadataStore
 
 from .registry import RegistryService, utcnow
 
-# MLflow's webhook names (letters of either case) fit too, so both APIs name the same webhooks.
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
 MAX_WEBHOOK_DESCRIPTION = 1000
 MAX_SECRET = 256
-
-
-def validate_webhook_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise InvalidNameError(
-            f"invalid webhook name '{str(name)[:80]}': use 1-128 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit",
-            field="name",
-        )
-    return name
 
 
 def _secret(secret: str | None) -> str | None:

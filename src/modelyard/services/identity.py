@@ -8,7 +8,6 @@ fast hash is right for high-entropy secrets: there is nothing to brute-force).
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -28,12 +27,16 @@ from modelyard.domain.identity import (
     strands_org,
     token_allowed,
 )
-from modelyard.domain.names import validate_alias_name, validate_collection_name, validate_description
+from modelyard.domain.names import (
+    validate_alias_name,
+    validate_collection_name,
+    validate_description,
+    validate_principal_name,
+)
 from modelyard.domain.permissions import Action, check_role
 from modelyard.errors import (
     CollectionNotFoundError,
     InvalidArgumentError,
-    InvalidNameError,
     LastOrgAdminError,
     NotFoundError,
     OrgAdminExistsError,
@@ -47,21 +50,11 @@ from . import authz
 from .registry import RegistryService, utcnow
 
 TOKEN_PREFIX = "my_"
-_PRINCIPAL_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,127}\Z")
 MAX_TOKEN_LIFETIME = timedelta(days=MAX_TOKEN_LIFETIME_DAYS)
 
 
 def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def validate_principal_name(name: str, what: str = "principal") -> str:
-    if not isinstance(name, str) or not _PRINCIPAL_RE.match(name):
-        raise InvalidNameError(
-            f"invalid {what} name '{str(name)[:80]}': use 1-128 lowercase letters, digits, '.', '_', '@' or '-'",
-            field=what,
-        )
-    return name
 
 
 class IdentityService:
