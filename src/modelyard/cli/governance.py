@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +17,10 @@ from modelyard.client import Client
 from .main import alias, client_command, main
 from .ops import _fail, _settings, data_dir_option, needs_server
 from .output import emit, table
+
+if TYPE_CHECKING:  # the server extras: imported only when a command runs
+    from modelyard.bootstrap import Services
+    from modelyard.domain.identity import NewToken
 
 
 @main.group()
@@ -34,23 +40,10 @@ def admin_bootstrap(name: str, data_dir: Path | None, as_json: bool) -> None:
     MODELYARD_DATABASE_URL; it creates none) whenever no active org admin holds a valid
     token: the first admin, or offline recovery. An existing user NAME is made an active org admin.
     """
-    from modelyard.bootstrap import build_registry
     from modelyard.domain.actor import SYSTEM
 
-    try:
-        svc = build_registry(_settings(data_dir), initialize_empty=False)
-        try:
-            new = svc.identity.bootstrap_admin(SYSTEM, name)
-        finally:
-            svc.close()
-    except Exception as exc:
-        _fail(exc)
-        return
-    if as_json:
-        emit({"principal": name, "token": new.secret, "token_name": new.info.name})
-    else:
-        click.echo(f"org admin '{name}', token '{new.info.name}' (shown once, store it now):\n{new.secret}")
-        click.echo("Use it with: export MODELYARD_TOKEN=<token>", err=True)
+    new = _offline_token(data_dir, lambda svc: svc.identity.bootstrap_admin(SYSTEM, name))
+    _show_token(name, new, as_json, f"org admin '{name}', token '{new.info.name}'")
 
 
 @admin.group("tokens")
@@ -66,22 +59,34 @@ def admin_tokens() -> None:
 @needs_server
 def admin_tokens_reset(name: str, revoke_others: bool, data_dir: Path | None, as_json: bool) -> None:
     """Print a new API token for the active org admin NAME (once); revokes nothing unless asked."""
-    from modelyard.bootstrap import build_registry
     from modelyard.domain.actor import SYSTEM
+
+    new = _offline_token(
+        data_dir, lambda svc: svc.identity.reset_admin_token(SYSTEM, name, revoke_others=revoke_others)
+    )
+    _show_token(name, new, as_json, f"new token '{new.info.name}' for org admin '{name}'")
+
+
+def _offline_token(data_dir: Path | None, issue: Callable[[Services], NewToken]) -> NewToken:
+    """Open the existing database directly (never creating one), issue a token, close; errors exit 1."""
+    from modelyard.bootstrap import build_registry
 
     try:
         svc = build_registry(_settings(data_dir), initialize_empty=False)
         try:
-            new = svc.identity.reset_admin_token(SYSTEM, name, revoke_others=revoke_others)
+            return issue(svc)
         finally:
             svc.close()
     except Exception as exc:
         _fail(exc)
-        return
+        raise  # _fail exits; this only tells type checkers so
+
+
+def _show_token(name: str, new: NewToken, as_json: bool, what: str) -> None:
     if as_json:
         emit({"principal": name, "token": new.secret, "token_name": new.info.name})
     else:
-        click.echo(f"new token '{new.info.name}' for org admin '{name}' (shown once, store it now):\n{new.secret}")
+        click.echo(f"{what} (shown once, store it now):\n{new.secret}")
         click.echo("Use it with: export MODELYARD_TOKEN=<token>", err=True)
 
 
