@@ -98,6 +98,15 @@ def test_mlflow_artifact_proxy_serves_bytes_by_the_download_rule(world: World, r
     assert listing.status_code == 200 and [f["path"] for f in listing.json()["files"]] == ["model.bin"]
     # in the organization-visible registry every org member is at least a viewer
     assert world.request("GET", proxy, "rviewer").status_code == (403 if registry == "secret" else 200)
+    # and MLflow's UI door, /model-versions/get-artifact, answers by the same rule
+    ui_door = f"/mlflow/{registry}/model-versions/get-artifact"
+    params = {"name": "c", "version": "1", "path": "model.bin"}
+    for who in ["rviewer", "viewer", "member", "outsider"]:
+        want = world.request("GET", native, who)
+        got = world.request("GET", ui_door, who, params=params)
+        assert (got.status_code == 200) is (want.status_code == 200), (who, got.status_code, want.status_code)
+        if got.status_code == 200:
+            assert got.content == b"weights-of-the-model"
 
 
 def test_effective_role_is_the_highest_of_direct_team_and_org_admin(world: World) -> None:
